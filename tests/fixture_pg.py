@@ -1,0 +1,1 @@
+"""Test fixtures (pg); filled in by its owner."""

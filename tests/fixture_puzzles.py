@@ -1,0 +1,1 @@
+"""Test fixtures (puzzles); filled in by its owner."""

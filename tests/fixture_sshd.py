@@ -1,0 +1,1 @@
+"""Test fixtures (sshd); filled in by its owner."""
