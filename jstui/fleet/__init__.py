@@ -1,0 +1,47 @@
+"""The fleet layer: nodes reached over SSH (asyncssh) or run locally; deploy, launch,
+stop, relaunch, watch. No UI code; everything is asyncio.
+
+API for the UI (all results are immutable dataclasses from `jstui.fleet.model`)::
+
+    from jstui.config import load_config, find_config, with_overrides, ConfigError
+    from jstui.fleet import Fleet, NodeState, WorkerState
+
+    fleet = Fleet.from_config(cfg)                # cfg: FleetConfig (jstui.config)
+    fleet = await Fleet.local_default(puzzle=None) # no config: this machine, embedded pg
+    fleet.add_state_listener(cb)                  # cb(NodeHealth) on every state change
+    fleet.health(node) -> NodeHealth              # connecting / up / down + reason
+
+    st = await fleet.status(deadline=2.0)         # FleetStatus: .nodes -> NodeStatus
+        # NodeStatus: node, kind, health, facts (cpus, load, memory), workers,
+        #   configured_workers, error, stale (node missed the deadline; others are
+        #   never held up by it)
+        # WorkerProcess: name "NODE/SLOT", state (running/stalled/done/stopped/
+        #   crashed/lost), pid, exit_code, log_path, log_tail, heartbeat_age
+    await fleet.check(node=None)   -> [NodeResult]  # connect + interpreter report
+    await fleet.deploy(node=None)  -> [NodeResult]  # solver package + puzzle .npz, by hash
+    await fleet.launch(node=None, n=None) -> [NodeResult]  # n: per node, default: to
+                                                   # the configured count
+    await fleet.stop(target=None)  -> [NodeResult]  # None: all; "NODE"; "NODE/SLOT"
+    await fleet.relaunch(target=None) -> [NodeResult]  # stop + launch the same slots
+    await fleet.tail_log("NODE/SLOT", lines=100) -> list[str]
+    await fleet.auto_relaunch_once() -> [NodeResult]  # if config.workers.auto_relaunch
+    await fleet.close()
+
+Per-node failures never raise: they come back as NodeResult(ok=False, error=...) or
+NodeStatus(health.state=DOWN / error=...). Only a bad target name raises ConfigError.
+Shell: `python -m jstui.fleet status|deploy|launch|stop|relaunch|logs|check`.
+"""
+from jstui.fleet.model import (FleetStatus, InterpreterReport, NodeFacts, NodeHealth,
+                               NodeResult, NodeState, NodeStatus, WorkerProcess,
+                               WorkerState)
+
+__all__ = ["Fleet", "FleetStatus", "InterpreterReport", "NodeFacts", "NodeHealth",
+           "NodeResult", "NodeState", "NodeStatus", "WorkerProcess", "WorkerState"]
+
+
+def __getattr__(name):
+    # Fleet pulls in asyncssh; load it only when asked for.
+    if name == "Fleet":
+        from jstui.fleet.fleet import Fleet
+        return Fleet
+    raise AttributeError(name)

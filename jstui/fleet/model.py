@@ -1,0 +1,135 @@
+"""Immutable snapshots the fleet layer hands out: node health, node facts, worker
+processes and the per-node results of deploy / launch / stop / check."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+class NodeState(str, enum.Enum):
+    """Where the connection to a node stands."""
+
+    UNKNOWN = "unknown"        # not contacted yet
+    CONNECTING = "connecting"
+    UP = "up"
+    DOWN = "down"              # `reason` says why; retried with backoff
+
+
+class WorkerState(str, enum.Enum):
+    """What one worker process is doing, from its exit record, its pid and the pool."""
+
+    RUNNING = "running"
+    STALLED = "stalled"        # alive, but no pool heartbeat for a while
+    DONE = "done"              # exited 0: its runs were done
+    STOPPED = "stopped"        # ended by the operator (SIGTERM / SIGKILL from stop)
+    CRASHED = "crashed"        # exited non-zero or by a signal nobody sent
+    LOST = "lost"              # gone without an exit record (killed hard, reboot)
+
+    @property
+    def alive(self) -> bool:
+        return self in (WorkerState.RUNNING, WorkerState.STALLED)
+
+
+@dataclass(frozen=True)
+class NodeHealth:
+    """The connection state of one node, as the UI shows it."""
+
+    node: str
+    state: NodeState = NodeState.UNKNOWN
+    reason: str = ""           # why it is down (or empty)
+    address: str = ""          # the address that answered (host or a fallback)
+    since: float = 0.0         # time.time() of the last change
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What the machine says about itself."""
+
+    hostname: str = ""
+    os: str = ""
+    cpus: int = 0
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    mem_total: int = 0         # bytes, 0 if unknown
+    mem_available: int = 0     # bytes, 0 if unknown
+
+
+@dataclass(frozen=True)
+class WorkerProcess:
+    """One worker slot on one node: `name` is "NODE/SLOT"."""
+
+    node: str
+    slot: int
+    state: WorkerState
+    pid: int | None
+    started_at: float | None = None
+    ended_at: float | None = None
+    exit_code: int | None = None   # negative: killed by that signal
+    log_path: str = ""
+    log_tail: tuple[str, ...] = ()  # last lines, for ended workers
+    heartbeat_age: float | None = None  # seconds since the pool heard of it
+    pool_status: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.node}/{self.slot}"
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """A node at one moment: health, facts, worker processes."""
+
+    node: str
+    kind: str
+    health: NodeHealth
+    configured_workers: int
+    facts: NodeFacts | None = None
+    workers: tuple[WorkerProcess, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    error: str = ""            # why facts / workers could not be read
+    stale: bool = False        # the node did not answer within the status deadline
+
+    @property
+    def running(self) -> int:
+        return sum(1 for w in self.workers if w.state.alive)
+
+
+@dataclass(frozen=True)
+class FleetStatus:
+    taken_at: float
+    nodes: tuple[NodeStatus, ...]
+    pool_error: str = ""       # why heartbeats are missing, if they are
+
+    @property
+    def workers(self) -> tuple[WorkerProcess, ...]:
+        return tuple(w for n in self.nodes for w in n.workers)
+
+
+@dataclass(frozen=True)
+class InterpreterReport:
+    """The node's Python: version and which worker dependencies are missing."""
+
+    python: str
+    version: str = ""
+    missing: tuple[str, ...] = ()   # "numpy: No module named 'numpy'"
+    error: str = ""                 # the interpreter could not be run at all
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and not self.missing
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """The outcome of one command on one node; `ok` False means `error` says why."""
+
+    node: str
+    ok: bool
+    error: str = ""
+    detail: str = ""                         # one line for the table
+    uploaded: tuple[str, ...] = ()           # deploy: files sent
+    removed: tuple[str, ...] = ()            # deploy: stale files removed
+    unchanged: int = 0                       # deploy: files already there
+    interpreter: InterpreterReport | None = None
+    workers: tuple[str, ...] = ()            # launch / stop: worker names touched
+    seconds: float = 0.0
