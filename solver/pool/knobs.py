@@ -1,0 +1,48 @@
+"""The config knobs the fleet shares: defaults, limits, and what each one steers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Knob:
+    key: str
+    default: float
+    low: float
+    high: float
+    meaning: str
+
+
+KNOBS: dict[str, Knob] = {k.key: k for k in [
+    Knob("restart_share", 0.25, 0.0, 1.0,
+         "share of runs that start from a fresh seed instead of a pool elite"),
+    Knob("perturb_width", 6.0, 0.0, 200.0,
+         "random local moves applied to an elite before annealing it"),
+    Knob("temp_scale", 1.0, 0.01, 100.0,
+         "multiplier on the solver's annealing temperatures"),
+    Knob("elite_pool", 16.0, 1.0, 1000.0,
+         "how many of the best solutions a worker draws its elite start from"),
+    Knob("run_seconds", 60.0, 1.0, 86400.0,
+         "length of one worker run before it starts afresh"),
+    Knob("burst_seconds", 3.0, 0.2, 60.0,
+         "length of one solve burst between pool exchanges"),
+]}
+
+
+def check_value(key: str, value: float) -> float:
+    """VALUE for KEY as a float within its limits, or ValueError naming the knob."""
+    knob = KNOBS.get(key)
+    if knob is None:
+        raise ValueError(f"unknown config knob {key!r}; known: {', '.join(sorted(KNOBS))}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"config knob {key}: {value!r} is not a number") from None
+    if not (knob.low <= value <= knob.high):
+        raise ValueError(f"config knob {key}: {value} is outside [{knob.low}, {knob.high}]")
+    return value
+
+
+def clamp(key: str, value: float) -> float:
+    knob = KNOBS[key]
+    return min(knob.high, max(knob.low, float(value)))

@@ -1,0 +1,181 @@
+"""The pool's schema, owned by the code: versioned migrations applied at connect.
+
+Migrations run inside one transaction under an advisory lock, so concurrent workers
+starting together serialise here and none can meet a column it does not know.
+"""
+from __future__ import annotations
+
+# A fixed key for pg_advisory_xact_lock: "jstui" in ASCII.
+MIGRATION_LOCK = 0x6A73747569
+
+# (version, description, SQL). Append only: never edit a released step.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "puzzles, solutions, workers, mse history", """
+CREATE TABLE puzzles (
+    id            serial PRIMARY KEY,
+    fingerprint   text NOT NULL UNIQUE,
+    n_blocks      int  NOT NULL CHECK (n_blocks > 0),
+    target_sha256 text,
+    name          text,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE solutions (
+    id             bigserial PRIMARY KEY,
+    puzzle_id      int NOT NULL REFERENCES puzzles(id),
+    permutation    int[] NOT NULL,
+    mse            double precision NOT NULL CHECK (mse >= 0 AND mse <> 'NaN' AND mse <> 'Infinity'),
+    answer_sha256  text NOT NULL,
+    matches_target boolean NOT NULL DEFAULT false,
+    node           text,
+    worker_id      bigint,
+    origin         text NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (puzzle_id, answer_sha256)
+);
+CREATE INDEX solutions_by_mse ON solutions (puzzle_id, mse);
+CREATE TABLE workers (
+    id          bigserial PRIMARY KEY,
+    puzzle_id   int REFERENCES puzzles(id),
+    node        text NOT NULL,
+    pid         int,
+    status      text NOT NULL DEFAULT 'starting',
+    run         int NOT NULL DEFAULT 0,
+    step        bigint NOT NULL DEFAULT 0,
+    temperature double precision,
+    current_mse double precision,
+    best_mse    double precision,
+    moves_per_s double precision,
+    heartbeat   timestamptz NOT NULL DEFAULT now(),
+    started_at  timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz
+);
+CREATE INDEX workers_by_status ON workers (status, heartbeat);
+CREATE TABLE mse_history (
+    id        bigserial PRIMARY KEY,
+    worker_id bigint NOT NULL REFERENCES workers(id),
+    at        timestamptz NOT NULL DEFAULT now(),
+    run       int NOT NULL,
+    step      bigint NOT NULL,
+    mse       double precision,
+    best_mse  double precision
+);
+CREATE INDEX mse_history_by_worker ON mse_history (worker_id, at);
+"""),
+    (2, "config knobs, operator commands, observations, refusals", """
+CREATE TABLE config (
+    key        text PRIMARY KEY,
+    value      double precision NOT NULL,
+    version    int NOT NULL DEFAULT 1,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by text NOT NULL DEFAULT 'default'
+);
+CREATE TABLE commands (
+    id          bigserial PRIMARY KEY,
+    puzzle_id   int REFERENCES puzzles(id),
+    kind        text NOT NULL,
+    args        jsonb NOT NULL DEFAULT '{}',
+    target      text,
+    status      text NOT NULL DEFAULT 'pending',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    claimed_by  text,
+    claimed_at  timestamptz,
+    finished_at timestamptz,
+    result      jsonb
+);
+CREATE INDEX commands_pending ON commands (status, id);
+CREATE TABLE observations (
+    id        bigserial PRIMARY KEY,
+    puzzle_id int REFERENCES puzzles(id),
+    at        timestamptz NOT NULL DEFAULT now(),
+    kind      text NOT NULL,
+    message   text NOT NULL,
+    stats     jsonb NOT NULL DEFAULT '{}',
+    changes   jsonb NOT NULL DEFAULT '{}'
+);
+CREATE TABLE refusals (
+    id        bigserial PRIMARY KEY,
+    puzzle_id int,
+    at        timestamptz NOT NULL DEFAULT now(),
+    node      text,
+    worker_id bigint,
+    origin    text,
+    reason    text NOT NULL,
+    payload   text
+);
+"""),
+    (3, "lineage, exit reasons, door checks in the database, change notifications", """
+ALTER TABLE solutions ADD COLUMN parents bigint[] NOT NULL DEFAULT '{}';
+ALTER TABLE workers ADD COLUMN exit_reason text;
+ALTER TABLE workers ADD COLUMN config_version int;
+
+-- A second line of defence behind the code's validation: shape of the permutation.
+CREATE FUNCTION jstui_check_permutation() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE n int; total int;
+BEGIN
+    SELECT 2 * n_blocks + 1 INTO total FROM puzzles WHERE id = NEW.puzzle_id;
+    n := cardinality(NEW.permutation);
+    IF n <> total THEN
+        RAISE EXCEPTION 'permutation has % entries, the puzzle needs %', n, total;
+    END IF;
+    IF (SELECT count(DISTINCT v) FROM unnest(NEW.permutation) v WHERE v BETWEEN 0 AND total - 1) <> total THEN
+        RAISE EXCEPTION 'permutation is not a permutation of 0..%', total - 1;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER solutions_check BEFORE INSERT ON solutions
+    FOR EACH ROW EXECUTE FUNCTION jstui_check_permutation();
+
+-- One notification per statement: a UI re-queries the named table.
+CREATE FUNCTION jstui_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('jstui_pool', TG_TABLE_NAME);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER solutions_notify AFTER INSERT OR UPDATE OR DELETE ON solutions
+    FOR EACH STATEMENT EXECUTE FUNCTION jstui_notify();
+CREATE TRIGGER workers_notify AFTER INSERT OR UPDATE ON workers
+    FOR EACH STATEMENT EXECUTE FUNCTION jstui_notify();
+CREATE TRIGGER config_notify AFTER INSERT OR UPDATE ON config
+    FOR EACH STATEMENT EXECUTE FUNCTION jstui_notify();
+CREATE TRIGGER commands_notify AFTER INSERT OR UPDATE ON commands
+    FOR EACH STATEMENT EXECUTE FUNCTION jstui_notify();
+CREATE TRIGGER observations_notify AFTER INSERT ON observations
+    FOR EACH STATEMENT EXECUTE FUNCTION jstui_notify();
+CREATE TRIGGER refusals_notify AFTER INSERT ON refusals
+    FOR EACH STATEMENT EXECUTE FUNCTION jstui_notify();
+"""),
+]
+
+LATEST = MIGRATIONS[-1][0]
+NOTIFY_CHANNEL = "jstui_pool"
+
+
+async def schema_version(conn) -> int:
+    """The version the database is at (0 for an empty database)."""
+    exists = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
+    if not exists:
+        return 0
+    return await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
+
+
+async def migrate(conn, up_to: int = LATEST) -> list[int]:
+    """Apply the missing migrations up to UP_TO; returns the versions applied."""
+    from .errors import PoolError
+
+    applied: list[int] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await conn.execute("""CREATE TABLE IF NOT EXISTS schema_version (
+            version int PRIMARY KEY, description text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now())""")
+        current = await schema_version(conn)
+        if current > LATEST:
+            raise PoolError(f"the database is at schema version {current}, newer than this "
+                            f"code knows ({LATEST}); upgrade jstui on this node")
+        for version, description, sql in MIGRATIONS:
+            if current < version <= up_to:
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_version (version, description) VALUES ($1, $2)",
+                                   version, description)
+                applied.append(version)
+    return applied

@@ -1,0 +1,80 @@
+"""The schema: migrations from empty, from an older version in place, concurrently."""
+import asyncio
+
+import asyncpg
+
+from solver.pool import connect, schema
+
+
+async def test_empty_database_migrates_to_latest(fresh_dsn):
+    store = await connect(fresh_dsn)
+    async with store:
+        conn = await asyncpg.connect(fresh_dsn)
+        try:
+            assert await schema.schema_version(conn) == schema.LATEST
+        finally:
+            await conn.close()
+        assert set(await store.fetch_config()) >= {"restart_share", "perturb_width"}
+
+
+async def test_older_schema_upgraded_in_place_without_losing_rows(fresh_dsn):
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        assert await schema.migrate(conn, up_to=1) == [1]
+        pid = await conn.fetchval(
+            "INSERT INTO puzzles (fingerprint, n_blocks) VALUES ('abc', 1) RETURNING id")
+        await conn.execute(
+            """INSERT INTO solutions (puzzle_id, permutation, mse, answer_sha256, origin)
+               VALUES ($1, '{1,0,2}', 0.5, 'h1', 'anneal')""", pid)
+        wid = await conn.fetchval("INSERT INTO workers (puzzle_id, node) VALUES ($1, 'n1') RETURNING id", pid)
+    finally:
+        await conn.close()
+    async with await connect(fresh_dsn) as store:
+        best = await store.fetch_best(pid)
+        assert best.permutation == [1, 0, 2] and best.mse == 0.5 and best.parents == []
+        workers = await store.fetch_workers()
+        assert [w.id for w in workers] == [wid] and workers[0].exit_reason is None
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        versions = [r[0] for r in await conn.fetch("SELECT version FROM schema_version ORDER BY 1")]
+        assert versions == [v for v, _, _ in schema.MIGRATIONS]
+    finally:
+        await conn.close()
+
+
+async def test_concurrent_connects_migrate_once(fresh_dsn):
+    stores = await asyncio.gather(*[connect(fresh_dsn, max_size=1) for _ in range(6)])
+    for s in stores:
+        await s.close()
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM schema_version") == len(schema.MIGRATIONS)
+    finally:
+        await conn.close()
+
+
+async def test_database_refuses_a_bad_permutation_even_past_the_code(fresh_dsn):
+    async with await connect(fresh_dsn):
+        pass
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        pid = await conn.fetchval("INSERT INTO puzzles (fingerprint, n_blocks) VALUES ('x', 1) RETURNING id")
+        for perm in ([0, 1], [0, 0, 1], [0, 1, 5]):
+            try:
+                await conn.execute(
+                    """INSERT INTO solutions (puzzle_id, permutation, mse, answer_sha256, origin)
+                       VALUES ($1, $2, 0.1, 'h', 'x')""", pid, perm)
+            except asyncpg.RaiseError:
+                pass
+            else:
+                raise AssertionError(f"accepted {perm}")
+        try:
+            await conn.execute(
+                """INSERT INTO solutions (puzzle_id, permutation, mse, answer_sha256, origin)
+                   VALUES ($1, '{0,1,2}', 'NaN', 'h', 'x')""", pid)
+        except asyncpg.CheckViolationError:
+            pass
+        else:
+            raise AssertionError("accepted NaN")
+    finally:
+        await conn.close()
