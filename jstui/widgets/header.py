@@ -1,0 +1,59 @@
+"""The header: puzzle, target hash, pool best and its age, and the exact-answer banner."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from jstui.widgets.resizing import RerenderOnResize
+
+from jstui.data import Snapshot, fmt_age, fmt_mse
+
+
+def short_hash(h: str | None, width: int = 12) -> str:
+    if not h:
+        return "-"
+    return h if len(h) <= width else f"{h[:width // 2]}…{h[-(width // 2):]}"
+
+
+class StatusHeader(RerenderOnResize, Static):
+    """Two lines: what is being solved, and how close the pool is."""
+
+    def show(self, snap: Snapshot, read_only: bool) -> None:
+        self.remember(snap, read_only)
+        wide = self.app.size.width >= 140
+        line1 = Text(no_wrap=True, overflow="ellipsis")
+        line1.append("jstui ", style="bold")
+        line1.append(f"{'puzzle ' if wide else ''}{snap.puzzle or '-'}  target ")
+        line1.append((snap.target_sha256 or "-") if wide else short_hash(snap.target_sha256),
+                     style="cyan")
+        line1.append(f"  {snap.pool_rows:,} rows  {'auto-relaunch' if wide else 'auto'} ")
+        line1.append("on" if snap.auto_relaunch else "off",
+                     style="green" if snap.auto_relaunch else "yellow")
+        if read_only:
+            line1.append("  READ-ONLY", style="bold magenta")
+        line2 = Text(no_wrap=True, overflow="ellipsis")
+        line2.append("best MSE ")
+        line2.append(fmt_mse(snap.best_mse), style="bold")
+        line2.append(f" ({fmt_age(snap.best_age)} ago)  ")
+        line2.append("answer: ")
+        if snap.solved:
+            line2.append("FOUND", style="bold black on green")
+        elif snap.target_sha256:
+            line2.append("not yet", style="yellow")
+        else:
+            line2.append("no target hash", style="dim")
+        if snap.pool_error:
+            line2.append(f"  pool: {snap.pool_error}", style="bold red")
+        if snap.fleet_error:
+            line2.append(f"  fleet: {snap.fleet_error}", style="red")
+        self.update(Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2]))
+
+
+class AnswerBanner(Static):
+    """Unmissable once the pool holds the target hash; hidden before."""
+
+    def show(self, snap: Snapshot) -> None:
+        self.display = snap.solved
+        if snap.solved:
+            self.update(Text(f"★ EXACT ANSWER FOUND: the pool holds the target hash "
+                             f"{short_hash(snap.target_sha256, 16)} ★", justify="center"))

@@ -1,0 +1,118 @@
+"""Nodes and workers tables, updated in place by row key so focus and cursor stay put."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from jstui.data import (
+    CRASHED, FINISHED, LOST, RUNNING, NodeView, WorkerView, fmt_age, fmt_mse, fmt_rate,
+    sparkline,
+)
+
+STATUS_STYLE = {RUNNING: "green", FINISHED: "cyan", LOST: "yellow", CRASHED: "bold red"}
+
+
+class KeyedTable(DataTable):
+    """A DataTable fed whole row lists; it changes only the cells that changed."""
+
+    COLUMNS: tuple[tuple[str, str], ...] = ()   # (key, label)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self._cells: dict[str, tuple] = {}
+
+    def on_mount(self) -> None:
+        for key, label in self.COLUMNS:
+            self.add_column(label, key=key)
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # the cursor points past a row that just went away
+            return None
+
+    def sync(self, rows: list[tuple[str, tuple]]) -> None:
+        keys = [k for k, _ in rows]
+        current = [r.key.value for r in self.ordered_rows]
+        wanted, have = set(keys), set(current)
+        kept = [k for k in current if k in wanted]
+        if kept != [k for k in keys if k in have] or keys[:len(kept)] != kept:
+            self._rebuild(rows)
+            return
+        for k in current:
+            if k not in wanted:
+                self.remove_row(k)
+                self._cells.pop(k, None)
+        col_keys = [c for c, _ in self.COLUMNS]
+        for k, cells in rows:
+            if k not in have:
+                self.add_row(*cells, key=k)
+            else:
+                old = self._cells.get(k, ())
+                for i, (col, cell) in enumerate(zip(col_keys, cells)):
+                    if i >= len(old) or old[i] != cell:
+                        self.update_cell(k, col, cell, update_width=True)
+            self._cells[k] = cells
+
+    def _rebuild(self, rows: list[tuple[str, tuple]]) -> None:
+        """Only when the order changed (a new sort): keep the cursor on the same row."""
+        selected = self.selected_key
+        self.clear()
+        self._cells = {}
+        for k, cells in rows:
+            self.add_row(*cells, key=k)
+            self._cells[k] = cells
+        if selected is not None and selected in self._cells:
+            self.move_cursor(row=self.get_row_index(selected), scroll=False)
+
+
+class NodesTable(KeyedTable):
+    COLUMNS = (("node", "node"), ("state", "state"), ("workers", "workers"),
+               ("load", "load"), ("rate", "moves/s"), ("beat", "heartbeat"))
+
+    def show(self, nodes: tuple[NodeView, ...]) -> None:
+        self.sync([(n.name, node_cells(n)) for n in nodes])
+
+
+def node_cells(n: NodeView) -> tuple:
+    state = Text("up", style="green") if n.up else Text(f"down: {n.reason or '?'}", style="bold red")
+    if n.up and n.reason:
+        state = Text(f"up ({n.reason})", style="yellow")
+    short = n.workers_running < n.workers_expected
+    return (
+        n.name,
+        state,
+        Text(f"{n.workers_running}/{n.workers_expected}", style="yellow" if short else ""),
+        "-" if n.load is None else f"{n.load:.2f}",
+        fmt_rate(n.moves_per_s),
+        fmt_age(n.heartbeat_age),
+    )
+
+
+class WorkersTable(KeyedTable):
+    COLUMNS = (("node", "node"), ("pid", "pid"), ("status", "status"), ("best", "best MSE"),
+               ("mse", "MSE"), ("rate", "mv/s"), ("age", "age"), ("run", "run"),
+               ("step", "step"), ("temp", "T"), ("trend", "trend"))
+    TREND_WIDTH = 10
+
+    def show(self, workers: list[WorkerView]) -> None:
+        self.sync([(w.key, worker_cells(w, self.TREND_WIDTH)) for w in workers])
+
+
+def worker_cells(w: WorkerView, trend_width: int) -> tuple:
+    return (
+        w.node,
+        "-" if w.pid is None else str(w.pid),
+        Text(w.status, style=STATUS_STYLE.get(w.status, "")),
+        fmt_mse(w.best_mse),
+        fmt_mse(w.mse),
+        fmt_rate(w.moves_per_s),
+        fmt_age(w.age),
+        str(w.run),
+        f"{w.step:,}",
+        "-" if w.temperature is None else f"{w.temperature:.1e}",
+        Text(sparkline(w.history, trend_width), style="cyan"),
+    )

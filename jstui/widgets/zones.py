@@ -1,0 +1,41 @@
+"""Agreement zones: per position, how many of the top-K solutions agree with the best."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from jstui.widgets.resizing import RerenderOnResize
+
+from jstui.data import LOCKED, MIXED, UNCERTAIN, Zones, zone_of, zone_runs
+
+ZONE_STYLE = {LOCKED: "green", MIXED: "yellow", UNCERTAIN: "bold red"}
+ZONE_GLYPH = {LOCKED: "█", MIXED: "▓", UNCERTAIN: "░"}
+
+
+def zones_text(zones: Zones | None, width: int) -> Text:
+    if zones is None or not zones.shares:
+        return Text("zones: no elite solutions yet", style="dim")
+    out = Text()
+    out.append("zones ", style="bold")
+    for share in zones.shares:
+        z = zone_of(share, zones)
+        out.append(ZONE_GLYPH[z], style=ZONE_STYLE[z])
+    out.append("\n")
+    out.append(f"top {zones.k}: ")
+    out.append(f"█ locked ≥{zones.locked_at:.0%}", style=ZONE_STYLE[LOCKED])
+    out.append(f"  ▓ mixed", style=ZONE_STYLE[MIXED])
+    out.append(f"  ░ uncertain <{zones.uncertain_below:.0%}", style=ZONE_STYLE[UNCERTAIN])
+    runs = [f"{a}-{b}" if a != b else f"{a}" for a, b, z in zone_runs(zones) if z == UNCERTAIN]
+    if runs:
+        listing = ",".join(runs)
+        room = max(8, width - len(out.plain.split("\n")[-1]) - 4)
+        if len(listing) > room:
+            listing = listing[: room - 1] + "…"
+        out.append(f"  at {listing}", style="red")
+    return out
+
+
+class ZonesBar(RerenderOnResize, Static):
+    def show(self, zones: Zones | None) -> None:
+        self.remember(zones)
+        self.update(zones_text(zones, self.content_size.width or 80))
