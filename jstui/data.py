@@ -5,10 +5,11 @@ The helpers are pure functions of their arguments (no clock, no I/O): tested alo
 """
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
+from typing import AsyncIterator, Iterable, Protocol, Sequence
 
 # Worker statuses, in the order an operator cares about them.
 RUNNING, FINISHED, LOST, CRASHED = "running", "finished", "lost", "crashed"
@@ -293,3 +294,40 @@ class History:
             values.append(value)
             del values[:-self.length]
         return tuple(values)
+
+
+# ---- what the app talks to -------------------------------------------------------
+
+class SnapshotSource(Protocol):
+    """Anything that yields snapshots: the live reader, or a fixed recorded state."""
+
+    def snapshots(self) -> AsyncIterator[Snapshot]: ...
+
+
+class Controls(Protocol):
+    """The commands the UI sends; each returns one line for the event log."""
+
+    async def relaunch(self, node: str | None) -> str | None: ...
+    async def stop_worker(self, worker: WorkerView) -> str | None: ...
+    async def inject(self, kind: str) -> str | None: ...
+    async def surgery(self, positions: list[int]) -> str | None: ...
+    async def deploy(self) -> str | None: ...
+    async def set_auto_relaunch(self, on: bool) -> str | None: ...
+    async def set_knobs(self, knobs: dict[str, float]) -> str | None: ...
+    async def tail(self, worker: WorkerView) -> str: ...
+
+
+class FixedSource:
+    """A recorded state: yields its snapshots once, then stays quiet (no clock)."""
+
+    def __init__(self, *snapshots: Snapshot) -> None:
+        self.queue: asyncio.Queue[Snapshot] = asyncio.Queue()
+        for snap in snapshots:
+            self.queue.put_nowait(snap)
+
+    def push(self, snap: Snapshot) -> None:
+        self.queue.put_nowait(snap)
+
+    async def snapshots(self) -> AsyncIterator[Snapshot]:
+        while True:
+            yield await self.queue.get()
