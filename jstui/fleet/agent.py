@@ -1,0 +1,287 @@
+"""The node-side helper, run by the node's own Python (stdlib only, Linux and macOS):
+starts workers fully detached under a small supervisor, stops them, reports them.
+
+Deployed as WORKDIR/lib/jstui_agent.py and called as
+`PYTHON WORKDIR/lib/jstui_agent.py WORKDIR COMMAND [JSON]`; it prints one JSON document.
+Layout: WORKDIR/run/SLOT.json (pids, start), WORKDIR/run/SLOT.exit (exit record),
+WORKDIR/logs/SLOT.log (the worker's stdout and stderr).
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+
+def _paths(workdir, slot):
+    return (os.path.join(workdir, "run", "%d.json" % slot),
+            os.path.join(workdir, "run", "%d.exit" % slot),
+            os.path.join(workdir, "logs", "%d.log" % slot))
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path, data):
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)
+
+
+def _alive(pid):
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is dead for our purposes (Linux: state Z in /proc).
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _tail(path, lines):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 4096 * max(1, lines // 20 + 1)))
+            data = f.read()
+    except OSError:
+        return []
+    text = data.decode("utf-8", "replace").splitlines()
+    return text[-lines:] if lines > 0 else []
+
+
+def _slots(workdir):
+    try:
+        names = os.listdir(os.path.join(workdir, "run"))
+    except OSError:
+        return []
+    return sorted(int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit())
+
+
+def worker_record(workdir, slot, tail_lines=5):
+    """One slot: its start record, whether it lives, and its exit record if any."""
+    run_path, exit_path, log_path = _paths(workdir, slot)
+    stop_path = run_path[:-5] + ".stop"
+    rec = _read_json(run_path) or {}
+    ex = _read_json(exit_path)
+    if ex is not None and ex.get("started") != rec.get("started"):
+        ex = None  # an exit record of an earlier run in this slot
+    alive = _alive(rec.get("pid"))
+    stop_mark = _read_json(stop_path)
+    if ex is not None and stop_mark is not None and stop_mark.get("started") == ex.get("started"):
+        ex = dict(ex, stopped=True)
+    out = {"slot": slot, "pid": rec.get("pid"), "supervisor": rec.get("supervisor"),
+           "pgid": rec.get("pgid"),
+           "started": rec.get("started"), "alive": alive, "log": log_path,
+           "supervisor_alive": _alive(rec.get("supervisor")), "exit": ex}
+    if not alive:
+        out["tail"] = _tail(log_path, tail_lines)
+    return out
+
+
+def facts():
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    total = avail = 0
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f if ":" in line)
+        total = int(info["MemTotal"].split()[0]) * 1024
+        avail = int(info.get("MemAvailable", "0 kB").split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        try:  # macOS
+            total = int(subprocess.run(["sysctl", "-n", "hw.memsize"], capture_output=True,
+                                       text=True, timeout=5).stdout.strip() or 0)
+        except (OSError, ValueError, subprocess.SubprocessError):
+            pass
+    return {"hostname": socket.gethostname(), "os": platform.system(),
+            "cpus": os.cpu_count() or 0, "load": list(load),
+            "mem_total": total, "mem_available": avail}
+
+
+def status(workdir, tail_lines=5):
+    return {"facts": facts(),
+            "workers": [worker_record(workdir, s, tail_lines) for s in _slots(workdir)]}
+
+
+def _supervise(workdir, slot, spec, report_fd):
+    """In the detached grandchild: run the worker, keep its pid and exit status."""
+    run_path, exit_path, log_path = _paths(workdir, slot)
+    null = os.open(os.devnull, os.O_RDONLY)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(null)
+    os.close(log)
+    os.chdir(workdir)
+    stopping = []
+
+    def on_signal(signum, frame):
+        # stop signals the whole process group: the worker has it already.
+        stopping.append(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    try:
+        os.nice(int(spec.get("nice", 0)))
+    except OSError:
+        pass
+    env = dict(os.environ)
+    env.update(spec.get("env", {}))
+    started = time.time()
+    record = {"slot": slot, "supervisor": os.getpid(), "pgid": os.getpgrp(),
+              "started": started,
+              "argv": spec["argv"]}
+    try:
+        child = subprocess.Popen(spec["argv"], env=env, cwd=workdir, close_fds=True)
+    except OSError as e:
+        record.update(pid=None, error=str(e))
+        _write_json(run_path, record)
+        _write_json(exit_path, {"code": 127, "ended": time.time(), "started": started,
+                                "stopped": False, "error": str(e)})
+        os.write(report_fd, json.dumps(record).encode())
+        os.close(report_fd)
+        sys.stderr.write("[jstui] cannot start worker: %s\n" % e)
+        os._exit(0)
+    record["pid"] = child.pid
+    _write_json(run_path, record)
+    os.write(report_fd, json.dumps(record).encode())
+    os.close(report_fd)
+    while True:
+        try:
+            code = child.wait()
+            break
+        except InterruptedError:
+            continue
+    _write_json(exit_path, {"code": code, "ended": time.time(), "started": started,
+                            "stopped": bool(stopping)})
+    sys.stderr.write("[jstui %s] worker pid %d exited with status %d\n"
+                     % (time.strftime("%Y-%m-%d %H:%M:%S"), child.pid, code))
+    os._exit(0)
+
+
+def launch_one(workdir, slot, spec):
+    """Fork twice so the supervisor belongs to no SSH session; wait for its pids."""
+    current = worker_record(workdir, slot, 0)
+    if current["alive"]:
+        return dict(current, skipped="already running")
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            os.setsid()
+            if os.fork() > 0:
+                os._exit(0)
+            _supervise(workdir, slot, spec, write_fd)
+        finally:
+            os._exit(1)
+    os.close(write_fd)
+    os.waitpid(pid, 0)
+    chunks = []
+    while True:
+        chunk = os.read(read_fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read_fd)
+    try:
+        return json.loads(b"".join(chunks).decode())
+    except ValueError:
+        return {"slot": slot, "error": "supervisor did not report"}
+
+
+def launch(workdir, spec):
+    for sub in ("run", "logs"):
+        os.makedirs(os.path.join(workdir, sub), exist_ok=True)
+    return {"launched": [launch_one(workdir, s, spec) for s in spec["slots"]]}
+
+
+def stop(workdir, spec):
+    """SIGTERM each slot's process group, SIGKILL what is left after the grace."""
+    slots = spec.get("slots") or _slots(workdir)
+    grace = float(spec.get("grace", 5.0))
+    targets = {}
+    for slot in slots:
+        rec = worker_record(workdir, slot, 0)
+        if rec["alive"] or rec["supervisor_alive"]:
+            targets[slot] = rec
+            # Marked first, so the exit reads "stopped" even if the supervisor misses it.
+            _write_json(_paths(workdir, slot)[0][:-5] + ".stop", {"started": rec["started"]})
+            _signal(rec, signal.SIGTERM)
+    deadline = time.time() + grace
+    while time.time() < deadline and any(_alive(r["pid"]) or _alive(r["supervisor"])
+                                         for r in targets.values()):
+        time.sleep(0.05)
+    killed = []
+    for slot, rec in targets.items():
+        if _alive(rec["pid"]) or _alive(rec["supervisor"]):
+            killed.append(slot)
+            _signal(rec, signal.SIGKILL)
+            _write_json(_paths(workdir, slot)[1],
+                        {"code": -9, "ended": time.time(), "started": rec["started"],
+                         "stopped": True})
+    return {"stopped": sorted(targets), "killed": killed}
+
+
+def _signal(rec, sig):
+    # The supervisor leads its own session and process group: signal the group once so
+    # the worker (and its children) get it once; the bare pid if the group is gone.
+    if _alive(rec["supervisor"]) and rec.get("pgid"):
+        try:
+            os.killpg(rec["pgid"], sig)
+            return
+        except OSError:
+            pass
+    if rec["pid"]:
+        try:
+            os.kill(rec["pid"], sig)
+        except OSError:
+            pass
+
+
+def tail(workdir, spec):
+    return {"lines": _tail(_paths(workdir, int(spec["slot"]))[2], int(spec.get("lines", 100)))}
+
+
+def main(argv):
+    workdir, command = argv[0], argv[1]
+    spec = json.loads(argv[2]) if len(argv) > 2 else {}
+    if command == "status":
+        out = status(workdir, int(spec.get("tail", 5)))
+    elif command == "launch":
+        out = launch(workdir, spec)
+    elif command == "stop":
+        out = stop(workdir, spec)
+    elif command == "tail":
+        out = tail(workdir, spec)
+    elif command == "facts":
+        out = facts()
+    else:
+        sys.stderr.write("unknown command %r\n" % command)
+        return 2
+    sys.stdout.write(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

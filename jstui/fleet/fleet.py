@@ -1,0 +1,344 @@
+"""The fleet: every node of a FleetConfig, driven concurrently; one slow or dead node
+never holds up the others. Results are immutable snapshots (jstui.fleet.model)."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from pathlib import PurePosixPath
+from typing import Awaitable, Callable, Sequence
+
+from jstui.config import ConfigError, FleetConfig, NodeConfig
+from jstui.fleet.bundle import PUZZLE_REL, BundleFile, build_bundle
+from jstui.fleet.model import (FleetStatus, NodeFacts, NodeHealth, NodeResult, NodeState,
+                               NodeStatus, WorkerProcess, WorkerState)
+from jstui.fleet.node import NodeOps
+from jstui.fleet.transport import NodeError, StateListener, make_transport
+
+# argv of one worker on a node: (node, fleet config) -> [python, -m, solver.worker, ...]
+WorkerArgv = Callable[[NodeConfig, FleetConfig], list[str]]
+POOL_ALIVE = ("starting", "running")
+
+
+def solver_worker_argv(node: NodeConfig, cfg: FleetConfig) -> list[str]:
+    """The real worker, with absolute paths only."""
+    if not cfg.dsn:
+        where = cfg.source or "the fleet file"
+        raise ConfigError(f"{where}: no pool DSN ([pool] dsn, --dsn or JSTUI_DSN)")
+    workdir = PurePosixPath(node.workdir)
+    argv = [node.python, "-m", "solver.worker", "--dsn", cfg.dsn,
+            "--puzzle", str(workdir / PUZZLE_REL), "--node", node.name]
+    argv += ["--runs", str(cfg.workers.runs)] if cfg.workers.runs else ["--forever"]
+    return argv + list(cfg.workers.extra_args)
+
+
+class Fleet:
+    """All nodes of one fleet config; see the package docstring for the API."""
+
+    def __init__(self, config: FleetConfig, *, worker_argv: WorkerArgv = solver_worker_argv):
+        self.config = config
+        self._worker_argv = worker_argv
+        self._listeners: list[StateListener] = []
+        self._ops = {n.name: NodeOps(n, make_transport(n, self._on_state))
+                     for n in config.nodes}
+        self._status_tasks: dict[str, asyncio.Task] = {}
+        self._last: dict[str, NodeStatus] = {}
+        self._bundle: list[BundleFile] | None = None
+        self._store = None
+        self._closed = False
+
+    @classmethod
+    def from_config(cls, config: FleetConfig, **kwargs) -> "Fleet":
+        return cls(config, **kwargs)
+
+    @classmethod
+    async def local_default(cls, *, puzzle: str | None = None, dsn: str | None = None,
+                            workers: int | None = None) -> "Fleet":
+        """No fleet file: this machine, the embedded PostgreSQL, a default puzzle."""
+        from jstui.fleet.local import local_default_config
+
+        return cls(await local_default_config(puzzle=puzzle, dsn=dsn, workers=workers))
+
+    # ---- node state -------------------------------------------------------------
+
+    @property
+    def nodes(self) -> tuple[NodeConfig, ...]:
+        return self.config.nodes
+
+    def add_state_listener(self, listener: StateListener) -> None:
+        """listener(NodeHealth) on every change of a node's connection state."""
+        self._listeners.append(listener)
+
+    def _on_state(self, health: NodeHealth) -> None:
+        for listener in list(self._listeners):
+            listener(health)
+
+    def health(self, node: str) -> NodeHealth:
+        return self._node_ops(node).transport.health
+
+    def _node_ops(self, name: str) -> NodeOps:
+        if name not in self._ops:
+            self.config.node(name)  # raises ConfigError listing the known nodes
+        return self._ops[name]
+
+    def _select(self, node: str | None) -> list[NodeOps]:
+        return list(self._ops.values()) if node is None else [self._node_ops(node)]
+
+    def _parse_target(self, target: str | None) -> tuple[list[NodeOps], int | None]:
+        """None: every node; "NODE"; "NODE/SLOT" (a worker's name)."""
+        if target is None:
+            return self._select(None), None
+        name, sep, slot = target.partition("/")
+        if sep and not slot.isdigit():
+            raise ConfigError(f"{target!r}: a worker is named NODE/SLOT, e.g. {name}/0")
+        return [self._node_ops(name)], int(slot) if sep else None
+
+    async def _each(self, nodes: Sequence[NodeOps],
+                    action: Callable[[NodeOps], Awaitable[NodeResult]]) -> list[NodeResult]:
+        """Run on every node at once; a node's failure becomes its result."""
+        async def guarded(ops: NodeOps) -> NodeResult:
+            t0 = time.perf_counter()
+            try:
+                result = await action(ops)
+            except NodeError as e:
+                result = NodeResult(ops.node.name, False, error=str(e))
+            except ConfigError:
+                raise
+            except Exception as e:  # e.g. an SFTP failure: this node's problem only
+                result = NodeResult(ops.node.name, False,
+                                    error=f"node {ops.node.name}: {type(e).__name__}: {e}")
+            return _timed(result, time.perf_counter() - t0)
+        return list(await asyncio.gather(*(guarded(ops) for ops in nodes)))
+
+    # ---- commands ---------------------------------------------------------------
+
+    async def check(self, node: str | None = None) -> list[NodeResult]:
+        """Connectivity and the interpreter (version, worker imports) of each node."""
+        async def one(ops: NodeOps) -> NodeResult:
+            interp = await ops.check_interpreter()
+            address = ops.transport.health.address
+            if interp.error:
+                return NodeResult(ops.node.name, False, error=f"node {ops.node.name}: "
+                                  f"{interp.error}", interpreter=interp, detail=address)
+            if interp.missing:
+                return NodeResult(ops.node.name, False, interpreter=interp, detail=address,
+                                  error=f"node {ops.node.name}: {interp.python} lacks "
+                                  + "; ".join(interp.missing))
+            return NodeResult(ops.node.name, True, interpreter=interp,
+                              detail=f"Python {interp.version} via {address}")
+        return await self._each(self._select(node), one)
+
+    async def bundle(self) -> list[BundleFile]:
+        """The files deploy sends; the puzzle .npz is made once per fleet."""
+        if self._bundle is None:
+            self._bundle = await asyncio.to_thread(build_bundle, self.config.puzzle)
+        return self._bundle
+
+    async def deploy(self, node: str | None = None) -> list[NodeResult]:
+        bundle = await self.bundle()
+        return await self._each(self._select(node), lambda ops: ops.deploy(bundle))
+
+    async def launch(self, node: str | None = None, n: int | None = None) -> list[NodeResult]:
+        """Start n more workers per node; by default fill up to the configured count."""
+        async def one(ops: NodeOps) -> NodeResult:
+            alive = {w["slot"] for w in (await ops.status(0))["workers"] if w["alive"]}
+            count = n if n is not None else max(0, ops.node.workers - len(alive))
+            free = (s for s in itertools.count() if s not in alive)
+            return await self._launch_slots(ops, list(itertools.islice(free, count)))
+        return await self._each(self._select(node), one)
+
+    async def _launch_slots(self, ops: NodeOps, slots: list[int]) -> NodeResult:
+        if not slots:
+            return NodeResult(ops.node.name, True, detail="nothing to launch")
+        argv = self._worker_argv(ops.node, self.config)
+        launched = (await ops.launch(slots, argv))["launched"]
+        started = [f"{ops.node.name}/{r['slot']}" for r in launched
+                   if r.get("pid") and not r.get("skipped")]
+        errors = [f"{ops.node.name}/{r['slot']}: {r['error']}" for r in launched
+                  if r.get("error")]
+        skipped = [r for r in launched if r.get("skipped")]
+        detail = f"{len(started)} started" + (f", {len(skipped)} already running"
+                                              if skipped else "")
+        return NodeResult(ops.node.name, not errors, error="; ".join(errors),
+                          detail=detail, workers=tuple(started))
+
+    async def stop(self, target: str | None = None) -> list[NodeResult]:
+        """SIGTERM, then SIGKILL after the grace period: all, a node, or one worker."""
+        nodes, slot = self._parse_target(target)
+        grace = self.config.workers.stop_grace
+
+        async def one(ops: NodeOps) -> NodeResult:
+            r = await ops.stop([slot] if slot is not None else None, grace)
+            names = tuple(f"{ops.node.name}/{s}" for s in r["stopped"])
+            killed = f", {len(r['killed'])} killed after {grace:g} s" if r["killed"] else ""
+            return NodeResult(ops.node.name, True, workers=names,
+                              detail=f"{len(names)} stopped{killed}")
+        return await self._each(nodes, one)
+
+    async def relaunch(self, target: str | None = None) -> list[NodeResult]:
+        """Stop and start again the same slots; a node also gets its ended slots back
+        up to the configured count."""
+        nodes, slot = self._parse_target(target)
+        grace = self.config.workers.stop_grace
+
+        async def one(ops: NodeOps) -> NodeResult:
+            if slot is not None:
+                slots = [slot]
+            else:
+                records = (await ops.status(0))["workers"]
+                slots = sorted({w["slot"] for w in records if w["alive"]}
+                               | {w["slot"] for w in records
+                                  if not w["alive"] and w["slot"] < ops.node.workers})
+                slots = slots or list(range(ops.node.workers))
+            await ops.stop(slots, grace)
+            return await self._launch_slots(ops, slots)
+        return await self._each(nodes, one)
+
+    async def auto_relaunch_once(self, status: FleetStatus | None = None) -> list[NodeResult]:
+        """Relaunch workers whose runs are done (and crashed ones, if configured)."""
+        policy = self.config.workers
+        if not policy.auto_relaunch:
+            return []
+        wanted = {WorkerState.DONE} | ({WorkerState.CRASHED, WorkerState.LOST}
+                                       if policy.relaunch_crashed else set())
+        status = status or await self.status()
+        by_node = {n.node: [w.slot for w in n.workers if w.state in wanted]
+                   for n in status.nodes}
+        nodes = [self._ops[name] for name, slots in by_node.items() if slots]
+        return await self._each(nodes, lambda ops: self._launch_slots(ops, by_node[ops.node.name]))
+
+    async def tail_log(self, worker: str, lines: int = 100) -> list[str]:
+        """The last lines of a worker's log ("NODE/SLOT"); NodeError if unreachable."""
+        nodes, slot = self._parse_target(worker)
+        if slot is None:
+            raise ConfigError(f"{worker!r}: name a worker as NODE/SLOT, e.g. {worker}/0")
+        return await nodes[0].tail(slot, lines)
+
+    # ---- status -----------------------------------------------------------------
+
+    async def status(self, deadline: float = 2.0, tail_lines: int = 5) -> FleetStatus:
+        """Every node within `deadline` seconds; late nodes come back `stale` with their
+        last known state while their answer is still awaited in the background."""
+        for ops in self._ops.values():
+            task = self._status_tasks.get(ops.node.name)
+            if task is None or task.done():
+                self._status_tasks[ops.node.name] = asyncio.ensure_future(
+                    self._node_status(ops, tail_lines))
+        pool_task = asyncio.ensure_future(self._pool_workers())
+        tasks = list(self._status_tasks.values())
+        await asyncio.wait([*tasks, pool_task], timeout=deadline)
+        heartbeats, pool_error = ({}, "pool did not answer in time")
+        if pool_task.done():
+            heartbeats, pool_error = pool_task.result()
+        else:
+            pool_task.cancel()
+        nodes = []
+        for ops in self._ops.values():
+            task = self._status_tasks[ops.node.name]
+            if task.done():
+                raw = task.result()
+                status = self._join(ops, raw, heartbeats)
+                self._last[ops.node.name] = status
+            else:
+                last = self._last.get(ops.node.name)
+                status = NodeStatus(ops.node.name, ops.node.kind, ops.transport.health,
+                                    ops.node.workers, facts=last.facts if last else None,
+                                    workers=last.workers if last else (),
+                                    labels=ops.node.labels, stale=True,
+                                    error=f"no answer within {deadline:g} s")
+            nodes.append(status)
+        return FleetStatus(time.time(), tuple(nodes), pool_error)
+
+    async def _node_status(self, ops: NodeOps, tail_lines: int) -> dict:
+        try:
+            return await ops.status(tail_lines)
+        except NodeError as e:
+            return {"error": str(e)}
+        except Exception as e:  # a bug here must show, not hang the status of all
+            return {"error": f"node {ops.node.name}: {type(e).__name__}: {e}"}
+
+    def _join(self, ops: NodeOps, raw: dict, heartbeats: dict) -> NodeStatus:
+        node = ops.node
+        health = ops.transport.health
+        if "error" in raw:
+            return NodeStatus(node.name, node.kind, health, node.workers, labels=node.labels,
+                              error=raw["error"] if health.state != NodeState.DOWN else "")
+        f = raw["facts"]
+        facts = NodeFacts(f["hostname"], f["os"], f["cpus"], tuple(f["load"]),
+                          f["mem_total"], f["mem_available"])
+        stale_after = self.config.workers.heartbeat_stale
+        workers = tuple(_worker(node.name, rec, heartbeats.get((node.name, rec.get("pid"))),
+                                stale_after) for rec in raw["workers"])
+        return NodeStatus(node.name, node.kind, health, node.workers, facts, workers,
+                          node.labels)
+
+    async def _pool_workers(self) -> tuple[dict, str]:
+        """(node, pid) -> the pool's newest worker row; never raises."""
+        if not self.config.dsn:
+            return {}, "no pool DSN"
+        try:
+            if self._store is None:
+                from solver.pool import connect
+                self._store = await connect(self.config.dsn, max_size=2, timeout=5)
+            rows = await self._store.fetch_workers()
+        except Exception as e:  # the pool being away must not take the fleet view with it
+            await self._drop_store()
+            return {}, f"pool: {e}"
+        return {(r.node, r.pid): r for r in rows}, ""
+
+    async def _drop_store(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            try:
+                await store.close()
+            except Exception:
+                pass
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._status_tasks.values():
+            task.cancel()
+        await self._drop_store()
+        await asyncio.gather(*(ops.transport.close() for ops in self._ops.values()),
+                             return_exceptions=True)
+
+    async def __aenter__(self) -> "Fleet":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+
+def classify(rec: dict, pool_row=None, stale_after: float = 60.0) -> WorkerState:
+    """A worker's state from its agent record (alive, exit record) and pool row."""
+    if rec.get("alive"):
+        if (pool_row is not None and pool_row.status in POOL_ALIVE
+                and pool_row.heartbeat_age_s > stale_after):
+            return WorkerState.STALLED
+        return WorkerState.RUNNING
+    ended = rec.get("exit")
+    if ended is None:
+        return WorkerState.LOST
+    if ended.get("stopped"):
+        return WorkerState.STOPPED
+    if ended.get("code") == 0 and (pool_row is None or pool_row.status != "failed"):
+        return WorkerState.DONE
+    return WorkerState.CRASHED
+
+
+def _worker(node: str, rec: dict, pool_row, stale_after: float) -> WorkerProcess:
+    ended = rec.get("exit") or {}
+    return WorkerProcess(
+        node=node, slot=rec["slot"], state=classify(rec, pool_row, stale_after),
+        pid=rec.get("pid"), started_at=rec.get("started"), ended_at=ended.get("ended"),
+        exit_code=ended.get("code"), log_path=rec.get("log", ""),
+        log_tail=tuple(rec.get("tail", ())),
+        heartbeat_age=pool_row.heartbeat_age_s if pool_row is not None else None,
+        pool_status=pool_row.status if pool_row is not None else None)
+
+
+def _timed(result: NodeResult, seconds: float) -> NodeResult:
+    from dataclasses import replace
+    return replace(result, seconds=seconds)

@@ -1,0 +1,53 @@
+"""The fleet with no fleet file: this machine as one local node, the embedded
+PostgreSQL, and a generated default puzzle (or --puzzle DIR)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from pathlib import Path
+
+import platformdirs
+
+from jstui.config import DSN_ENV, FleetConfig, NodeConfig
+
+# Small enough to generate in seconds, big enough to keep a few workers busy.
+DEFAULT_PUZZLE = dict(blocks=12, dim=16, hidden=32, rows=2000, seed=0, kind="readable")
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("jstui"))
+
+
+def default_puzzle_dir() -> Path:
+    """Generated once (torch needed), reused afterwards."""
+    target = data_dir() / "puzzles" / "default"
+    if not (target / "historical_data.csv").is_file():
+        from solver.generate import generate_puzzle
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        generate_puzzle(target, **DEFAULT_PUZZLE)
+    return target
+
+
+def local_node(workers: int | None = None) -> NodeConfig:
+    return NodeConfig(name=socket.gethostname().split(".")[0] or "local", kind="local",
+                      python=sys.executable, workdir=str(data_dir() / "node"),
+                      workers=workers if workers is not None else (os.cpu_count() or 1),
+                      labels={"role": "local"})
+
+
+async def local_default_config(*, puzzle: str | None = None, dsn: str | None = None,
+                               workers: int | None = None) -> FleetConfig:
+    """The embedded default; starting PostgreSQL and generating the puzzle block, so
+    they run in a thread."""
+    dsn = dsn or os.environ.get(DSN_ENV)
+    if not dsn:
+        from solver.pool import embedded
+
+        dsn = (await asyncio.to_thread(embedded.up)).dsn
+    if puzzle is None:
+        puzzle = str(await asyncio.to_thread(default_puzzle_dir))
+    return FleetConfig(dsn=dsn, puzzle=str(Path(puzzle).expanduser().resolve()),
+                       nodes=(local_node(workers),))

@@ -1,0 +1,173 @@
+"""What can be done to one node through its transport: check its interpreter, deploy
+by content hash, and drive the node-side agent (launch, stop, status, tail)."""
+from __future__ import annotations
+
+import json
+from pathlib import PurePosixPath
+from typing import Sequence
+
+from jstui.config import NodeConfig
+from jstui.fleet.bundle import AGENT_REL, BundleFile
+from jstui.fleet.model import InterpreterReport, NodeResult
+from jstui.fleet.transport import NodeError, Transport
+
+MIN_PYTHON = (3, 10)
+WORKER_MODULES = ("numpy", "scipy", "asyncpg")
+
+# Run by the node's interpreter: its version and which worker imports fail.
+_CHECK_SCRIPT = """\
+import json, sys
+missing = []
+for name in %r:
+    try:
+        __import__(name)
+    except Exception as e:
+        missing.append("%%s: %%s" %% (name, e))
+print(json.dumps({"version": sys.version.split()[0], "info": list(sys.version_info[:3]),
+                  "executable": sys.executable, "missing": missing}))
+""" % (WORKER_MODULES,)
+
+# Content hashes of what deploy manages under WORKDIR (caches and logs ignored).
+_HASH_SCRIPT = """\
+import hashlib, json, os, sys
+root = sys.argv[1]
+out = {}
+def add(rel):
+    h = hashlib.sha256()
+    with open(os.path.join(root, rel), "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    out[rel] = h.hexdigest()
+for top in ("lib/solver",):
+    for d, dirs, files in os.walk(os.path.join(root, top)):
+        dirs[:] = [x for x in dirs if x != "__pycache__"]
+        for name in files:
+            if not name.endswith((".pyc", ".part")):
+                add(os.path.relpath(os.path.join(d, name), root))
+for rel in ("lib/jstui_agent.py", "puzzle.npz"):
+    if os.path.isfile(os.path.join(root, rel)):
+        add(rel)
+print(json.dumps(out))
+"""
+
+
+class NodeOps:
+    """One node's operations; every error is a NodeError naming the node."""
+
+    def __init__(self, node: NodeConfig, transport: Transport):
+        self.node = node
+        self.transport = transport
+
+    @property
+    def workdir(self) -> PurePosixPath:
+        return PurePosixPath(self.node.workdir)
+
+    def _fail(self, what: str) -> NodeError:
+        return NodeError(f"node {self.node.name}: {what}")
+
+    async def check_interpreter(self) -> InterpreterReport:
+        python = self.node.python
+        r = await self.transport.run([python, "-c", _CHECK_SCRIPT], timeout=60)
+        if r.returncode in (126, 127) or (r.returncode != 0 and not r.stdout.strip()):
+            why = _last_line(r.stderr) or f"exit status {r.returncode}"
+            if r.returncode == 127 or "No such file" in why or "not found" in why:
+                why = f"interpreter {python} not found"
+            elif r.returncode == 126:
+                why = f"interpreter {python} cannot be executed ({why})"
+            return InterpreterReport(python, error=why)
+        try:
+            info = json.loads(r.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return InterpreterReport(python, error=f"{python} did not answer like Python: "
+                                                   f"{_last_line(r.stdout or r.stderr)}")
+        missing = list(info["missing"])
+        if tuple(info["info"][:2]) < MIN_PYTHON:
+            missing.insert(0, f"python: {info['version']} is older than "
+                              f"{'.'.join(map(str, MIN_PYTHON))}")
+        return InterpreterReport(python, version=info["version"], missing=tuple(missing))
+
+    async def make_dirs(self) -> None:
+        w = self.workdir
+        r = await self.transport.run(["mkdir", "-p", str(w / "lib"), str(w / "logs"),
+                                      str(w / "run")])
+        if r.returncode != 0:
+            raise self._fail(f"cannot create work directory {w}: {_last_line(r.stderr)}")
+
+    async def remote_hashes(self) -> dict[str, str]:
+        r = await self.transport.run([self.node.python, "-c", _HASH_SCRIPT, str(self.workdir)],
+                                     timeout=120)
+        if r.returncode != 0:
+            raise self._fail(f"cannot list {self.workdir}: {_last_line(r.stderr)}")
+        return json.loads(r.stdout)
+
+    async def deploy(self, bundle: Sequence[BundleFile]) -> NodeResult:
+        """Log and run directories first, then only the files whose hash changed."""
+        await self.make_dirs()
+        interp = await self.check_interpreter()
+        if interp.error:
+            return NodeResult(self.node.name, False, error=f"node {self.node.name}: "
+                              f"{interp.error}", interpreter=interp)
+        remote = await self.remote_hashes()
+        wanted = {f.rel: f for f in bundle}
+        changed = [f for f in bundle if remote.get(f.rel) != f.sha256]
+        dirs = sorted({str(self.workdir / PurePosixPath(f.rel).parent) for f in changed})
+        if dirs:
+            r = await self.transport.run(["mkdir", "-p", *dirs])
+            if r.returncode != 0:
+                raise self._fail(f"cannot create {dirs[0]}: {_last_line(r.stderr)}")
+        for f in changed:
+            await self.transport.put(f.path, str(self.workdir / f.rel))
+        # Modules that left the package must not linger to be imported by mistake.
+        stale = sorted(rel for rel in remote if rel.startswith("lib/solver/")
+                       and rel not in wanted)
+        if stale:
+            r = await self.transport.run(["rm", "-f", *(str(self.workdir / s) for s in stale)])
+            if r.returncode != 0:
+                raise self._fail(f"cannot remove stale files: {_last_line(r.stderr)}")
+        ok = interp.ok
+        error = "" if ok else f"node {self.node.name}: {interp.python} lacks " + \
+            "; ".join(interp.missing)
+        return NodeResult(self.node.name, ok, error=error,
+                          detail=f"{len(changed)} sent, {len(bundle) - len(changed)} unchanged",
+                          uploaded=tuple(f.rel for f in changed), removed=tuple(stale),
+                          unchanged=len(bundle) - len(changed), interpreter=interp)
+
+    async def agent(self, command: str, spec: dict | None = None,
+                    timeout: float | None = 60) -> dict:
+        argv = [self.node.python, str(self.workdir / AGENT_REL), str(self.workdir), command]
+        if spec is not None:
+            argv.append(json.dumps(spec))
+        r = await self.transport.run(argv, timeout=timeout)
+        if r.returncode != 0:
+            err = r.stderr
+            if "jstui_agent.py" in err and ("No such file" in err or "can't open" in err):
+                raise self._fail(f"not deployed to {self.workdir} (run deploy first)")
+            if r.returncode == 127 or (r.returncode != 0 and self.node.python in err
+                                       and "No such file" in err):
+                raise self._fail(f"interpreter {self.node.python} not found")
+            raise self._fail(f"agent {command} failed: {_last_line(err)}")
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            raise self._fail(f"agent {command} gave no answer: "
+                             f"{_last_line(r.stdout or r.stderr)}") from None
+
+    async def status(self, tail_lines: int = 5) -> dict:
+        return await self.agent("status", {"tail": tail_lines}, timeout=30)
+
+    async def launch(self, slots: Sequence[int], argv: Sequence[str]) -> dict:
+        env = {"PYTHONPATH": str(self.workdir / "lib"), "PYTHONUNBUFFERED": "1"}
+        spec = {"slots": list(slots), "argv": list(argv), "env": env, "nice": self.node.nice}
+        return await self.agent("launch", spec, timeout=60 + 2 * len(slots))
+
+    async def stop(self, slots: Sequence[int] | None, grace: float) -> dict:
+        spec = {"slots": list(slots) if slots else [], "grace": grace}
+        return await self.agent("stop", spec, timeout=grace + 30)
+
+    async def tail(self, slot: int, lines: int) -> list[str]:
+        return (await self.agent("tail", {"slot": slot, "lines": lines}))["lines"]
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
