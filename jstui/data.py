@@ -49,7 +49,7 @@ class WorkerView:
     status: str = RUNNING
     age: float | None = None          # seconds since its last heartbeat
     history: tuple[float, ...] = ()   # its best MSE over time, oldest first
-    log_path: str = ""
+    fleet_name: str = ""               # "NODE/SLOT" when the fleet started it
 
 
 @dataclass(frozen=True)
@@ -331,3 +331,411 @@ class FixedSource:
     async def snapshots(self) -> AsyncIterator[Snapshot]:
         while True:
             yield await self.queue.get()
+
+
+# ---- from pool rows and fleet status to a snapshot (pure) -----------------------
+
+POOL_STATUS = {"starting": RUNNING, "running": RUNNING, "stopped": FINISHED,
+               "finished": FINISHED, "solved": FINISHED, "lost": LOST, "failed": CRASHED}
+FLEET_STATE = {"running": RUNNING, "stalled": LOST, "done": FINISHED, "stopped": FINISHED,
+               "crashed": CRASHED, "lost": LOST}
+SHOW_ENDED_FOR = 3600.0   # ended workers stay in the table this long
+MAX_WORKER_ROWS = 300
+
+
+@dataclass(frozen=True)
+class PoolState:
+    """What one refresh read from the pool (rows of solver.pool, untouched)."""
+
+    puzzle: object | None = None          # PuzzleRow
+    best: object | None = None            # SolutionRow
+    top: tuple = ()                       # SolutionRow, best first
+    counts: object | None = None          # PoolCounts
+    workers: tuple = ()                   # WorkerRow
+    knobs: tuple[tuple[str, float], ...] = ()
+    best_over_time: tuple[float, ...] = ()
+
+
+def _state(value) -> str:
+    return getattr(value, "value", value)
+
+
+def worker_views(rows, processes, now: float, lost_after: float,
+                 history: History) -> tuple[WorkerView, ...]:
+    """Pool worker rows joined with the fleet's processes by (node, pid)."""
+    procs = {(p.node, p.pid): p for p in processes}
+    seen = set()
+    out = []
+    for row in rows:
+        proc = procs.get((row.node, row.pid))
+        seen.add((row.node, row.pid))
+        status = POOL_STATUS.get(row.status, LOST)
+        if proc is not None:
+            status = FLEET_STATE.get(_state(proc.state), status)
+        elif status == RUNNING and row.heartbeat_age_s > lost_after:
+            status = LOST
+        if status != RUNNING and row.heartbeat_age_s > SHOW_ENDED_FOR:
+            continue
+        key = f"w{row.id}"
+        out.append(WorkerView(
+            key=key, node=row.node, pid=row.pid, run=row.run, step=row.step,
+            temperature=row.temperature, mse=row.current_mse, best_mse=row.best_mse,
+            moves_per_s=row.moves_per_s if status == RUNNING else None, status=status,
+            age=row.heartbeat_age_s, history=history.add(key, row.best_mse),
+            fleet_name=proc.name if proc is not None else "",
+        ))
+    for proc in processes:   # started but never reached the pool (e.g. crashed at import)
+        if (proc.node, proc.pid) in seen:
+            continue
+        started = proc.started_at or now
+        out.append(WorkerView(
+            key=f"p:{proc.name}", node=proc.node, pid=proc.pid,
+            status=FLEET_STATE.get(_state(proc.state), LOST), age=proc.heartbeat_age
+            if proc.heartbeat_age is not None else max(0.0, now - started), fleet_name=proc.name))
+    out.sort(key=lambda w: (w.status != RUNNING, w.node, w.pid or 0))
+    return tuple(out[:MAX_WORKER_ROWS])
+
+
+def node_views(fleet_status, workers: Sequence[WorkerView]) -> tuple[NodeView, ...]:
+    """The fleet's nodes; without a fleet, the nodes the pool has heard of."""
+    if fleet_status is None:
+        names = sorted({w.node for w in workers})
+        nodes = [NodeView(n, up=any(w.status == RUNNING for w in workers if w.node == n),
+                          reason="" if any(w.status == RUNNING for w in workers if w.node == n)
+                          else "no running worker") for n in names]
+        return summarise_nodes(nodes, workers)
+    nodes = []
+    for ns in fleet_status.nodes:
+        health = ns.health
+        up = _state(health.state) == "up"
+        reason = health.reason if not up else (ns.error or ("slow to answer" if ns.stale else ""))
+        if not up and not reason:
+            reason = _state(health.state)
+        nodes.append(NodeView(
+            name=ns.node, up=up, reason=reason, workers_expected=ns.configured_workers,
+            load=ns.facts.load[0] if ns.facts is not None and ns.facts.load else None))
+    return summarise_nodes(nodes, workers)
+
+
+def zones_from_top(best, top, k: int, locked_at: float, uncertain_below: float) -> Zones | None:
+    if best is None or not top:
+        return None
+    pairs = [block_positions(s.permutation) for s in top]
+    return Zones(agreement_shares(block_positions(best.permutation), pairs), k=len(top),
+                 locked_at=locked_at, uncertain_below=uncertain_below)
+
+
+def build_snapshot(pool: PoolState, fleet_status, now: float, *, history: History,
+                   events: tuple[Event, ...], auto_relaunch: bool, lost_after: float = 60.0,
+                   zone_k: int = 20, locked_at: float = 0.9, uncertain_below: float = 0.5,
+                   pool_error: str | None = None) -> Snapshot:
+    processes = fleet_status.workers if fleet_status is not None else ()
+    workers = worker_views(pool.workers, processes, now, lost_after, history)
+    best = pool.best
+    puzzle = pool.puzzle
+    target = getattr(puzzle, "target_sha256", None)
+    name = ""
+    if puzzle is not None:
+        name = f"{puzzle.name or puzzle.fingerprint[:8]} (N={puzzle.n_blocks})"
+    counts = pool.counts
+    fleet_error = None
+    if fleet_status is not None:
+        down = [n.node for n in fleet_status.nodes if _state(n.health.state) == "down"]
+        fleet_error = f"{len(down)} node(s) down" if down else None
+    return Snapshot(
+        taken_at=now, puzzle=name, target_sha256=target,
+        best_mse=best.mse if best is not None else None,
+        best_age=max(0.0, now - best.created_at.timestamp()) if best is not None else None,
+        best_sha256=best.sha256 if best is not None else None,
+        solved=bool(counts is not None and counts.exact > 0)
+        or bool(best is not None and best.matches_target),
+        pool_rows=counts.solutions if counts is not None else 0,
+        nodes=node_views(fleet_status, workers), workers=workers,
+        best_history=pool.best_over_time,
+        zones=zones_from_top(best, pool.top, zone_k, locked_at, uncertain_below),
+        events=events, auto_relaunch=auto_relaunch, knobs=pool.knobs,
+        pool_error=pool_error, fleet_error=fleet_error,
+    )
+
+
+class EventBook:
+    """Turns pool observations, finished commands and refusals into numbered events."""
+
+    def __init__(self, keep: int = 200) -> None:
+        self.keep = keep
+        self.seen: set[tuple[str, int]] = set()
+        self.events: list[Event] = []
+        self.next_id = 1
+
+    def add(self, source: str, source_id: int, at: float, kind: str, text: str) -> None:
+        if (source, source_id) in self.seen:
+            return
+        self.seen.add((source, source_id))
+        self.events.append(Event(self.next_id, at, kind, text))
+        self.next_id += 1
+        del self.events[:-self.keep]
+
+    def local(self, kind: str, text: str, at: float) -> None:
+        self.add("local", self.next_id, at, kind, text)
+
+    def observations(self, rows) -> None:
+        for r in sorted(rows, key=lambda r: r.id):
+            kind = "observe" if r.kind not in ("inject", "surgery", "error") else r.kind
+            self.add("obs", r.id, r.at.timestamp(), kind, r.message)
+
+    def commands(self, rows) -> None:
+        for r in sorted(rows, key=lambda r: r.id):
+            if r.status not in ("done", "failed") or r.finished_at is None:
+                continue
+            kind = r.kind if r.kind in ("inject", "surgery") else "relaunch"
+            if r.status == "failed":
+                kind = "error"
+            outcome = (r.result or {}).get("message") or (r.result or {}).get("error") or r.status
+            self.add("cmd", r.id, r.finished_at.timestamp(), kind, f"{r.kind} #{r.id}: {outcome}")
+
+    def refusals(self, rows) -> None:
+        for r in sorted(rows, key=lambda r: r["id"]):
+            who = f"{r['node']}" if r.get("node") else "pool"
+            self.add("ref", r["id"], r["at"].timestamp(), "error", f"{who}: refused: {r['reason']}")
+
+    def snapshot(self) -> tuple[Event, ...]:
+        return tuple(self.events)
+
+
+# ---- the live reader ------------------------------------------------------------
+
+class LiveSource:
+    """Reads the pool (LISTEN + periodic re-query) and the fleet; yields snapshots.
+
+    One dedicated listening connection; after a database restart both it and the query
+    pool are opened again with backoff, and meanwhile the last snapshot is shown with
+    the reason. A slow node never holds up a refresh beyond the fleet's status deadline.
+    """
+
+    def __init__(self, dsn: str | None, fleet=None, *, refresh: float = 5.0,
+                 min_interval: float = 0.5, zone_k: int = 20, lost_after: float = 60.0,
+                 clock=time.time) -> None:
+        self.dsn, self.fleet = dsn, fleet
+        self.refresh, self.min_interval = refresh, min_interval
+        self.zone_k, self.lost_after = zone_k, lost_after
+        self.clock = clock
+        self.store = None
+        self.history = History()
+        self.book = EventBook()
+        self.auto_relaunch = bool(fleet is not None and fleet.config.workers.auto_relaunch)
+        self.changed = asyncio.Event()
+        self.last = Snapshot(taken_at=clock())
+        self._listener = None
+        self._best_id: int | None = None
+        self._best_over_time: tuple[float, ...] = ()
+        self._relaunching: asyncio.Task | None = None
+
+    def poke(self) -> None:
+        """Refresh now (after an action), within the rate limit."""
+        self.changed.set()
+
+    async def snapshots(self) -> AsyncIterator[Snapshot]:
+        backoff = 0.5
+        try:
+            while True:
+                error = None
+                try:
+                    if self.dsn and self.store is None:
+                        await self._open()
+                    snap = await self.read_once()
+                    backoff = 0.5
+                except Exception as exc:  # pool away: show the last state and the reason
+                    error = _one_line(exc)
+                    await self._close()
+                    snap = replace(self.last, pool_error=f"unreachable ({error}); retrying",
+                                   taken_at=self.clock())
+                self.last = snap
+                yield snap
+                await self._wait(backoff if error else self.refresh)
+                if error:
+                    backoff = min(backoff * 2, 10.0)
+        finally:
+            await self._close()
+
+    async def read_once(self) -> Snapshot:
+        """One refresh: the pool and the fleet read concurrently."""
+        started = time.perf_counter()
+        fleet_task = asyncio.ensure_future(self._fleet_status())
+        pool = await self._read_pool() if self.store is not None else PoolState()
+        fleet_status = await fleet_task
+        self._maybe_auto_relaunch(fleet_status)
+        snap = build_snapshot(pool, fleet_status, self.clock(), history=self.history,
+                              events=self.book.snapshot(), auto_relaunch=self.auto_relaunch,
+                              lost_after=self.lost_after, zone_k=self.zone_k,
+                              pool_error=None if self.dsn else "no pool DSN")
+        return replace(snap, refresh_ms=(time.perf_counter() - started) * 1000)
+
+    async def _read_pool(self) -> PoolState:
+        store = self.store
+        pid = await store.current_puzzle_id()
+        if pid is None:
+            return PoolState()
+        puzzles = {p.id: p for p in await store.fetch_puzzles()}
+        best, top, counts, workers, config, obs, cmds, refusals = await asyncio.gather(
+            store.fetch_best(pid), store.fetch_top(self.zone_k, pid), store.counts(pid),
+            store.fetch_workers(pid), store.fetch_config(), store.fetch_observations(30, pid),
+            store.fetch_commands(30), store.fetch_refusals(20))
+        if best is not None and best.id != self._best_id:
+            self._best_id = best.id
+            self._best_over_time = tuple(m for _, m in await store.fetch_best_over_time(pid))[-500:]
+        self.book.observations(obs)
+        self.book.commands(cmds)
+        self.book.refusals(refusals)
+        return PoolState(puzzle=puzzles.get(pid), best=best, top=tuple(top), counts=counts,
+                         workers=tuple(workers),
+                         knobs=tuple(sorted((k, v.value) for k, v in config.items())),
+                         best_over_time=self._best_over_time)
+
+    async def _fleet_status(self):
+        if self.fleet is None:
+            return None
+        try:
+            return await self.fleet.status(deadline=2.0)
+        except Exception as exc:  # never let the fleet take the pool view down
+            self.book.local("error", f"fleet status: {_one_line(exc)}", self.clock())
+            return None
+
+    def _maybe_auto_relaunch(self, fleet_status) -> None:
+        if not (self.auto_relaunch and fleet_status is not None):
+            return
+        if self._relaunching is not None and not self._relaunching.done():
+            return
+
+        async def relaunch():
+            results = await self.fleet.auto_relaunch_once(fleet_status)
+            for r in results:
+                if r.workers or not r.ok:
+                    self.book.local("relaunch" if r.ok else "error",
+                                    f"auto-relaunch {r.node}: {describe(r)}", self.clock())
+            if results:
+                self.poke()
+
+        self._relaunching = asyncio.ensure_future(relaunch())
+
+    async def _open(self) -> None:
+        from solver.pool import connect
+
+        self.store = await connect(self.dsn, max_size=3, timeout=5.0)
+        try:
+            self._listener = await self.store.listen(lambda _table: self.changed.set())
+            self._listener.add_termination_listener(lambda _c: self.changed.set())
+        except Exception:
+            await self._close()
+            raise
+
+    async def _close(self) -> None:
+        listener, self._listener = self._listener, None
+        store, self.store = self.store, None
+        for thing in (listener, store):
+            if thing is None:
+                continue
+            try:
+                await asyncio.wait_for(thing.close(), 2.0)
+            except Exception:  # already gone with the server
+                pass
+
+    async def _wait(self, timeout: float) -> None:
+        """Until a change notice or the timeout; never faster than min_interval."""
+        await asyncio.sleep(self.min_interval)
+        if self._listener is not None and self._listener.is_closed():
+            await self._close()   # the server went away: reconnect on the next round
+            return
+        try:
+            await asyncio.wait_for(self.changed.wait(), max(0.0, timeout - self.min_interval))
+        except asyncio.TimeoutError:
+            pass
+        self.changed.clear()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def describe(result) -> str:
+    """One line for a fleet NodeResult."""
+    if not result.ok:
+        return f"failed: {result.error}"
+    parts = [result.detail] if result.detail else []
+    if result.workers:
+        parts.append(f"{len(result.workers)} worker(s): {', '.join(result.workers[:4])}")
+    if result.uploaded or result.unchanged:
+        parts.append(f"{len(result.uploaded)} file(s) sent, {result.unchanged} unchanged")
+    return "; ".join(parts) or "ok"
+
+
+# ---- commands --------------------------------------------------------------------
+
+class LiveControls:
+    """The commands of the UI, carried out by the fleet layer and the pool."""
+
+    def __init__(self, source: LiveSource, fleet=None) -> None:
+        self.source, self.fleet = source, fleet
+
+    def _store(self):
+        if self.source.store is None:
+            raise RuntimeError("the pool is unreachable right now")
+        return self.source.store
+
+    def _fleet(self):
+        if self.fleet is None:
+            raise RuntimeError("no fleet is configured (pool-only view)")
+        return self.fleet
+
+    def _results(self, what: str, results) -> str:
+        self.source.poke()
+        bad = [r for r in results if not r.ok]
+        lines = [f"{r.node}: {describe(r)}" for r in results]
+        if bad and len(bad) == len(results):
+            raise RuntimeError("; ".join(lines))
+        return f"{what}: " + ("; ".join(lines) or "no nodes")
+
+    async def relaunch(self, node: str | None) -> str:
+        return self._results(f"relaunch {node or 'all'}", await self._fleet().relaunch(node))
+
+    async def stop_worker(self, worker: WorkerView) -> str:
+        if self.fleet is not None and worker.fleet_name:
+            return self._results(f"stop {worker.fleet_name}", await self.fleet.stop(worker.fleet_name))
+        if not worker.key.startswith("w"):
+            raise RuntimeError(f"worker {worker.key} is not known to the pool")
+        cid = await self._store().enqueue_command("stop", target=f"worker:{worker.key[1:]}")
+        self.source.poke()
+        return f"stop requested for worker {worker.pid} on {worker.node} (command #{cid})"
+
+    async def inject(self, kind: str) -> str:
+        cid = await self._store().enqueue_command("inject", {"method": kind})
+        self.source.poke()
+        return f"inject {kind}: queued as command #{cid} for the observer"
+
+    async def surgery(self, positions: list[int]) -> str:
+        cid = await self._store().enqueue_command("surgery", {"positions": positions})
+        self.source.poke()
+        return f"surgery on {len(positions)} position(s): queued as command #{cid}"
+
+    async def deploy(self) -> str:
+        return self._results("deploy", await self._fleet().deploy())
+
+    async def set_auto_relaunch(self, on: bool) -> str:
+        fleet = self._fleet()
+        cfg = fleet.config
+        fleet.config = replace(cfg, workers=replace(cfg.workers, auto_relaunch=on))
+        self.source.auto_relaunch = on
+        self.source.poke()
+        return f"auto-relaunch {'on' if on else 'off'}"
+
+    async def set_knobs(self, knobs: dict[str, float]) -> str:
+        store = self._store()
+        for key, value in knobs.items():
+            await store.set_config(key, value, by="jstui")
+        self.source.poke()
+        return "knobs: " + ", ".join(f"{k}={v:g}" for k, v in knobs.items())
+
+    async def tail(self, worker: WorkerView) -> str:
+        if not worker.fleet_name:
+            raise RuntimeError(f"worker {worker.pid} on {worker.node} was not started by this fleet")
+        return "\n".join(await self._fleet().tail_log(worker.fleet_name, lines=200))

@@ -44,7 +44,6 @@ def recorded_snapshot(solved: bool = False) -> Snapshot:
             key=f"{node}:{pid}", node=node, pid=pid, run=run, step=150_000 + 37_113 * i,
             temperature=2.5e-5 * (1 + i % 3), mse=best * (1.0 + 0.15 * (i % 4)), best_mse=best,
             moves_per_s=rate, status=status, age=age, history=history,
-            log_path=f"/srv/jstui/logs/{node}-{pid}.log",
         ))
     shares = tuple(
         1.0 if i < 14 or i >= 40 else

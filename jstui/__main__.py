@@ -1,0 +1,198 @@
+"""`jstui`: the control center; `jstui status` prints the same picture once, for scripts.
+
+With no fleet file and no flags it starts the local fleet on the embedded pool.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="jstui",
+        description="Terminal control center for the dropped-network fleet: live nodes, "
+                    "workers, MSE, agreement zones and keyboard actions.",
+        epilog="Without --config and without a fleet file in the XDG config dir, jstui "
+               "starts this machine's local fleet on the embedded PostgreSQL. "
+               "Keys: press ? inside the app.")
+    p.add_argument("--config", metavar="F", help="fleet file (TOML); default: "
+                   "$JSTUI_CONFIG or the XDG config dir's jstui/fleet.toml")
+    p.add_argument("--dsn", help="pool DSN (default: $JSTUI_DSN, the fleet file, or the "
+                   "embedded PostgreSQL)")
+    p.add_argument("--puzzle", metavar="DIR", help="puzzle directory or .npz for the workers")
+    p.add_argument("--read-only", action="store_true",
+                   help="watch only: every action that changes the fleet or pool is refused")
+    p.add_argument("--refresh", metavar="S", type=float, default=5.0,
+                   help="seconds between re-queries when no change notice arrives (default 5)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local fleet only: workers to start (default: one per core)")
+    p.add_argument("--keep-running", action="store_true",
+                   help="local fleet only: leave the workers running when jstui quits")
+    p.add_argument("--pool-only", action="store_true",
+                   help="no fleet: show the pool at --dsn and the workers it knows of")
+    sub = p.add_subparsers(dest="command")
+    st = sub.add_parser("status", help="print pool and fleet status once and exit "
+                        "(exit 1 if the pool cannot be read)")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+async def open_fleet(args) -> tuple[object | None, str | None, bool]:
+    """(fleet, dsn, is_local_default) from the flags, the fleet file or the local default."""
+    from jstui.config import find_config, load_config, with_overrides
+
+    if args.pool_only:
+        dsn = args.dsn or os.environ.get("JSTUI_DSN")
+        if not dsn:
+            raise UsageError("--pool-only needs --dsn or JSTUI_DSN")
+        return None, dsn, False
+    path = find_config(args.config)
+    from jstui.fleet import Fleet
+
+    if path is not None:
+        cfg = with_overrides(load_config(path), dsn=args.dsn, puzzle=args.puzzle)
+        return Fleet.from_config(cfg), cfg.dsn, False
+    print("jstui: no fleet file; starting the local fleet on the embedded pool…",
+          file=sys.stderr)
+    fleet = await Fleet.local_default(puzzle=args.puzzle, dsn=args.dsn, workers=args.workers)
+    return fleet, fleet.config.dsn, True
+
+
+class UsageError(Exception):
+    pass
+
+
+async def start_local_workers(fleet) -> list[str]:
+    """Deploy and launch on the local node; returns one line per problem."""
+    from jstui.data import describe
+
+    problems = []
+    for step in (fleet.deploy, fleet.launch):
+        for r in await step():
+            if not r.ok:
+                problems.append(f"{step.__name__} {r.node}: {describe(r)}")
+    return problems
+
+
+def run_app(args) -> int:
+    from jstui.app import ControlCenter
+    from jstui.data import LiveControls, LiveSource
+
+    async def setup():
+        fleet, dsn, local = await open_fleet(args)
+        problems = []
+        if local and not args.read_only:
+            problems = await start_local_workers(fleet)
+        return fleet, dsn, local, problems
+
+    fleet, dsn, local, problems = asyncio.run(setup())
+    for line in problems:
+        print(f"jstui: {line}", file=sys.stderr)
+    source = LiveSource(dsn, fleet, refresh=args.refresh)
+    for line in problems:
+        source.book.local("error", line, source.clock())
+    controls = None if args.read_only else LiveControls(source, fleet)
+    app = ControlCenter(source, controls, read_only=args.read_only)
+    app.run()
+    if fleet is not None:
+        asyncio.run(finish(fleet, stop=local and not args.keep_running and not args.read_only))
+    return EXIT_OK
+
+
+async def finish(fleet, stop: bool) -> None:
+    if stop:
+        print("jstui: stopping the local workers (--keep-running leaves them)", file=sys.stderr)
+        await fleet.stop()
+    await fleet.close()
+
+
+def run_status(args) -> int:
+    from jstui.data import LiveSource
+
+    async def once():
+        fleet, dsn, _ = await open_fleet(args)
+        source = LiveSource(dsn, fleet)
+        try:
+            if dsn:
+                try:
+                    await source._open()
+                except Exception as exc:
+                    return None, f"pool unreachable: {exc}"
+            return await source.read_once(), None
+        finally:
+            await source._close()
+            if fleet is not None:
+                await fleet.close()
+
+    snap, error = asyncio.run(once())
+    if args.json:
+        print(json.dumps(status_dict(snap, error), indent=2))
+    else:
+        print(status_text(snap, error))
+    return EXIT_FAIL if error or snap is None or snap.pool_error else EXIT_OK
+
+
+def status_dict(snap, error: str | None) -> dict:
+    from dataclasses import asdict
+
+    if snap is None:
+        return {"error": error}
+    d = asdict(snap)
+    d.pop("events", None)
+    d["error"] = error
+    return d
+
+
+def status_text(snap, error: str | None) -> str:
+    from jstui.data import fmt_age, fmt_mse, fmt_rate
+
+    if snap is None:
+        return f"jstui: {error}"
+    lines = [
+        f"puzzle   {snap.puzzle or '-'}",
+        f"target   {snap.target_sha256 or '-'}",
+        f"answer   {'FOUND' if snap.solved else 'not yet'}",
+        f"best     {fmt_mse(snap.best_mse)} ({fmt_age(snap.best_age)} ago), "
+        f"{snap.pool_rows:,} solutions in the pool",
+    ]
+    if snap.pool_error:
+        lines.append(f"pool     {snap.pool_error}")
+    lines.append("nodes")
+    for n in snap.nodes:
+        state = "up" if n.up else f"down: {n.reason}"
+        lines.append(f"  {n.name:<14} {state:<30} {n.workers_running}/{n.workers_expected} "
+                     f"workers  {fmt_rate(n.moves_per_s)} moves/s")
+    lines.append("workers")
+    for w in snap.workers:
+        lines.append(f"  {w.node:<14} {str(w.pid or '-'):>7} {w.status:<9} "
+                     f"best {fmt_mse(w.best_mse):<10} age {fmt_age(w.age)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from jstui.config import ConfigError
+    from solver.pool.embedded import EmbeddedError
+
+    try:
+        if args.command == "status":
+            return run_status(args)
+        return run_app(args)
+    except (ConfigError, UsageError) as exc:
+        print(f"jstui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except EmbeddedError as exc:
+        print(f"jstui: the embedded PostgreSQL did not start: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
