@@ -2,7 +2,8 @@
 starts workers fully detached under a small supervisor, stops them, reports them.
 
 Deployed as WORKDIR/lib/jstui_agent.py and called as
-`PYTHON WORKDIR/lib/jstui_agent.py WORKDIR COMMAND [JSON]`; it prints one JSON document.
+`PYTHON WORKDIR/lib/jstui_agent.py WORKDIR COMMAND [JSON | -]` (`-`: the JSON on stdin);
+it prints one JSON document.
 Layout: WORKDIR/run/SLOT.json (pids, start), WORKDIR/run/SLOT.exit (exit record),
 WORKDIR/logs/SLOT.log (the worker's stdout and stderr).
 """
@@ -265,7 +266,9 @@ def tail(workdir, spec):
 
 def main(argv):
     workdir, command = argv[0], argv[1]
-    spec = json.loads(argv[2]) if len(argv) > 2 else {}
+    spec = {}
+    if len(argv) > 2:
+        spec = json.loads(sys.stdin.read() if argv[2] == "-" else argv[2])
     if command == "status":
         out = status(workdir, int(spec.get("tail", 5)))
     elif command == "launch":

@@ -18,16 +18,15 @@ from jstui.fleet.transport import NodeError, StateListener, make_transport
 # argv of one worker on a node: (node, fleet config) -> [python, -m, solver.worker, ...]
 WorkerArgv = Callable[[NodeConfig, FleetConfig], list[str]]
 POOL_ALIVE = ("starting", "running")
+EXIT_SOLVED = 3  # solver.worker: the pool holds the exact answer
 
 
 def solver_worker_argv(node: NodeConfig, cfg: FleetConfig) -> list[str]:
-    """The real worker, with absolute paths only."""
-    if not cfg.dsn:
-        where = cfg.source or "the fleet file"
-        raise ConfigError(f"{where}: no pool DSN ([pool] dsn, --dsn or JSTUI_DSN)")
+    """The real worker, with absolute paths only; the DSN travels in JSTUI_DSN so a
+    password does not show in `ps`."""
     workdir = PurePosixPath(node.workdir)
-    argv = [node.python, "-m", "solver.worker", "--dsn", cfg.dsn,
-            "--puzzle", str(workdir / PUZZLE_REL), "--node", node.name]
+    argv = [node.python, "-m", "solver.worker", "--puzzle", str(workdir / PUZZLE_REL),
+            "--node", node.name, "--spool-dir", str(workdir / "spool")]
     argv += ["--runs", str(cfg.workers.runs)] if cfg.workers.runs else ["--forever"]
     return argv + list(cfg.workers.extra_args)
 
@@ -150,8 +149,11 @@ class Fleet:
     async def _launch_slots(self, ops: NodeOps, slots: list[int]) -> NodeResult:
         if not slots:
             return NodeResult(ops.node.name, True, detail="nothing to launch")
+        if not self.config.dsn:
+            where = self.config.source or "the fleet config"
+            raise ConfigError(f"{where}: no pool DSN ([pool] dsn, --dsn or JSTUI_DSN)")
         argv = self._worker_argv(ops.node, self.config)
-        launched = (await ops.launch(slots, argv))["launched"]
+        launched = (await ops.launch(slots, argv, {"JSTUI_DSN": self.config.dsn}))["launched"]
         started = [f"{ops.node.name}/{r['slot']}" for r in launched
                    if r.get("pid") and not r.get("skipped")]
         errors = [f"{ops.node.name}/{r['slot']}: {r['error']}" for r in launched
@@ -323,6 +325,8 @@ def classify(rec: dict, pool_row=None, stale_after: float = 60.0) -> WorkerState
         return WorkerState.LOST
     if ended.get("stopped"):
         return WorkerState.STOPPED
+    if ended.get("code") == EXIT_SOLVED:
+        return WorkerState.SOLVED
     if ended.get("code") == 0 and (pool_row is None or pool_row.status != "failed"):
         return WorkerState.DONE
     return WorkerState.CRASHED

@@ -39,15 +39,17 @@ def local_node(workers: int | None = None) -> NodeConfig:
 
 
 async def local_default_config(*, puzzle: str | None = None, dsn: str | None = None,
-                               workers: int | None = None) -> FleetConfig:
-    """The embedded default; starting PostgreSQL and generating the puzzle block, so
-    they run in a thread."""
+                               workers: int | None = None, start_pool: bool = True,
+                               make_puzzle: bool = True) -> FleetConfig:
+    """The embedded default. Starting PostgreSQL and generating the puzzle block, so
+    they run in a thread, and only when asked: `status` needs neither."""
+    from solver.pool import embedded
+
     dsn = dsn or os.environ.get(DSN_ENV)
     if not dsn:
-        from solver.pool import embedded
-
-        dsn = (await asyncio.to_thread(embedded.up)).dsn
-    if puzzle is None:
+        state = await asyncio.to_thread(embedded.up if start_pool else embedded.status)
+        dsn = state.dsn
+    if puzzle is None and make_puzzle:
         puzzle = str(await asyncio.to_thread(default_puzzle_dir))
-    return FleetConfig(dsn=dsn, puzzle=str(Path(puzzle).expanduser().resolve()),
-                       nodes=(local_node(workers),))
+    return FleetConfig(dsn=dsn, nodes=(local_node(workers),),
+                       puzzle=str(Path(puzzle).expanduser().resolve()) if puzzle else None)

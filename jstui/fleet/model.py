@@ -22,6 +22,7 @@ class WorkerState(str, enum.Enum):
     RUNNING = "running"
     STALLED = "stalled"        # alive, but no pool heartbeat for a while
     DONE = "done"              # exited 0: its runs were done
+    SOLVED = "solved"          # exited because the pool holds the exact answer
     STOPPED = "stopped"        # ended by the operator (SIGTERM / SIGKILL from stop)
     CRASHED = "crashed"        # exited non-zero or by a signal nobody sent
     LOST = "lost"              # gone without an exit record (killed hard, reboot)

@@ -134,10 +134,12 @@ class NodeOps:
 
     async def agent(self, command: str, spec: dict | None = None,
                     timeout: float | None = 60) -> dict:
+        # The spec goes through stdin: it may hold the pool DSN, which `ps` must not show.
         argv = [self.node.python, str(self.workdir / AGENT_REL), str(self.workdir), command]
         if spec is not None:
-            argv.append(json.dumps(spec))
-        r = await self.transport.run(argv, timeout=timeout)
+            argv.append("-")
+        r = await self.transport.run(argv, timeout=timeout,
+                                     input=None if spec is None else json.dumps(spec))
         if r.returncode != 0:
             err = r.stderr
             if "jstui_agent.py" in err and ("No such file" in err or "can't open" in err):
@@ -155,8 +157,10 @@ class NodeOps:
     async def status(self, tail_lines: int = 5) -> dict:
         return await self.agent("status", {"tail": tail_lines}, timeout=30)
 
-    async def launch(self, slots: Sequence[int], argv: Sequence[str]) -> dict:
-        env = {"PYTHONPATH": str(self.workdir / "lib"), "PYTHONUNBUFFERED": "1"}
+    async def launch(self, slots: Sequence[int], argv: Sequence[str],
+                     env: dict[str, str] | None = None) -> dict:
+        env = {**(env or {}), "PYTHONPATH": str(self.workdir / "lib"),
+               "PYTHONUNBUFFERED": "1"}
         spec = {"slots": list(slots), "argv": list(argv), "env": env, "nice": self.node.nice}
         return await self.agent("launch", spec, timeout=60 + 2 * len(slots))
 

@@ -53,7 +53,9 @@ class Transport:
             except Exception:  # a listener's bug must not break the fleet
                 pass
 
-    async def run(self, argv: Sequence[str], timeout: float | None = 30.0) -> Completed:
+    async def run(self, argv: Sequence[str], timeout: float | None = 30.0,
+                  input: str | None = None) -> Completed:
+        """Run argv on the node (stdin: `input`, else nothing)."""
         raise NotImplementedError
 
     async def put(self, local: Path, remote: str) -> None:
@@ -74,18 +76,21 @@ class LocalTransport(Transport):
         super().__init__(node, listener)
         self._set_health(NodeState.UP, address="localhost")
 
-    async def run(self, argv: Sequence[str], timeout: float | None = 30.0) -> Completed:
+    async def run(self, argv: Sequence[str], timeout: float | None = 30.0,
+                  input: str | None = None) -> Completed:
         async with self._sessions:
             try:
                 proc = await asyncio.create_subprocess_exec(
-                    *argv, stdin=asyncio.subprocess.DEVNULL,
+                    *argv, stdin=asyncio.subprocess.DEVNULL if input is None
+                    else asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
             except FileNotFoundError:
                 return Completed(127, "", f"{argv[0]}: No such file or directory")
             except PermissionError:
                 return Completed(126, "", f"{argv[0]}: Permission denied")
             try:
-                out, err = await asyncio.wait_for(proc.communicate(), timeout)
+                out, err = await asyncio.wait_for(
+                    proc.communicate(None if input is None else input.encode()), timeout)
             except asyncio.TimeoutError:
                 proc.kill()
                 await proc.wait()
@@ -181,7 +186,8 @@ class SSHTransport(Transport):
         return await asyncio.wait_for(asyncssh.connect(address, **options),
                                       node.connect_timeout + 1)
 
-    async def run(self, argv: Sequence[str], timeout: float | None = 30.0) -> Completed:
+    async def run(self, argv: Sequence[str], timeout: float | None = 30.0,
+                  input: str | None = None) -> Completed:
         import asyncssh
 
         command = shlex.join(argv)
@@ -189,7 +195,8 @@ class SSHTransport(Transport):
             conn = await self._connection()
             try:
                 async with self._sessions:
-                    result = await conn.run(command, check=False, timeout=timeout)
+                    result = await conn.run(command, check=False, timeout=timeout,
+                                            input=input)
             except asyncssh.TimeoutError:
                 raise NodeError(f"node {self.node.name}: {argv[0]} timed out "
                                 f"after {timeout:.0f} s") from None

@@ -1,0 +1,219 @@
+"""Fleet commands for a shell: status, deploy, launch, stop, relaunch, logs, check.
+Each prints a table and exits 0 on success, 1 when a node failed, 2 on bad input."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from jstui.config import ConfigError, find_config, load_config, with_overrides
+from jstui.fleet.model import FleetStatus, NodeResult, NodeState, WorkerState
+
+_STATE_STYLE = {NodeState.UP: "green", NodeState.DOWN: "red", NodeState.CONNECTING: "yellow",
+                WorkerState.RUNNING: "green", WorkerState.STALLED: "yellow",
+                WorkerState.DONE: "cyan", WorkerState.SOLVED: "bold green",
+                WorkerState.STOPPED: "dim",
+                WorkerState.CRASHED: "red", WorkerState.LOST: "red"}
+
+
+def add_commands(sub) -> None:
+    """Add the fleet subcommands to an argparse subparsers object (`jstui` reuses it)."""
+    def common(p):
+        p.add_argument("--config", help="fleet file (default: $JSTUI_CONFIG or the XDG "
+                       "config dir; none: this machine only)")
+        p.add_argument("--dsn", help="pool DSN (default: $JSTUI_DSN, then the fleet file)")
+        p.add_argument("--puzzle", help="puzzle directory or .npz (overrides the file)")
+        return p
+
+    p = common(sub.add_parser("status", help="nodes and worker processes"))
+    p.add_argument("--deadline", type=float, default=5.0, help="seconds to wait per node")
+    p.set_defaults(fleet_func=cmd_status)
+    p = common(sub.add_parser("deploy", help="copy solver and puzzle to nodes (by hash)"))
+    p.add_argument("node", nargs="?")
+    p.set_defaults(fleet_func=cmd_deploy)
+    p = common(sub.add_parser("launch", help="start workers"))
+    p.add_argument("node", nargs="?")
+    p.add_argument("-n", type=int, default=None,
+                   help="workers to add per node (default: up to the configured count)")
+    p.set_defaults(fleet_func=cmd_launch)
+    p = common(sub.add_parser("stop", help="stop workers: all, a NODE or a NODE/SLOT"))
+    p.add_argument("target", nargs="?")
+    p.set_defaults(fleet_func=cmd_stop)
+    p = common(sub.add_parser("relaunch", help="stop and start again: all, NODE, NODE/SLOT"))
+    p.add_argument("target", nargs="?")
+    p.set_defaults(fleet_func=cmd_relaunch)
+    p = common(sub.add_parser("logs", help="the end of a worker's log"))
+    p.add_argument("worker", help="NODE/SLOT")
+    p.add_argument("-n", "--lines", type=int, default=50)
+    p.set_defaults(fleet_func=cmd_logs)
+    p = common(sub.add_parser("check", help="connectivity and interpreter of every node"))
+    p.add_argument("node", nargs="?")
+    p.set_defaults(fleet_func=cmd_check)
+
+
+async def open_fleet(args, *, need_pool: bool = False, need_puzzle: bool = False):
+    """The fleet of --config / $JSTUI_CONFIG / the XDG file, else this machine alone."""
+    from jstui.fleet.fleet import Fleet
+    from jstui.fleet.local import local_default_config
+
+    path = find_config(getattr(args, "config", None))
+    if path is None:
+        cfg = await local_default_config(puzzle=args.puzzle, dsn=args.dsn,
+                                         start_pool=need_pool, make_puzzle=need_puzzle)
+    else:
+        cfg = with_overrides(load_config(path), dsn=args.dsn, puzzle=args.puzzle)
+        if need_puzzle and cfg.puzzle is None:
+            raise ConfigError(f"{path}: no puzzle ([puzzle] path or --puzzle)")
+    return Fleet.from_config(cfg)
+
+
+def results_table(title: str, results: Sequence[NodeResult]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("node", "result", "detail", "seconds"):
+        table.add_column(col, justify="right" if col == "seconds" else "left")
+    for r in results:
+        table.add_row(r.node, "[green]ok[/]" if r.ok else "[red]failed[/]",
+                      r.detail if r.ok else (r.error or r.detail), f"{r.seconds:.2f}")
+    return table
+
+
+def status_tables(st: FleetStatus) -> list[Table]:
+    nodes = Table(title="nodes", title_justify="left")
+    for col in ("node", "state", "address", "cpus", "load", "mem free", "workers", "note"):
+        nodes.add_column(col)
+    for n in st.nodes:
+        f = n.facts
+        style = _STATE_STYLE.get(n.health.state, "")
+        nodes.add_row(
+            n.node, f"[{style}]{n.health.state.value}[/]" if style else n.health.state.value,
+            n.health.address or "-", str(f.cpus) if f else "-",
+            f"{f.load[0]:.2f}" if f else "-",
+            _bytes(f.mem_available) if f and f.mem_available else "-",
+            f"{n.running}/{n.configured_workers}",
+            ("stale: " if n.stale else "") + (n.health.reason or n.error))
+    workers = Table(title="workers", title_justify="left")
+    for col in ("worker", "state", "pid", "since", "exit", "heartbeat", "log"):
+        workers.add_column(col)
+    now = time.time()
+    for w in st.workers:
+        style = _STATE_STYLE.get(w.state, "")
+        since = w.ended_at if w.ended_at and not w.state.alive else w.started_at
+        workers.add_row(
+            w.name, f"[{style}]{w.state.value}[/]", str(w.pid or "-"),
+            _age(now - since) if since else "-",
+            "-" if w.exit_code is None else str(w.exit_code),
+            f"{w.heartbeat_age:.0f}s ago" if w.heartbeat_age is not None else "-",
+            w.log_tail[-1][:60] if w.log_tail and not w.state.alive else w.log_path)
+    return [nodes, workers]
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h"
+
+
+def _bytes(n: int) -> str:
+    return f"{n / 2**30:.1f}G"
+
+
+async def _with_fleet(args, body, **needs) -> int:
+    fleet = await open_fleet(args, **needs)
+    try:
+        return await body(fleet)
+    finally:
+        await fleet.close()
+
+
+def _report(console: Console, title: str, results: Sequence[NodeResult]) -> int:
+    console.print(results_table(title, results))
+    return 0 if all(r.ok for r in results) else 1
+
+
+async def cmd_status(args, console: Console) -> int:
+    async def body(fleet):
+        st = await fleet.status(deadline=args.deadline)
+        for table in status_tables(st):
+            console.print(table)
+        if st.pool_error:
+            console.print(f"[yellow]{st.pool_error}[/]")
+        return 0 if all(n.health.state == NodeState.UP and not n.error for n in st.nodes) else 1
+    return await _with_fleet(args, body)
+
+
+async def cmd_deploy(args, console: Console) -> int:
+    async def body(fleet):
+        return _report(console, "deploy", await fleet.deploy(args.node))
+    return await _with_fleet(args, body, need_puzzle=True)
+
+
+async def cmd_launch(args, console: Console) -> int:
+    if args.n is not None and args.n < 0:
+        raise ConfigError(f"-n: must be >= 0 (got {args.n})")
+
+    async def body(fleet):
+        return _report(console, "launch", await fleet.launch(args.node, args.n))
+    return await _with_fleet(args, body, need_pool=True)
+
+
+async def cmd_stop(args, console: Console) -> int:
+    async def body(fleet):
+        return _report(console, "stop", await fleet.stop(args.target))
+    return await _with_fleet(args, body)
+
+
+async def cmd_relaunch(args, console: Console) -> int:
+    async def body(fleet):
+        return _report(console, "relaunch", await fleet.relaunch(args.target))
+    return await _with_fleet(args, body, need_pool=True)
+
+
+async def cmd_logs(args, console: Console) -> int:
+    from jstui.fleet.transport import NodeError
+
+    async def body(fleet):
+        try:
+            lines = await fleet.tail_log(args.worker, args.lines)
+        except NodeError as e:
+            console.print(f"[red]{e}[/]")
+            return 1
+        for line in lines:
+            console.print(line, markup=False, highlight=False)
+        return 0
+    return await _with_fleet(args, body)
+
+
+async def cmd_check(args, console: Console) -> int:
+    async def body(fleet):
+        return _report(console, "check", await fleet.check(args.node))
+    return await _with_fleet(args, body)
+
+
+def run(args) -> int:
+    """Run a parsed fleet command; ConfigError and friends become one line and exit 2."""
+    from solver.pool.embedded import EmbeddedError
+    from solver.puzzle import PuzzleError
+
+    console = Console()
+    try:
+        return asyncio.run(args.fleet_func(args, console))
+    except (ConfigError, PuzzleError, EmbeddedError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jstui.fleet", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_commands(sub)
+    return run(parser.parse_args(argv))
