@@ -1,0 +1,168 @@
+"""The local node: the same agent and code paths as a remote node, minus SSH. Workers
+here are plain Python one-liners, so process handling is tested on its own."""
+import asyncio
+import os
+import signal
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+
+from jstui.config import ConfigError, parse_config
+from jstui.fleet import Fleet, NodeState, WorkerState
+from jstui.fleet.fleet import classify
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def local_config(tmp_path, workers=2, **worker_settings):
+    return parse_config({
+        "pool": {"dsn": "postgresql://nobody@127.0.0.1:1/none"},
+        "workers": {"stop_grace": 1.0, **worker_settings},
+        "node": [{"name": "here", "kind": "local", "python": sys.executable,
+                  "workdir": str(tmp_path / "work"), "workers": workers, "nice": 0}]})
+
+
+def script(code):
+    """A worker whose body is `code`, told its slot by nothing but its log."""
+    return lambda node, cfg: [node.python, "-c", code]
+
+
+SLEEPER = script("import time; print('up', flush=True); time.sleep(300)")
+
+
+async def wait_for(fleet, predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        st = await fleet.status(deadline=5)
+        if predicate(st) or time.monotonic() > deadline:
+            return st
+        await asyncio.sleep(0.1)
+
+
+async def test_launch_status_stop_on_the_local_node(tmp_path):
+    async with Fleet(local_config(tmp_path), worker_argv=SLEEPER) as fleet:
+        assert fleet.health("here").state == NodeState.UP
+        [deployed] = await fleet.deploy()
+        assert deployed.ok, deployed.error
+        [launched] = await fleet.launch()
+        assert launched.ok and launched.workers == ("here/0", "here/1")
+        st = await fleet.status()
+        [node] = st.nodes
+        assert node.facts.cpus == os.cpu_count() and node.running == 2
+        assert all(w.state == WorkerState.RUNNING and w.pid for w in node.workers)
+        assert all(w.log_path.startswith(str(tmp_path / "work" / "logs")) for w in node.workers)
+        # launching again without -n tops up to the configured count: nothing to do
+        [again] = await fleet.launch()
+        assert again.ok and again.workers == ()
+        [added] = await fleet.launch(n=1)
+        assert added.workers == ("here/2",)
+        st = await wait_for(fleet, lambda s: all(
+            "up" in (open(w.log_path).read()) for w in s.workers))
+        [stopped] = await fleet.stop("here/1")
+        assert stopped.workers == ("here/1",)
+        st = await fleet.status()
+        states = {w.name: w.state for w in st.workers}
+        assert states == {"here/0": WorkerState.RUNNING, "here/1": WorkerState.STOPPED,
+                          "here/2": WorkerState.RUNNING}
+        assert await fleet.tail_log("here/0") == ["up"]
+        [stopped] = await fleet.stop()
+        assert set(stopped.workers) == {"here/0", "here/2"}
+        assert not any(w.state.alive for w in (await fleet.status()).workers)
+
+
+async def test_workers_detach_and_run_niced_with_unbuffered_output(tmp_path):
+    cfg = local_config(tmp_path, workers=1)
+    cfg = replace(cfg, nodes=(replace(cfg.nodes[0], nice=7),))
+    probe = script("import os, sys; print(os.getsid(0), os.nice(0), "
+                   "os.environ['PYTHONUNBUFFERED'], os.getcwd(), sys.stdin.read() == '', "
+                   "flush=True)")
+    async with Fleet(cfg, worker_argv=probe) as fleet:
+        await fleet.deploy()
+        await fleet.launch()
+        st = await wait_for(fleet, lambda s: s.workers and s.workers[0].state == WorkerState.DONE)
+        assert st.workers[0].state == WorkerState.DONE
+        sid, nice, unbuffered, cwd, stdin_empty = (await fleet.tail_log("here/0"))[0].split()
+        assert int(sid) != os.getsid(0)  # a session of its own, not the launcher's
+        assert (nice, unbuffered, cwd, stdin_empty) == ("7", "1", str(tmp_path / "work"), "True")
+
+
+async def test_done_crashed_and_lost_are_told_apart(tmp_path):
+    async with Fleet(local_config(tmp_path, workers=1),
+                     worker_argv=script("raise SystemExit(0)")) as fleet:
+        await fleet.deploy()
+        await fleet.launch()
+        st = await wait_for(fleet, lambda s: not s.workers[0].state.alive)
+        assert st.workers[0].state == WorkerState.DONE and st.workers[0].exit_code == 0
+    async with Fleet(local_config(tmp_path, workers=1),
+                     worker_argv=script("import sys; print('boom: bad pool', file=sys.stderr); "
+                                        "raise SystemExit(1)")) as fleet:
+        await fleet.relaunch("here/0")
+        st = await wait_for(fleet, lambda s: not s.workers[0].state.alive)
+        [w] = st.workers
+        assert w.state == WorkerState.CRASHED and w.exit_code == 1
+        assert "boom: bad pool" in w.log_tail[-2]
+    async with Fleet(local_config(tmp_path, workers=1), worker_argv=SLEEPER) as fleet:
+        await fleet.relaunch()
+        st = await wait_for(fleet, lambda s: s.workers[0].state.alive)
+        w = st.workers[0]
+        # killed hard from outside, supervisor included: no exit record is left
+        pgid = os.getpgid(w.pid)
+        os.killpg(pgid, signal.SIGKILL)
+        st = await wait_for(fleet, lambda s: not s.workers[0].state.alive)
+        assert st.workers[0].state == WorkerState.LOST
+
+
+async def test_stop_kills_what_ignores_sigterm_after_the_grace(tmp_path):
+    stubborn = script("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                      "print('ready', flush=True); time.sleep(300)")
+    async with Fleet(local_config(tmp_path, workers=1), worker_argv=stubborn) as fleet:
+        await fleet.deploy()
+        await fleet.launch()
+        await wait_for(fleet, lambda s: s.workers and "ready" in open(s.workers[0].log_path).read())
+        t0 = time.monotonic()
+        [r] = await fleet.stop("here")
+        assert r.ok and "killed after 1 s" in r.detail
+        assert 0.9 < time.monotonic() - t0 < 5
+        [w] = (await fleet.status()).workers
+        assert w.state == WorkerState.STOPPED and w.exit_code == -9
+
+
+async def test_auto_relaunch_only_when_turned_on(tmp_path):
+    quick = script("print('one run', flush=True)")
+    async with Fleet(local_config(tmp_path, workers=2), worker_argv=quick) as fleet:
+        await fleet.deploy()
+        await fleet.launch()
+        st = await wait_for(fleet, lambda s: all(w.state == WorkerState.DONE for w in s.workers))
+        assert await fleet.auto_relaunch_once(st) == []
+    async with Fleet(local_config(tmp_path, workers=2, auto_relaunch=True),
+                     worker_argv=quick) as fleet:
+        first = {w.started_at for w in (await fleet.status()).workers}
+        [r] = await fleet.auto_relaunch_once()
+        assert set(r.workers) == {"here/0", "here/1"}
+        st = await wait_for(fleet, lambda s: all(w.state == WorkerState.DONE
+                                                  and w.started_at not in first
+                                                  for w in s.workers))
+        assert len(st.workers) == 2
+
+
+def test_classify_uses_the_pool_heartbeat():
+    class Row:
+        status, heartbeat_age_s = "running", 500.0
+    assert classify({"alive": True}, Row(), stale_after=60) == WorkerState.STALLED
+    assert classify({"alive": True}, None) == WorkerState.RUNNING
+    assert classify({"alive": False, "exit": {"code": 3}}) == WorkerState.SOLVED
+    assert classify({"alive": False, "exit": {"code": -15, "stopped": True}}) == WorkerState.STOPPED
+
+
+async def test_bad_targets_are_config_errors(tmp_path):
+    async with Fleet(local_config(tmp_path), worker_argv=SLEEPER) as fleet:
+        with pytest.raises(ConfigError, match="no node named 'nowhere'"):
+            await fleet.stop("nowhere")
+        with pytest.raises(ConfigError, match="NODE/SLOT"):
+            await fleet.tail_log("here")
+        with pytest.raises(ConfigError, match="NODE/SLOT"):
+            await fleet.stop("here/x")
+        [r] = await fleet.launch()  # before deploy: one clear line
+        assert not r.ok and "not deployed" in r.error and "run deploy first" in r.error
