@@ -1,0 +1,180 @@
+"""The fleet over real OpenSSH daemons on loopback: deploy by hash, detached workers,
+stop / relaunch, fallback addresses, host key checking, down and hanging nodes,
+interpreter problems. Workers here are plain sleepers; tests/test_fleet_worker.py runs
+the real solver worker."""
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jstui.fleet import Fleet, NodeState, WorkerState
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def sleeper(node, cfg):
+    return [node.python, "-c", "import time; print('up', flush=True); time.sleep(300)"]
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+async def test_deploy_sends_only_what_changed(sshd_fleet, small_puzzle_dir):
+    cfg = sshd_fleet.config(["alpha"], puzzle=small_puzzle_dir)
+    work = sshd_fleet.daemons["alpha"].workdir
+    async with Fleet(cfg) as fleet:
+        [first] = await fleet.deploy()
+        assert first.ok, first.error
+        assert "puzzle.npz" in first.uploaded and "lib/jstui_agent.py" in first.uploaded
+        assert "lib/solver/worker.py" in first.uploaded
+        assert (work / "logs").is_dir() and (work / "run").is_dir()
+        assert first.interpreter.version == sys.version.split()[0]
+        [second] = await fleet.deploy()
+        assert second.ok and second.uploaded == () and second.unchanged == len(first.uploaded)
+        # one file changed on the node, one stale module left behind: only those move
+        (work / "lib" / "solver" / "engine.py").write_text("# edited by hand\n")
+        (work / "lib" / "solver" / "gone_module.py").write_text("x = 1\n")
+        (work / "lib" / "solver" / "__pycache__").mkdir(exist_ok=True)
+        [third] = await fleet.deploy()
+        assert third.uploaded == ("lib/solver/engine.py",)
+        assert third.removed == ("lib/solver/gone_module.py",)
+    local = Path(__import__("solver").__file__).parent / "engine.py"
+    assert (work / "lib" / "solver" / "engine.py").read_bytes() == local.read_bytes()
+    assert not (work / "lib" / "solver" / "gone_module.py").exists()
+
+
+async def test_workers_survive_the_connection_then_stop_and_relaunch(sshd_fleet):
+    cfg = sshd_fleet.config(["beta", "gamma"], dsn="postgresql://unused@127.0.0.1:1/x")
+    async with Fleet(cfg, worker_argv=sleeper) as fleet:
+        assert all(r.ok for r in await fleet.deploy()), "deploy failed"
+        results = await fleet.launch()
+        assert all(r.ok for r in results), results
+        assert sorted(w for r in results for w in r.workers) == [
+            "beta/0", "beta/1", "gamma/0", "gamma/1"]
+        pids = {w.name: w.pid for w in (await fleet.status()).workers}
+    # The fleet (and every SSH connection) is closed: the workers must still run.
+    await asyncio.sleep(0.5)
+    assert all(pid_alive(pid) for pid in pids.values()), pids
+    gamma_python = sshd_fleet.daemons["gamma"].python
+    assert Path(f"/proc/{pids['gamma/0']}/cmdline").read_bytes().split(b"\0")[0] == \
+        gamma_python.encode()
+    async with Fleet(cfg, worker_argv=sleeper) as fleet:
+        st = await fleet.status()
+        assert {w.name: w.pid for w in st.workers if w.state == WorkerState.RUNNING} == pids
+        [r] = await fleet.stop("beta/1")
+        assert r.ok and r.workers == ("beta/1",)
+        assert not pid_alive(pids["beta/1"])
+        results = await fleet.relaunch("beta")
+        assert results[0].ok and set(results[0].workers) == {"beta/0", "beta/1"}
+        st = await fleet.status()
+        beta = {w.name: w for w in st.workers if w.node == "beta"}
+        assert all(w.state == WorkerState.RUNNING for w in beta.values())
+        assert beta["beta/0"].pid != pids["beta/0"] and not pid_alive(pids["beta/0"])
+        lines = await fleet.tail_log("beta/0")
+        assert "up" in lines
+        results = await fleet.stop()
+        assert all(r.ok for r in results)
+        st = await fleet.status()
+        assert all(w.state == WorkerState.STOPPED for w in st.workers)
+
+
+async def test_fallback_address_is_used_when_the_name_fails(sshd_fleet):
+    # sshd listens on 127.0.0.1 only: 127.0.0.2 refuses, as a dead name would.
+    cfg = sshd_fleet.config(["alpha"], alpha={"host": "127.0.0.2",
+                                              "fallback": ["127.0.0.1"]})
+    async with Fleet(cfg) as fleet:
+        [r] = await fleet.check()
+        assert r.ok, r.error
+        assert fleet.health("alpha").address == "127.0.0.1"
+
+
+async def test_unknown_host_key_is_refused_when_checking_is_on(sshd_fleet, tmp_path):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    cfg = sshd_fleet.config(["alpha"], alpha={"known_hosts": str(empty)})
+    async with Fleet(cfg) as fleet:
+        [r] = await fleet.check()
+        assert not r.ok and "host key not verifiable" in r.error
+        assert fleet.health("alpha").state == NodeState.DOWN
+    cfg = sshd_fleet.config(["alpha"], alpha={"known_hosts": str(empty),
+                                              "host_key_check": False})
+    async with Fleet(cfg) as fleet:  # the operator turned checking off for this node
+        [r] = await fleet.check()
+        assert r.ok, r.error
+
+
+async def test_down_node_is_reported_while_the_others_work(sshd_fleet):
+    cfg = sshd_fleet.config(["alpha", "delta"])
+    seen = []
+    async with Fleet(cfg) as fleet:
+        fleet.add_state_listener(seen.append)
+        st = await fleet.status()
+        nodes = {n.node: n for n in st.nodes}
+        assert nodes["alpha"].health.state == NodeState.UP and nodes["alpha"].facts.cpus > 0
+        assert nodes["delta"].health.state == NodeState.DOWN
+        assert "connection refused" in nodes["delta"].health.reason
+        results = {r.node: r for r in await fleet.check()}
+        assert results["alpha"].ok and not results["delta"].ok
+        assert "node delta is down" in results["delta"].error
+    states = [(h.node, h.state) for h in seen]
+    assert ("delta", NodeState.CONNECTING) in states and ("delta", NodeState.DOWN) in states
+    assert ("alpha", NodeState.UP) in states
+
+
+async def test_a_hanging_node_never_delays_the_others(sshd_fleet):
+    # A listener that accepts and then says nothing: the SSH handshake hangs.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    try:
+        cfg = sshd_fleet.config(["alpha", "beta"], beta={"port": port, "connect_timeout": 3.0})
+        async with Fleet(cfg) as fleet:
+            t0 = time.monotonic()
+            st = await fleet.status(deadline=1.0)
+            took = time.monotonic() - t0
+            nodes = {n.node: n for n in st.nodes}
+            assert took < 1.5
+            assert nodes["alpha"].health.state == NodeState.UP and not nodes["alpha"].stale
+            assert nodes["beta"].stale and nodes["beta"].health.state == NodeState.CONNECTING
+            seen = []
+            fleet.add_state_listener(seen.append)
+            await asyncio.sleep(2.5)  # the connect timeout (3 s) runs out meanwhile
+            down = [h for h in seen if h.node == "beta" and h.state == NodeState.DOWN]
+            assert down and "timed out" in down[0].reason
+    finally:
+        silent.close()
+
+
+async def test_wrong_interpreter_path_gives_a_clear_error(sshd_fleet):
+    cfg = sshd_fleet.config(["alpha"], alpha={"python": "/opt/nowhere/bin/python3"})
+    async with Fleet(cfg) as fleet:
+        [r] = await fleet.check()
+        assert not r.ok
+        assert r.error == "node alpha: interpreter /opt/nowhere/bin/python3 not found"
+        [d] = await fleet.deploy()
+        assert not d.ok and "interpreter /opt/nowhere/bin/python3 not found" in d.error
+
+
+async def test_missing_worker_modules_are_named(sshd_fleet, tmp_path):
+    bare = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    cfg = sshd_fleet.config(["alpha"], alpha={"python": str(bare / "bin" / "python")})
+    async with Fleet(cfg) as fleet:
+        [r] = await fleet.check()
+        assert not r.ok
+        assert [m.split(":")[0] for m in r.interpreter.missing] == ["numpy", "scipy", "asyncpg"]
+        assert r.error.startswith(f"node alpha: {bare / 'bin' / 'python'} lacks numpy: ")
