@@ -1,0 +1,186 @@
+"""Pilot tests of the control center against a real embedded PostgreSQL pool."""
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+import pytest
+
+from jstui.app import ControlCenter
+from jstui.data import LiveControls, LiveSource
+from jstui.widgets import AnswerBanner, EventLog, StatusHeader, WorkersTable
+from solver.pool import connect
+from solver.puzzle import load_puzzle
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def answer_of(puzzle_dir) -> list[int]:
+    return [int(x) for x in (puzzle_dir / "answer.txt").read_text().strip().split(",")]
+
+
+def near_miss(answer: list[int]) -> list[int]:
+    """The answer with the first two blocks exchanged: valid, but not the target."""
+    perm = list(answer)
+    perm[0:2], perm[2:4] = perm[2:4], perm[0:2]
+    return perm
+
+
+async def seed_pool(dsn, puzzle_dir):
+    puzzle = load_puzzle(puzzle_dir)
+    store = await connect(dsn)
+    pid = await store.register_puzzle(puzzle)
+    wid = await store.register_worker(pid, "nodeA", 4242)
+    await store.heartbeat(wid, run=1, step=1200, temperature=1e-4, current_mse=0.06,
+                          best_mse=0.05, moves_per_s=1500.0)
+    await store.submit(puzzle, near_miss(answer_of(puzzle_dir)), origin="test", node="nodeA",
+                       worker_id=wid)
+    return store, puzzle, wid
+
+
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def live_app(dsn, read_only=False):
+    source = LiveSource(dsn, None, refresh=0.5, min_interval=0.05)
+    controls = None if read_only else LiveControls(source, None)
+    return ControlCenter(source, controls, read_only=read_only), source
+
+
+def log_text(app) -> str:
+    return "\n".join(line.text for line in app.query_one(EventLog).lines)
+
+
+async def test_tables_fill_from_the_pool(fresh_dsn, small_puzzle_dir):
+    store, _, wid = await seed_pool(fresh_dsn, small_puzzle_dir)
+    app, _ = live_app(fresh_dsn)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.query_one(WorkersTable).row_count == 1)
+        assert app.snapshot.pool_rows == 1
+        assert app.snapshot.workers[0].node == "nodeA"
+        assert app.snapshot.workers[0].status == "running"
+        assert [n.name for n in app.snapshot.nodes] == ["nodeA"]
+        assert app.snapshot.zones is not None and len(app.snapshot.zones.shares) == 6
+        header = app.query_one(StatusHeader).render()
+        assert "best MSE" in str(header)
+        # a new heartbeat arrives by NOTIFY and updates the row in place
+        await store.heartbeat(wid, run=2, step=5000, best_mse=0.04, current_mse=0.045,
+                              moves_per_s=1600.0)
+        await until(pilot, lambda: app.snapshot.workers[0].run == 2)
+        assert app.query_one(WorkersTable).row_count == 1
+    await store.close()
+
+
+async def test_injection_goes_to_the_pool_and_the_event_log(fresh_dsn, small_puzzle_dir):
+    store, _, _ = await seed_pool(fresh_dsn, small_puzzle_dir)
+    app, _ = live_app(fresh_dsn)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.snapshot.pool_rows == 1)
+        await pilot.press("i")
+        await pilot.pause(0.1)
+        await pilot.press("down", "enter")          # the second kind: jacobian
+        await until(pilot, lambda: "inject jacobian" in log_text(app))
+        commands = await store.fetch_commands()
+        assert [(c.kind, c.args) for c in commands] == [("inject", {"method": "jacobian"})]
+    await store.close()
+
+
+async def test_stop_asks_first_and_surgery_takes_positions(fresh_dsn, small_puzzle_dir):
+    store, _, wid = await seed_pool(fresh_dsn, small_puzzle_dir)
+    app, _ = live_app(fresh_dsn)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.query_one(WorkersTable).row_count == 1)
+        await pilot.press("k")
+        await pilot.pause(0.1)
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert await store.fetch_commands() == []
+        await pilot.press("k")
+        await pilot.pause(0.1)
+        await pilot.press("y")
+        await until(pilot, lambda: "stop requested" in log_text(app))
+        await pilot.press("s")
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+a", "ctrl+k", *"2,4-5", "enter")
+        await until(pilot, lambda: "surgery on 3 position(s)" in log_text(app))
+        cmds = {c.kind: c for c in await store.fetch_commands()}
+        assert cmds["stop"].target == f"worker:{wid}"
+        assert cmds["surgery"].args == {"positions": [2, 4, 5]}
+    await store.close()
+
+
+async def test_read_only_refuses_every_action(fresh_dsn, small_puzzle_dir):
+    store, _, _ = await seed_pool(fresh_dsn, small_puzzle_dir)
+    app, _ = live_app(fresh_dsn, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.query_one(WorkersTable).row_count == 1)
+        for key in ("r", "R", "k", "i", "s", "d", "a", "o"):
+            await pilot.press(key)
+            await pilot.pause(0.05)
+            assert type(app.screen).__name__ == "Screen"    # no dialog opened
+        assert log_text(app).count("read-only") == 8
+        assert await store.fetch_commands() == []
+    await store.close()
+
+
+async def test_banner_and_bell_when_the_answer_lands(fresh_dsn, small_puzzle_dir):
+    store, puzzle, wid = await seed_pool(fresh_dsn, small_puzzle_dir)
+    app, _ = live_app(fresh_dsn)
+    bells = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.bell = lambda: bells.append(1)
+        await until(pilot, lambda: app.snapshot.pool_rows == 1)
+        assert not app.query_one(AnswerBanner).display
+        result = await store.submit(puzzle, answer_of(small_puzzle_dir), origin="test")
+        assert result.matches_target
+        await until(pilot, lambda: app.query_one(AnswerBanner).display)
+        assert app.snapshot.solved and bells == [1]
+        assert "EXACT ANSWER FOUND" in str(app.query_one(AnswerBanner).render())
+        await pilot.pause(1.0)                      # later refreshes do not ring again
+        assert bells == [1]
+    await store.close()
+
+
+async def start_server(data_dir) -> str:
+    """embedded.up in a child process: pgserver caches servers per process, so a second
+    `up` in this process after `down` would hand back the stopped one."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c",
+        "import sys; from solver.pool import embedded; print(embedded.up(sys.argv[1]).dsn)",
+        str(data_dir), stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    return out.decode().strip()
+
+
+async def test_a_database_restart_is_survived(tmp_path, small_puzzle_dir):
+    from solver.pool import embedded
+
+    data_dir = tmp_path / "pgdata"
+    dsn = await start_server(data_dir)
+    try:
+        store, puzzle, _ = await seed_pool(dsn, small_puzzle_dir)
+        await store.close()
+        app, source = live_app(dsn)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.snapshot.pool_rows == 1)
+            await asyncio.to_thread(embedded.down, data_dir)
+            await until(pilot, lambda: app.snapshot.pool_error is not None, timeout=15)
+            assert "unreachable" in app.snapshot.pool_error
+            assert app.snapshot.pool_rows == 1               # the last state stays shown
+            assert await start_server(data_dir) == dsn
+            store = await connect(dsn)
+            await store.submit(puzzle, answer_of(small_puzzle_dir), origin="test")
+            await store.close()
+            await until(pilot, lambda: app.snapshot.pool_error is None
+                        and app.snapshot.pool_rows == 2, timeout=20)
+            assert app.snapshot.solved
+    finally:
+        await asyncio.to_thread(embedded.down, data_dir)
