@@ -139,6 +139,7 @@ class Fleet:
 
     async def launch(self, node: str | None = None, n: int | None = None) -> list[NodeResult]:
         """Start n more workers per node; by default fill up to the configured count."""
+        self._require_dsn()
         async def one(ops: NodeOps) -> NodeResult:
             alive = {w["slot"] for w in (await ops.status(0))["workers"] if w["alive"]}
             count = n if n is not None else max(0, ops.node.workers - len(alive))
@@ -146,12 +147,14 @@ class Fleet:
             return await self._launch_slots(ops, list(itertools.islice(free, count)))
         return await self._each(self._select(node), one)
 
-    async def _launch_slots(self, ops: NodeOps, slots: list[int]) -> NodeResult:
-        if not slots:
-            return NodeResult(ops.node.name, True, detail="nothing to launch")
+    def _require_dsn(self) -> None:
         if not self.config.dsn:
             where = self.config.source or "the fleet config"
             raise ConfigError(f"{where}: no pool DSN ([pool] dsn, --dsn or JSTUI_DSN)")
+
+    async def _launch_slots(self, ops: NodeOps, slots: list[int]) -> NodeResult:
+        if not slots:
+            return NodeResult(ops.node.name, True, detail="nothing to launch")
         argv = self._worker_argv(ops.node, self.config)
         launched = (await ops.launch(slots, argv, {"JSTUI_DSN": self.config.dsn}))["launched"]
         started = [f"{ops.node.name}/{r['slot']}" for r in launched
@@ -182,6 +185,7 @@ class Fleet:
         up to the configured count."""
         nodes, slot = self._parse_target(target)
         grace = self.config.workers.stop_grace
+        self._require_dsn()
 
         async def one(ops: NodeOps) -> NodeResult:
             if slot is not None:
@@ -201,6 +205,7 @@ class Fleet:
         policy = self.config.workers
         if not policy.auto_relaunch:
             return []
+        self._require_dsn()
         wanted = {WorkerState.DONE} | ({WorkerState.CRASHED, WorkerState.LOST}
                                        if policy.relaunch_crashed else set())
         status = status or await self.status()

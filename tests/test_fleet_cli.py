@@ -1,0 +1,89 @@
+"""`python -m jstui.fleet ...` from a shell: tables, exit codes, one-line errors."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(180)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return json.dumps(str(v))  # a JSON string is a valid TOML basic string
+
+
+def write_fleet_file(path, sshd_fleet, names, **overrides):
+    lines = ["[workers]", "stop_grace = 2", ""]
+    for name in names:
+        lines.append("[[node]]")
+        for k, v in sshd_fleet.node(name, **overrides.get(name, {})).items():
+            lines.append(f"{k} = {toml_value(v)}")
+        lines.append("")
+    path.write_text("\n".join(lines))
+    return path
+
+
+def fleet_cli(*args, env=None):
+    env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    env.pop("JSTUI_CONFIG", None)
+    env.pop("JSTUI_DSN", None)
+    return subprocess.run([sys.executable, "-m", "jstui.fleet", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_and_status_report_a_down_node_and_exit_1(sshd_fleet, tmp_path):
+    cfg = write_fleet_file(tmp_path / "fleet.toml", sshd_fleet, ["alpha", "gamma", "delta"])
+    r = fleet_cli("check", "--config", str(cfg))
+    assert r.returncode == 1, r.stderr
+    rows = {line.split("│")[1].strip(): line for line in r.stdout.splitlines()
+            if line.count("│") > 3}
+    assert "ok" in rows["alpha"] and "ok" in rows["gamma"]
+    assert "failed" in rows["delta"] and "connection refused" in rows["delta"]
+    r = fleet_cli("status", "--config", str(cfg))
+    assert r.returncode == 1
+    assert "down" in r.stdout and "up" in r.stdout
+    r = fleet_cli("check", "alpha", "--config", str(cfg))
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_deploy_launch_logs_stop_from_a_shell(sshd_fleet, small_puzzle_dir, tmp_path):
+    cfg = write_fleet_file(tmp_path / "fleet.toml", sshd_fleet, ["gamma"])
+    r = fleet_cli("deploy", "--config", str(cfg), "--puzzle", str(small_puzzle_dir))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "sent" in r.stdout
+    # A DSN nobody answers: the worker starts anyway (it works offline and retries).
+    dsn = "postgresql://nobody@127.0.0.1:1/none"
+    r = fleet_cli("launch", "gamma", "-n", "1", "--config", str(cfg), "--dsn", dsn)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 started" in r.stdout
+    r = fleet_cli("logs", "gamma/0", "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    r = fleet_cli("stop", "gamma/0", "--config", str(cfg))
+    assert r.returncode == 0 and "1 stopped" in r.stdout, r.stdout + r.stderr
+    r = fleet_cli("status", "--config", str(cfg))
+    assert "gamma/0" in r.stdout and "stopped" in r.stdout
+
+
+def test_user_errors_are_one_line_and_exit_2(sshd_fleet, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[node]]\nname = "mac9"\nhost = "m"\nworkdir = "jstui"\n')
+    r = fleet_cli("status", "--config", str(bad))
+    assert r.returncode == 2
+    assert r.stderr.strip() == (f"error: {bad}: node 'mac9': field 'workdir': must be an "
+                                f"absolute path (got 'jstui')")
+    cfg = write_fleet_file(tmp_path / "fleet.toml", sshd_fleet, ["alpha"])
+    r = fleet_cli("stop", "nowhere", "--config", str(cfg))
+    assert r.returncode == 2 and "no node named 'nowhere'" in r.stderr
+    r = fleet_cli("launch", "--config", str(cfg))
+    assert r.returncode == 2 and "no pool DSN" in r.stderr
+    r = fleet_cli("status", "--config", str(tmp_path / "missing.toml"))
+    assert r.returncode == 2 and "fleet file not found" in r.stderr
