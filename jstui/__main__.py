@@ -84,25 +84,26 @@ def run_app(args) -> int:
     from jstui.app import ControlCenter
     from jstui.data import LiveControls, LiveSource
 
-    async def setup():
+    async def session() -> int:
+        # One event loop for setup, the app and shutdown: the fleet's connections and
+        # child processes belong to the loop that made them.
         fleet, dsn, local = await open_fleet(args)
-        problems = []
-        if local and not args.read_only:
-            problems = await start_local_workers(fleet)
-        return fleet, dsn, local, problems
+        problems = await start_local_workers(fleet) if local and not args.read_only else []
+        for line in problems:
+            print(f"jstui: {line}", file=sys.stderr)
+        source = LiveSource(dsn, fleet, refresh=args.refresh)
+        for line in problems:
+            source.book.local("error", line, source.clock())
+        controls = None if args.read_only else LiveControls(source, fleet)
+        app = ControlCenter(source, controls, read_only=args.read_only)
+        try:
+            await app.run_async()
+        finally:
+            if fleet is not None:
+                await finish(fleet, stop=local and not args.keep_running and not args.read_only)
+        return EXIT_OK
 
-    fleet, dsn, local, problems = asyncio.run(setup())
-    for line in problems:
-        print(f"jstui: {line}", file=sys.stderr)
-    source = LiveSource(dsn, fleet, refresh=args.refresh)
-    for line in problems:
-        source.book.local("error", line, source.clock())
-    controls = None if args.read_only else LiveControls(source, fleet)
-    app = ControlCenter(source, controls, read_only=args.read_only)
-    app.run()
-    if fleet is not None:
-        asyncio.run(finish(fleet, stop=local and not args.keep_running and not args.read_only))
-    return EXIT_OK
+    return asyncio.run(session())
 
 
 async def finish(fleet, stop: bool) -> None:
