@@ -133,12 +133,9 @@ class SshdFleet:
             d.stop()
 
 
-@pytest.fixture(scope="session")
-def sshd_fleet(tmp_path_factory):
-    if not os.path.exists(SSHD):
-        pytest.skip("openssh-server is not installed (.ci/run installs it)")
+def make_sshd_fleet(root: Path) -> SshdFleet:
+    """Keys, known_hosts and an empty fleet under ROOT; start daemons with .start()."""
     os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation directory
-    root = tmp_path_factory.mktemp("sshd")
     user_key = root / "id_user"
     write_key(user_key)
     (root / "authorized_keys").write_text(Path(str(user_key) + ".pub").read_text())
@@ -146,7 +143,15 @@ def sshd_fleet(tmp_path_factory):
     write_key(host_key)
     known_hosts = root / "known_hosts"
     known_hosts.write_text("")
-    fleet = SshdFleet(root, user_key, known_hosts, host_key)
+    return SshdFleet(root, user_key, known_hosts, host_key)
+
+
+@pytest.fixture(scope="session")
+def sshd_fleet(tmp_path_factory):
+    if not os.path.exists(SSHD):
+        pytest.skip("openssh-server is not installed (.ci/run installs it)")
+    root = tmp_path_factory.mktemp("sshd")
+    fleet = make_sshd_fleet(root)
     # gamma's interpreter lives elsewhere, as a venv's would.
     other = root / "gamma-python" / "bin"
     other.mkdir(parents=True)
@@ -158,11 +163,11 @@ def sshd_fleet(tmp_path_factory):
         fleet.start("delta", run=False)  # stopped: nothing listens on its port
         yield fleet
     finally:
-        _stop_workers(fleet)
+        stop_workers(fleet)
         fleet.stop_all()
 
 
-def _stop_workers(fleet: SshdFleet) -> None:
+def stop_workers(fleet: SshdFleet) -> None:
     """Leave no worker behind: stop whatever the agent started under the test dirs."""
     agent = Path(__file__).resolve().parent.parent / "jstui" / "fleet" / "agent.py"
     for d in fleet.daemons.values():

@@ -25,7 +25,7 @@ async def test_real_workers_launched_over_ssh_appear_in_the_pool(sshd_fleet, sma
         assert not deployed["delta"].ok and "down" in deployed["delta"].error
         launched = {r.node: r for r in await fleet.launch()}
         assert launched["beta"].workers == ("beta/0",)
-        pid = (await fleet.status()).nodes[0].workers[0].pid
+        [pid] = [w.pid for w in (await fleet.status()).workers if w.name == "beta/0"]
     # The connections are closed; the worker goes on and registers in the pool.
     store = await connect(fresh_dsn)
     try:
@@ -41,7 +41,7 @@ async def test_real_workers_launched_over_ssh_appear_in_the_pool(sshd_fleet, sma
         await store.close()
     async with Fleet(cfg) as fleet:
         st = await fleet.status(deadline=10)
-        [w] = [w for w in st.workers if w.node == "beta"]
+        [w] = [w for w in st.workers if w.node == "beta" and w.pid == pid]
         assert w.pid == pid and w.state in (WorkerState.DONE, WorkerState.SOLVED), (
             w.state, w.exit_code, w.log_tail)
         assert w.pool_status == rows[0].status and w.heartbeat_age is not None

@@ -264,23 +264,47 @@ def tail(workdir, spec):
     return {"lines": _tail(_paths(workdir, int(spec["slot"]))[2], int(spec.get("lines", 100)))}
 
 
+def dispatch(workdir, command, spec):
+    if command == "status":
+        return status(workdir, int(spec.get("tail", 5)))
+    if command == "launch":
+        return launch(workdir, spec)
+    if command == "stop":
+        return stop(workdir, spec)
+    if command == "tail":
+        return tail(workdir, spec)
+    if command == "facts":
+        return facts()
+    raise ValueError("unknown command %r" % command)
+
+
+def serve(workdir):
+    """One JSON request per line on stdin, one JSON answer per line on stdout, until
+    stdin closes (the SSH session ends): status without starting Python each time."""
+    sys.stdout.write(json.dumps({"ready": os.getpid()}) + "\n")
+    sys.stdout.flush()
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+            answer = {"ok": dispatch(workdir, request["command"], request.get("spec") or {})}
+        except Exception as e:  # answer, and stay up for the next request
+            answer = {"error": "%s: %s" % (type(e).__name__, e)}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
 def main(argv):
     workdir, command = argv[0], argv[1]
+    if command == "serve":
+        return serve(workdir)
     spec = {}
     if len(argv) > 2:
         spec = json.loads(sys.stdin.read() if argv[2] == "-" else argv[2])
-    if command == "status":
-        out = status(workdir, int(spec.get("tail", 5)))
-    elif command == "launch":
-        out = launch(workdir, spec)
-    elif command == "stop":
-        out = stop(workdir, spec)
-    elif command == "tail":
-        out = tail(workdir, spec)
-    elif command == "facts":
-        out = facts()
-    else:
-        sys.stderr.write("unknown command %r\n" % command)
+    try:
+        out = dispatch(workdir, command, spec)
+    except ValueError as e:
+        sys.stderr.write("%s\n" % e)
         return 2
     sys.stdout.write(json.dumps(out))
     return 0

@@ -44,6 +44,8 @@ class Fleet:
         self._last: dict[str, NodeStatus] = {}
         self._bundle: list[BundleFile] | None = None
         self._store = None
+        self._pool_retry_at = 0.0
+        self._pool_error = ""
         self._closed = False
 
     @classmethod
@@ -283,6 +285,8 @@ class Fleet:
         """(node, pid) -> the pool's newest worker row; never raises."""
         if not self.config.dsn:
             return {}, "no pool DSN"
+        if self._store is None and time.monotonic() < self._pool_retry_at:
+            return {}, self._pool_error  # do not knock on a closed door every second
         try:
             if self._store is None:
                 from solver.pool import connect
@@ -290,7 +294,9 @@ class Fleet:
             rows = await self._store.fetch_workers()
         except Exception as e:  # the pool being away must not take the fleet view with it
             await self._drop_store()
-            return {}, f"pool: {e}"
+            self._pool_retry_at = time.monotonic() + 5.0
+            self._pool_error = f"pool: {e}"
+            return {}, self._pool_error
         return {(r.node, r.pid): r for r in rows}, ""
 
     async def _drop_store(self) -> None:
@@ -308,6 +314,8 @@ class Fleet:
         for task in self._status_tasks.values():
             task.cancel()
         await self._drop_store()
+        for ops in self._ops.values():
+            ops.close_served()
         await asyncio.gather(*(ops.transport.close() for ops in self._ops.values()),
                              return_exceptions=True)
 

@@ -2,14 +2,16 @@
 by content hash, and drive the node-side agent (launch, stop, status, tail)."""
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import PurePosixPath
 from typing import Sequence
 
 from jstui.config import NodeConfig
 from jstui.fleet.bundle import AGENT_REL, BundleFile
 from jstui.fleet.model import InterpreterReport, NodeResult
-from jstui.fleet.transport import NodeError, Transport
+from jstui.fleet.transport import NodeDown, NodeError, Stream, Transport
 
 MIN_PYTHON = (3, 10)
 WORKER_MODULES = ("numpy", "scipy", "asyncpg")
@@ -57,6 +59,9 @@ class NodeOps:
     def __init__(self, node: NodeConfig, transport: Transport):
         self.node = node
         self.transport = transport
+        self._served: Stream | None = None     # a warm `agent serve` for frequent calls
+        self._served_lock = asyncio.Lock()
+        self._served_retry_at = 0.0
 
     @property
     def workdir(self) -> PurePosixPath:
@@ -117,6 +122,9 @@ class NodeOps:
                 raise self._fail(f"cannot create {dirs[0]}: {_last_line(r.stderr)}")
         for f in changed:
             await self.transport.put(f.path, str(self.workdir / f.rel))
+        if any(f.rel == AGENT_REL for f in changed):
+            self.close_served()  # the warm agent runs the old code
+            self._served_retry_at = 0.0
         # Modules that left the package must not linger to be imported by mistake.
         stale = sorted(rel for rel in remote if rel.startswith("lib/solver/")
                        and rel not in wanted)
@@ -131,6 +139,44 @@ class NodeOps:
                           detail=f"{len(changed)} sent, {len(bundle) - len(changed)} unchanged",
                           uploaded=tuple(f.rel for f in changed), removed=tuple(stale),
                           unchanged=len(bundle) - len(changed), interpreter=interp)
+
+    async def served(self, command: str, spec: dict | None = None,
+                     timeout: float = 30) -> dict:
+        """Through the warm agent (status, tail): no Python start per call. Falls back
+        to a one-shot agent, which also gives the precise error when there is one."""
+        if time.monotonic() >= self._served_retry_at:
+            async with self._served_lock:
+                try:
+                    if self._served is None:
+                        self._served = await self._open_served()
+                    line = await self._served.request(
+                        json.dumps({"command": command, "spec": spec}), timeout)
+                    answer = json.loads(line)
+                except NodeDown:
+                    raise
+                except Exception:  # broken or absent warm agent: use a one-shot one
+                    self.close_served()
+                    self._served_retry_at = time.monotonic() + 5.0
+                else:
+                    if "ok" in answer:
+                        return answer["ok"]
+                    raise self._fail(f"agent {command} failed: {answer.get('error')}")
+        return await self.agent(command, spec, timeout)
+
+    async def _open_served(self) -> Stream:
+        stream = await self.transport.open_stream(
+            [self.node.python, str(self.workdir / AGENT_REL), str(self.workdir), "serve"])
+        try:
+            json.loads(await stream.readline(10))["ready"]
+        except BaseException:
+            stream.close()
+            raise
+        return stream
+
+    def close_served(self) -> None:
+        if self._served is not None:
+            self._served.close()
+            self._served = None
 
     async def agent(self, command: str, spec: dict | None = None,
                     timeout: float | None = 60) -> dict:
@@ -155,7 +201,7 @@ class NodeOps:
                              f"{_last_line(r.stdout or r.stderr)}") from None
 
     async def status(self, tail_lines: int = 5) -> dict:
-        return await self.agent("status", {"tail": tail_lines}, timeout=30)
+        return await self.served("status", {"tail": tail_lines}, timeout=30)
 
     async def launch(self, slots: Sequence[int], argv: Sequence[str],
                      env: dict[str, str] | None = None) -> dict:
@@ -169,7 +215,7 @@ class NodeOps:
         return await self.agent("stop", spec, timeout=grace + 30)
 
     async def tail(self, slot: int, lines: int) -> list[str]:
-        return (await self.agent("tail", {"slot": slot, "lines": lines}))["lines"]
+        return (await self.served("tail", {"slot": slot, "lines": lines}))["lines"]
 
 
 def _last_line(text: str) -> str:

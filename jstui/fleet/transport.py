@@ -9,7 +9,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Awaitable, Callable, Sequence
 
 from jstui.config import NodeConfig
 from jstui.fleet.model import NodeHealth, NodeState
@@ -65,8 +65,40 @@ class Transport:
     async def connect(self) -> None:
         """Make sure the node is reachable (raises NodeDown)."""
 
+    async def open_stream(self, argv: Sequence[str]) -> "Stream":
+        """A long-running command to talk to line by line (stderr discarded)."""
+        raise NotImplementedError
+
     async def close(self) -> None:
         pass
+
+
+class Stream:
+    """Line-by-line requests to a long-running command on a node."""
+
+    def __init__(self, write: Callable[[str], None], readline: Callable[[], Awaitable],
+                 drain: Callable[[], Awaitable] | None, close: Callable[[], None]):
+        self._write, self._readline, self._drain, self._close = write, readline, drain, close
+
+    async def readline(self, timeout: float | None) -> str:
+        line = await asyncio.wait_for(self._readline(), timeout)
+        if isinstance(line, bytes):
+            line = line.decode(errors="replace")
+        if not line:
+            raise EOFError("the command ended")
+        return line
+
+    async def request(self, line: str, timeout: float | None) -> str:
+        self._write(line + "\n")
+        if self._drain is not None:
+            await self._drain()
+        return await self.readline(timeout)
+
+    def close(self) -> None:
+        try:
+            self._close()
+        except Exception:  # already gone
+            pass
 
 
 class LocalTransport(Transport):
@@ -98,6 +130,18 @@ class LocalTransport(Transport):
                                 f"after {timeout:.0f} s") from None
             return Completed(proc.returncode, out.decode(errors="replace"),
                              err.decode(errors="replace"))
+
+    async def open_stream(self, argv: Sequence[str]) -> Stream:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL)
+
+        def close() -> None:
+            proc.stdin.close()
+            if proc.returncode is None:
+                proc.kill()
+        return Stream(lambda text: proc.stdin.write(text.encode()), proc.stdout.readline,
+                      proc.stdin.drain, close)
 
     async def put(self, local: Path, remote: str) -> None:
         def copy() -> None:
@@ -213,6 +257,20 @@ class SSHTransport(Transport):
                 code = 128 + 9
             return Completed(code, _text(result.stdout), _text(result.stderr))
         raise AssertionError("unreachable")
+
+    async def open_stream(self, argv: Sequence[str]) -> Stream:
+        import asyncssh
+
+        conn = await self._connection()
+        try:
+            proc = await conn.create_process(shlex.join(argv), stderr=asyncssh.DEVNULL)
+        except asyncssh.ChannelOpenError as e:
+            raise NodeError(f"node {self.node.name}: cannot open a session: {e.reason}") from None
+
+        def close() -> None:
+            proc.stdin.write_eof()
+            proc.close()
+        return Stream(proc.stdin.write, proc.stdout.readline, None, close)
 
     def _drop(self, e: BaseException) -> None:
         if self._conn is not None:
