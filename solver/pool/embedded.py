@@ -87,3 +87,12 @@ def with_database(dsn: str, database: str) -> str:
 
     parts = urlsplit(dsn)
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def resolve_dsn(dsn: str | None, data_dir: Path | None = None) -> str | None:
+    """--dsn, else JSTUI_DSN, else the embedded server running in DATA_DIR (if any)."""
+    if dsn:
+        return dsn
+    if os.environ.get("JSTUI_DSN"):
+        return os.environ["JSTUI_DSN"]
+    return status(data_dir).dsn

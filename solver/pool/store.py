@@ -130,6 +130,10 @@ class PoolStore:
         self._puzzle_ids[fingerprint] = pid
         return pid
 
+    async def find_puzzle_id(self, puzzle) -> int | None:
+        """The puzzle's id if it is registered (read-only, unlike register_puzzle)."""
+        return await self._pool.fetchval("SELECT id FROM puzzles WHERE fingerprint = $1", puzzle.fingerprint)
+
     async def fetch_puzzles(self) -> list[PuzzleRow]:
         rows = await self._pool.fetch(
             "SELECT id, fingerprint, n_blocks, target_sha256, name, created_at FROM puzzles ORDER BY id")
@@ -158,7 +162,8 @@ class PoolStore:
         try:
             if not isinstance(origin, str) or not origin or len(origin) > 64:
                 raise SubmissionRefused(f"origin {origin!r} must be a short non-empty name")
-            checked = check_submission(puzzle, permutation, mse)
+            # The full-data MSE takes a while on a big puzzle: keep the event loop beating.
+            checked = await asyncio.to_thread(check_submission, puzzle, permutation, mse)
             parent_ids = [int(p) for p in parents]
         except SubmissionRefused as exc:
             await self.log_refusal(puzzle_id, str(exc), node=node, worker_id=worker_id,

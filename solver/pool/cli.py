@@ -1,0 +1,135 @@
+"""`python -m solver pool up|down|status|best`: the embedded server and the pool's best."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from . import embedded
+from .errors import PoolError
+
+NO_DSN = ("no pool database: pass --dsn, set JSTUI_DSN, or start the embedded one with "
+          "`python -m solver pool up`")
+
+
+def add_dsn_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dsn", help="PostgreSQL DSN (default: $JSTUI_DSN, else the running embedded pool)")
+    parser.add_argument("--data-dir", type=Path, help="embedded server data dir (for finding its DSN)")
+
+
+def register(subparsers) -> None:
+    pool = subparsers.add_parser("pool", help="the shared pool database")
+    sub = pool.add_subparsers(dest="pool_command", required=True)
+
+    up = sub.add_parser("up", help="start (or reuse) the embedded PostgreSQL and print its DSN")
+    up.add_argument("--data-dir", type=Path, help=f"data dir (default {embedded.default_data_dir()})")
+    up.set_defaults(func=cmd_up)
+
+    down = sub.add_parser("down", help="stop the embedded PostgreSQL")
+    down.add_argument("--data-dir", type=Path)
+    down.set_defaults(func=cmd_down)
+
+    status = sub.add_parser("status", help="server state, schema version and pool counts")
+    add_dsn_argument(status)
+    status.set_defaults(func=cmd_status)
+
+    best = sub.add_parser("best", help="print the best stored answer for a puzzle")
+    best.add_argument("--puzzle", required=True, type=Path, help="puzzle dir or .npz")
+    best.add_argument("--json", action="store_true", help="machine-readable output")
+    add_dsn_argument(best)
+    best.set_defaults(func=cmd_best)
+
+
+def cmd_up(args) -> int:
+    try:
+        state = embedded.up(args.data_dir)
+    except embedded.EmbeddedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"pool running (pid {state.pid}) in {state.data_dir}", file=sys.stderr)
+    print(state.dsn)
+    return 0
+
+
+def cmd_down(args) -> int:
+    try:
+        stopped = embedded.down(args.data_dir)
+    except embedded.EmbeddedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    data_dir = args.data_dir or embedded.default_data_dir()
+    print(f"pool stopped ({data_dir})" if stopped else f"no pool running in {data_dir}")
+    return 0
+
+
+def cmd_status(args) -> int:
+    state = embedded.status(args.data_dir)
+    if not args.dsn:
+        print(f"embedded: {'running, pid %d' % state.pid if state.running else 'not running'} ({state.data_dir})")
+    dsn = embedded.resolve_dsn(args.dsn, args.data_dir)
+    if not dsn:
+        return 1
+    try:
+        return asyncio.run(_status(dsn))
+    except PoolError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _status(dsn: str) -> int:
+    from . import schema
+    from .store import connect, redact
+
+    async with await connect(dsn, max_size=1) as store:
+        print(f"dsn: {redact(dsn)}")
+        print(f"schema: version {schema.LATEST}")
+        for puzzle in await store.fetch_puzzles():
+            c = await store.counts(puzzle.id)
+            best = "-" if c.best_mse is None else f"{c.best_mse:.6g}"
+            print(f"puzzle {puzzle.id} {puzzle.fingerprint[:12]}: {c.solutions} solutions "
+                  f"({c.exact} exact), best MSE {best}, {c.workers_alive} workers alive, "
+                  f"{c.workers_lost} lost, {c.refusals} refused")
+    return 0
+
+
+def cmd_best(args) -> int:
+    from solver.puzzle import PuzzleError, load_puzzle
+
+    try:
+        puzzle = load_puzzle(args.puzzle)
+    except PuzzleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    dsn = embedded.resolve_dsn(args.dsn, args.data_dir)
+    if not dsn:
+        print(f"error: {NO_DSN}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_best(dsn, puzzle, args.json))
+    except PoolError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _best(dsn: str, puzzle, as_json: bool) -> int:
+    from solver.answer import answer_string
+
+    from .store import connect
+
+    async with await connect(dsn, max_size=1) as store:
+        puzzle_id = await store.find_puzzle_id(puzzle)
+        best = await store.fetch_best(puzzle_id) if puzzle_id is not None else None
+    if best is None:
+        print(f"error: the pool holds no solution for {puzzle.source or 'this puzzle'}", file=sys.stderr)
+        return 1
+    record = {"permutation": answer_string(best.permutation), "mse": best.mse, "sha256": best.sha256,
+              "matches_target": best.matches_target, "origin": best.origin, "node": best.node,
+              "worker_id": best.worker_id, "solution_id": best.id, "found_at": best.created_at.isoformat()}
+    if as_json:
+        print(json.dumps(record))
+    else:
+        for key, value in record.items():
+            print(f"{key}: {value}")
+    return 0
