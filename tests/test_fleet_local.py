@@ -166,3 +166,29 @@ async def test_bad_targets_are_config_errors(tmp_path):
             await fleet.stop("here/x")
         [r] = await fleet.launch()  # before deploy: one clear line
         assert not r.ok and "not deployed" in r.error and "run deploy first" in r.error
+
+
+async def test_local_default_fleet_runs_the_real_worker(tmp_path, monkeypatch, small_puzzle_dir,
+                                                        fresh_dsn):
+    """No fleet file: this machine, as many workers as asked, the real solver worker."""
+    from solver.pool import connect
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    async with await Fleet.local_default(puzzle=str(small_puzzle_dir), dsn=fresh_dsn,
+                                         workers=1) as fleet:
+        [node] = fleet.nodes
+        assert node.kind == "local" and node.python == sys.executable
+        assert node.workdir.startswith(str(tmp_path / "data"))
+        [r] = await fleet.deploy()
+        assert r.ok and "puzzle.npz" in r.uploaded, r.error
+        [r] = await fleet.launch()
+        assert r.ok and r.workers == (f"{node.name}/0",), r.error
+        st = await wait_for(fleet, lambda s: not s.workers[0].state.alive, timeout=60)
+        [w] = st.workers
+        assert w.state in (WorkerState.SOLVED, WorkerState.DONE), (w.state, w.log_tail)
+    store = await connect(fresh_dsn)
+    try:
+        rows = [r for r in await store.fetch_workers() if r.pid == w.pid]
+        assert rows and rows[0].node == node.name
+    finally:
+        await store.close()

@@ -32,6 +32,18 @@ def pid_alive(pid):
         return False
 
 
+def served_agents(workdir):
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if str(workdir).encode() in argv and b"serve" in argv:
+            found.append(int(proc.name))
+    return found
+
+
 async def test_deploy_sends_only_what_changed(sshd_fleet, small_puzzle_dir):
     cfg = sshd_fleet.config(["alpha"], puzzle=small_puzzle_dir)
     work = sshd_fleet.daemons["alpha"].workdir
@@ -65,9 +77,11 @@ async def test_workers_survive_the_connection_then_stop_and_relaunch(sshd_fleet)
         assert sorted(w for r in results for w in r.workers) == [
             "beta/0", "beta/1", "gamma/0", "gamma/1"]
         pids = {w.name: w.pid for w in (await fleet.status()).workers}
-    # The fleet (and every SSH connection) is closed: the workers must still run.
+    # The fleet (and every SSH connection) is closed: the workers must still run,
+    # and the warm agents that served status must be gone with their sessions.
     await asyncio.sleep(0.5)
     assert all(pid_alive(pid) for pid in pids.values()), pids
+    assert served_agents(sshd_fleet.daemons["beta"].workdir) == []
     gamma_python = sshd_fleet.daemons["gamma"].python
     assert Path(f"/proc/{pids['gamma/0']}/cmdline").read_bytes().split(b"\0")[0] == \
         gamma_python.encode()

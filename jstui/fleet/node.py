@@ -120,8 +120,9 @@ class NodeOps:
             r = await self.transport.run(["mkdir", "-p", *dirs])
             if r.returncode != 0:
                 raise self._fail(f"cannot create {dirs[0]}: {_last_line(r.stderr)}")
-        for f in changed:
-            await self.transport.put(f.path, str(self.workdir / f.rel))
+        if changed:
+            await self.transport.put_many([(f.path, str(self.workdir / f.rel))
+                                           for f in changed])
         if any(f.rel == AGENT_REL for f in changed):
             self.close_served()  # the warm agent runs the old code
             self._served_retry_at = 0.0

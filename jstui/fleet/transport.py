@@ -60,6 +60,10 @@ class Transport:
 
     async def put(self, local: Path, remote: str) -> None:
         """Copy a file; the remote name appears only once it is complete."""
+        await self.put_many([(local, remote)])
+
+    async def put_many(self, files: Sequence[tuple[Path, str]]) -> None:
+        """Copy several files (concurrently where the transport can)."""
         raise NotImplementedError
 
     async def connect(self) -> None:
@@ -143,11 +147,12 @@ class LocalTransport(Transport):
         return Stream(lambda text: proc.stdin.write(text.encode()), proc.stdout.readline,
                       proc.stdin.drain, close)
 
-    async def put(self, local: Path, remote: str) -> None:
+    async def put_many(self, files: Sequence[tuple[Path, str]]) -> None:
         def copy() -> None:
-            tmp = f"{remote}.part"
-            shutil.copyfile(local, tmp)
-            os.replace(tmp, remote)
+            for local, remote in files:
+                tmp = f"{remote}.part"
+                shutil.copyfile(local, tmp)
+                os.replace(tmp, remote)
         await asyncio.to_thread(copy)
 
 
@@ -278,36 +283,48 @@ class SSHTransport(Transport):
         self._conn = None
         self._set_health(NodeState.DOWN, f"connection lost: {_describe(e)}")
 
-    async def put(self, local: Path, remote: str) -> None:
+    async def put_many(self, files: Sequence[tuple[Path, str]]) -> None:
         import asyncssh
 
         conn = await self._connection()
-        tmp = f"{remote}.part"
         async with self._sessions:
             try:
                 sftp = await conn.start_sftp_client()
             except (asyncssh.ChannelOpenError, asyncssh.SFTPError):
                 sftp = None  # no SFTP subsystem on this node: stream through `cat`
             if sftp is None:
-                data = await asyncio.to_thread(Path(local).read_bytes)
-                command = f"cat > {shlex.quote(tmp)} && mv -f {shlex.quote(tmp)} " \
-                          f"{shlex.quote(remote)}"
-                r = await conn.run(command, input=data, encoding=None, check=False)
-                if r.exit_status != 0:
-                    raise NodeError(f"node {self.node.name}: cannot write {remote}: "
-                                    f"{_text(r.stderr).strip()}")
+                for local, remote in files:
+                    await self._put_by_cat(conn, local, remote)
                 return
             try:
-                await sftp.put(str(local), tmp)
-                try:
-                    await sftp.posix_rename(tmp, remote)
-                except asyncssh.SFTPError:  # servers without the openssh extension
-                    if await sftp.exists(remote):
-                        await sftp.remove(remote)
-                    await sftp.rename(tmp, remote)
+                # One SFTP session, requests in flight together: round trips overlap.
+                await asyncio.gather(*(self._put_sftp(sftp, local, remote)
+                                       for local, remote in files))
             finally:
                 sftp.exit()
                 await sftp.wait_closed()
+
+    @staticmethod
+    async def _put_sftp(sftp, local: Path, remote: str) -> None:
+        import asyncssh
+
+        tmp = f"{remote}.part"
+        await sftp.put(str(local), tmp)
+        try:
+            await sftp.posix_rename(tmp, remote)
+        except asyncssh.SFTPError:  # servers without the openssh extension
+            if await sftp.exists(remote):
+                await sftp.remove(remote)
+            await sftp.rename(tmp, remote)
+
+    async def _put_by_cat(self, conn, local: Path, remote: str) -> None:
+        tmp = f"{remote}.part"
+        data = await asyncio.to_thread(Path(local).read_bytes)
+        command = f"cat > {shlex.quote(tmp)} && mv -f {shlex.quote(tmp)} {shlex.quote(remote)}"
+        r = await conn.run(command, input=data, encoding=None, check=False)
+        if r.exit_status != 0:
+            raise NodeError(f"node {self.node.name}: cannot write {remote}: "
+                            f"{_text(r.stderr).strip()}")
 
     async def close(self) -> None:
         if self._conn is not None:
