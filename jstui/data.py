@@ -504,6 +504,10 @@ class EventBook:
 
 # ---- the live reader ------------------------------------------------------------
 
+POOL_TABLES = frozenset({"solutions", "workers", "config", "commands", "observations",
+                         "refusals"})
+
+
 class LiveSource:
     """Reads the pool (LISTEN + periodic re-query) and the fleet; yields snapshots.
 
@@ -516,6 +520,7 @@ class LiveSource:
                  min_interval: float = 0.5, zone_k: int = 20, lost_after: float = 60.0,
                  clock=time.time) -> None:
         self.dsn, self.fleet = dsn, fleet
+        self.FULL_EVERY, self.SLOW_EVERY = max(30.0, refresh), 5.0
         self.refresh, self.min_interval = refresh, min_interval
         self.zone_k, self.lost_after = zone_k, lost_after
         self.clock = clock
@@ -526,9 +531,18 @@ class LiveSource:
         self.changed = asyncio.Event()
         self.last = Snapshot(taken_at=clock())
         self._listener = None
+        self.dirty: set[str] = set(POOL_TABLES)
+        self._pid: int | None = None
+        self._puzzles: dict = {}
+        self._parts: dict = {}
+        self._full_at = self._counted_at = -1e9
         self._best_id: int | None = None
         self._best_over_time: tuple[float, ...] = ()
         self._relaunching: asyncio.Task | None = None
+
+    def _on_notice(self, table: str) -> None:
+        self.dirty.add(table)
+        self.changed.set()
 
     def poke(self) -> None:
         """Refresh now (after an action), within the rate limit."""
@@ -571,25 +585,61 @@ class LiveSource:
         return replace(snap, refresh_ms=(time.perf_counter() - started) * 1000)
 
     async def _read_pool(self) -> PoolState:
-        store = self.store
-        pid = await store.current_puzzle_id()
+        """Re-read what the change notices named; workers every time (their ages move).
+
+        The solution count (tens of ms on a 100,000-row pool) runs at most every
+        SLOW_EVERY seconds and the best-over-time curve once per puzzle (then each new
+        best is appended); everything is re-read every FULL_EVERY seconds in case a
+        notice was missed.
+        """
+        store, now = self.store, time.monotonic()
+        dirty, self.dirty = self.dirty, set()
+        if now - self._full_at >= self.FULL_EVERY:
+            dirty |= POOL_TABLES
+            self._full_at = now
+            pid = await store.current_puzzle_id()   # no notice when another puzzle starts
+            if pid != self._pid:
+                self._pid, self._parts, self._best_id = pid, {}, None
+                self._puzzles = {p.id: p for p in await store.fetch_puzzles()}
+        pid = self._pid
         if pid is None:
             return PoolState()
-        puzzles = {p.id: p for p in await store.fetch_puzzles()}
-        best, top, counts, workers, config, obs, cmds, refusals = await asyncio.gather(
-            store.fetch_best(pid), store.fetch_top(self.zone_k, pid), store.counts(pid),
-            store.fetch_workers(pid), store.fetch_config(), store.fetch_observations(30, pid),
-            store.fetch_commands(30), store.fetch_refusals(20))
+        parts = self._parts
+        reads = {"workers": store.fetch_workers(pid)}
+        if "solutions" in dirty or "best" not in parts:
+            reads["best"] = store.fetch_best(pid)
+            reads["top"] = store.fetch_top(self.zone_k, pid)
+            if now - self._counted_at >= self.SLOW_EVERY or "counts" not in parts:
+                reads["counts"] = store.counts(pid)
+                self._counted_at = now
+            else:
+                self.dirty.add("solutions")     # count again once the rate limit allows
+        if "config" in dirty or "knobs" not in parts:
+            reads["knobs"] = store.fetch_config()
+        if "observations" in dirty:
+            reads["obs"] = store.fetch_observations(30, pid)
+        if "commands" in dirty:
+            reads["cmds"] = store.fetch_commands(30)
+        if "refusals" in dirty:
+            reads["refusals"] = store.fetch_refusals(20)
+        values = dict(zip(reads, await asyncio.gather(*reads.values())))
+        parts.update(values)
+        if "knobs" in values:
+            parts["knobs"] = tuple(sorted((k, v.value) for k, v in values["knobs"].items()))
+        self.book.observations(values.get("obs", ()))
+        self.book.commands(values.get("cmds", ()))
+        self.book.refusals(values.get("refusals", ()))
+        best = parts.get("best")
         if best is not None and best.id != self._best_id:
+            if self._best_id is None:   # the whole curve once; then each new best appends
+                curve = await store.fetch_best_over_time(pid)
+                self._best_over_time = tuple(m for _, m in curve)[-500:]
+            elif not self._best_over_time or best.mse < self._best_over_time[-1]:
+                self._best_over_time = (self._best_over_time + (best.mse,))[-500:]
             self._best_id = best.id
-            self._best_over_time = tuple(m for _, m in await store.fetch_best_over_time(pid))[-500:]
-        self.book.observations(obs)
-        self.book.commands(cmds)
-        self.book.refusals(refusals)
-        return PoolState(puzzle=puzzles.get(pid), best=best, top=tuple(top), counts=counts,
-                         workers=tuple(workers),
-                         knobs=tuple(sorted((k, v.value) for k, v in config.items())),
-                         best_over_time=self._best_over_time)
+        return PoolState(puzzle=self._puzzles.get(pid), best=best, top=tuple(parts.get("top", ())),
+                         counts=parts.get("counts"), workers=tuple(parts["workers"]),
+                         knobs=parts.get("knobs", ()), best_over_time=self._best_over_time)
 
     async def _fleet_status(self):
         if self.fleet is None:
@@ -622,8 +672,9 @@ class LiveSource:
 
         self.store = await connect(self.dsn, max_size=3, timeout=5.0)
         try:
-            self._listener = await self.store.listen(lambda _table: self.changed.set())
+            self._listener = await self.store.listen(self._on_notice)
             self._listener.add_termination_listener(lambda _c: self.changed.set())
+            self._full_at = -1e9     # (re)connected: read everything once
         except Exception:
             await self._close()
             raise
