@@ -1,0 +1,75 @@
+"""Keys, filter, sort, palette and input parsing of the app on a recorded state."""
+from __future__ import annotations
+
+import pytest
+
+from jstui.app import ACTIONS, ControlCenter, parse_knobs, parse_positions
+from jstui.data import FixedSource
+from jstui.widgets import WorkersTable
+from tests.snapshot_apps.recorded_state import recorded_app, recorded_snapshot
+
+
+def test_parse_positions_and_knobs():
+    assert parse_positions("uncertain", [4, 5]) == [4, 5]
+    assert parse_positions("", [7]) == [7]
+    assert parse_positions("3, 7-9,3", []) == [3, 7, 8, 9]
+    with pytest.raises(ValueError, match="no positions are in the uncertain zone"):
+        parse_positions("uncertain", [])
+    with pytest.raises(ValueError, match="'x' is not a number"):
+        parse_positions("2,x", [])
+    with pytest.raises(ValueError, match="start at 1"):
+        parse_positions("0", [])
+    assert parse_knobs("restart_share=0.3 perturb_width=8") == {"restart_share": 0.3,
+                                                                 "perturb_width": 8.0}
+    with pytest.raises(ValueError, match="'width' is not name=number"):
+        parse_knobs("width")
+
+
+async def settled(app, pilot):
+    await pilot.pause(0.2)
+    assert app.query_one(WorkersTable).row_count == 8
+
+
+async def test_filter_and_sort_update_rows_in_place():
+    app = recorded_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("slash", *"borealis")
+        assert app.query_one(WorkersTable).row_count == 2
+        await pilot.press("enter")
+        assert app.focused is app.query_one(WorkersTable)
+        await pilot.press("escape")
+        assert app.query_one(WorkersTable).row_count == 8
+        await pilot.press("t")                         # sort by best MSE
+        table = app.query_one(WorkersTable)
+        assert app.sort_by == "best"
+        assert [r.key.value for r in table.ordered_rows][0] == "atlas:41211"
+        # a newer snapshot with the same workers changes cells, not rows
+        before = table.ordered_rows[0].key
+        app.source.push(recorded_snapshot())
+        await pilot.pause(0.2)
+        assert table.ordered_rows[0].key == before and table.row_count == 8
+
+
+async def test_help_lists_every_key_and_the_palette_has_every_action():
+    app = recorded_app()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for _, action, _, desc in ACTIONS:
+            if action not in ("help", "quit"):
+                assert any(t.startswith(desc.capitalize()) for t in titles), desc
+        await pilot.press("c")
+        assert type(app.screen).__name__ == "ChartScreen"
+
+
+async def test_read_only_is_shown_and_refuses_without_a_pool():
+    app = ControlCenter(FixedSource(recorded_snapshot()), controls=None, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(app, pilot)
+        assert "READ-ONLY" in str(app.query_one("#header").render())
+        await pilot.press("R")
+        assert type(app.screen).__name__ == "Screen"
