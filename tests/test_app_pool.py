@@ -91,7 +91,7 @@ async def test_injection_goes_to_the_pool_and_the_event_log(fresh_dsn, small_puz
     await store.close()
 
 
-async def test_stop_asks_first_and_surgery_takes_positions(fresh_dsn, small_puzzle_dir):
+async def test_stop_asks_first_surgery_takes_positions_knobs_change(fresh_dsn, small_puzzle_dir):
     store, _, wid = await seed_pool(fresh_dsn, small_puzzle_dir)
     app, _ = live_app(fresh_dsn)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -113,6 +113,12 @@ async def test_stop_asks_first_and_surgery_takes_positions(fresh_dsn, small_puzz
         cmds = {c.kind: c for c in await store.fetch_commands()}
         assert cmds["stop"].target == f"worker:{wid}"
         assert cmds["surgery"].args == {"positions": [2, 4, 5]}
+        await pilot.press("o")                      # observer knobs, prefilled
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+a", "ctrl+k", *"restart_share=0.5", "enter")
+        await until(pilot, lambda: "knobs: restart_share=0.5" in log_text(app))
+        assert (await store.fetch_config())["restart_share"].value == 0.5
+        await until(pilot, lambda: ("restart_share", 0.5) in app.snapshot.knobs)
     await store.close()
 
 
