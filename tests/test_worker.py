@@ -1,0 +1,171 @@
+"""The fleet worker as real processes against a real PostgreSQL (the reliability tests)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from solver.pool import connect, embedded
+from solver.puzzle import load_puzzle
+from solver.search import make_seed
+
+ROOT = Path(__file__).resolve().parents[1]
+# Twelve blocks: solved in a second from a structural seed, not from a random one, so
+# the tests can hold workers on elites (restart_share 0) and release them at will.
+MEDIUM = {"blocks": 12, "dim": 16, "hidden": 32, "rows": 1024, "seed": 2}
+
+
+@pytest.fixture(scope="module")
+def medium_puzzle(tmp_path_factory):
+    from tests.fixture_puzzles import _generate
+
+    return _generate(tmp_path_factory.mktemp("medium") / "puzzle", **MEDIUM)
+
+
+def start_worker(dsn, puzzle_dir, node, log_dir, *extra):
+    log = Path(log_dir) / f"{node}.log"
+    cmd = [sys.executable, "-m", "solver.worker", "--dsn", dsn, "--puzzle", str(puzzle_dir),
+           "--node", node, "--log-file", str(log), "--heartbeat", "0.5", "--grace", "2",
+           "--burst-seconds", "0.5", "--spool-dir", str(Path(log_dir) / "spool"), *extra]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc.log = log
+    return proc
+
+
+def stop_all(procs, timeout=30):
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    return [p.wait(timeout) for p in procs]
+
+
+async def wait_for(predicate, timeout, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(interval)
+    return False
+
+
+async def seed_pool(dsn, puzzle, restart_share=0.0):
+    """Hold the workers on elites, starting from one injected random arrangement."""
+    async with await connect(dsn) as store:
+        await store.set_config("restart_share", restart_share)
+        start = make_seed(puzzle, "random", np.random.default_rng(5))
+        await store.submit(puzzle, start, origin="injected")
+
+
+async def test_three_workers_reach_the_exact_answer_and_share_elites(fresh_dsn, medium_puzzle, tmp_path):
+    puzzle = load_puzzle(medium_puzzle)
+    await seed_pool(fresh_dsn, puzzle)
+    first = start_worker(fresh_dsn, medium_puzzle, "alpha", tmp_path, "--runs", "1", "--run-seconds", "1.5",
+                         "--seed", "1")
+    assert await asyncio.to_thread(first.wait, 60) == 0
+    others = [start_worker(fresh_dsn, medium_puzzle, name, tmp_path, "--forever", "--run-seconds", "1.5",
+                           "--seed", str(i)) for i, name in enumerate(("beta", "gamma"), 2)]
+    try:
+        async with await connect(fresh_dsn) as store:
+            # Let both start a run from the pool, then allow fresh seeds to finish the job.
+            async def both_started():
+                return all("starts from elite" in p.log.read_text() for p in others if p.log.exists())
+            assert await wait_for(both_started, 30)
+            await store.set_config("restart_share", 1.0)
+            pid = await store.current_puzzle_id()
+            assert await wait_for(lambda: store.has_exact(pid), 90)
+            codes = [await asyncio.to_thread(p.wait, 30) for p in others]
+            assert codes == [3, 3]
+            workers = {w.node: w for w in await store.fetch_workers()}
+            assert workers["alpha"].status == "finished"
+            assert {workers["beta"].status, workers["gamma"].status} == {"solved"}
+            top = await store.fetch_top(1000)
+            by_id = {s.id: s for s in top}
+            crossed = [s for s in top if s.worker_id is not None and any(
+                by_id.get(p) and by_id[p].worker_id not in (None, s.worker_id) for p in s.parents)]
+            assert crossed, "no solution descends from another worker's elite"
+            assert (await store.fetch_best()).matches_target
+    finally:
+        stop_all(others)
+
+
+async def test_kill_9_worker_is_marked_lost_and_the_others_go_on(fresh_dsn, medium_puzzle, tmp_path):
+    puzzle = load_puzzle(medium_puzzle)
+    await seed_pool(fresh_dsn, puzzle)
+    procs = [start_worker(fresh_dsn, medium_puzzle, f"n{i}", tmp_path, "--forever", "--run-seconds", "30")
+             for i in range(3)]
+    try:
+        async with await connect(fresh_dsn) as store:
+            async def all_running():
+                return len(await store.fetch_workers(alive_only=True)) == 3
+            assert await wait_for(all_running, 30)
+            await asyncio.sleep(1.5)
+            victim = procs[0]
+            victim_row = next(w for w in await store.fetch_workers() if w.pid == victim.pid)
+            before = {s.id for s in await store.fetch_top(10_000) if s.worker_id == victim_row.id}
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(10)
+            killed_at = time.monotonic()
+
+            async def victim_lost():
+                rows = {w.id: w for w in await store.fetch_workers()}
+                return rows[victim_row.id].status == "lost"
+            assert await wait_for(victim_lost, 10)
+            assert time.monotonic() - killed_at < 2 + 0.5 + 3  # grace + a beat + slack
+            after = {s.id for s in await store.fetch_top(10_000) if s.worker_id == victim_row.id}
+            assert before <= after
+            alive = await store.fetch_workers(alive_only=True)
+            assert sorted(w.pid for w in alive) == sorted(p.pid for p in procs[1:])
+            assert all(w.heartbeat_age_s < 2 for w in alive)
+    finally:
+        codes = stop_all(procs[1:])
+    assert codes == [0, 0]
+    async with await connect(fresh_dsn) as store:
+        statuses = sorted(w.status for w in await store.fetch_workers())
+        assert statuses == ["lost", "stopped", "stopped"]
+
+
+async def test_database_restart_loses_nothing_found_meanwhile(tmp_path, medium_puzzle):
+    from tests.fixture_pg import make_pg_dir
+
+    data_dir = make_pg_dir()
+    dsn = embedded.up(data_dir).dsn
+    try:
+        puzzle = load_puzzle(medium_puzzle)
+        await seed_pool(dsn, puzzle)
+        procs = [start_worker(dsn, medium_puzzle, f"r{i}", tmp_path, "--forever", "--run-seconds", "2",
+                              "--max-backoff", "1") for i in range(2)]
+        try:
+            async with await connect(dsn) as store:
+                async def both_running():
+                    return len(await store.fetch_workers(alive_only=True)) == 2
+                assert await wait_for(both_running, 30)
+            await asyncio.sleep(1)
+            await asyncio.to_thread(embedded.down, data_dir)
+            await asyncio.sleep(4)  # the workers go on finding things meanwhile
+            await asyncio.to_thread(embedded.up, data_dir)
+            await asyncio.sleep(3)
+        finally:
+            codes = stop_all(procs)
+        # 3: one may have solved it during the outage (offline, a worker starts from seeds).
+        assert set(codes) <= {0, 3}
+        logs = [p.log.read_text() for p in procs]
+        assert all("pool unreachable" in text for text in logs)
+        found = {m for text in logs for m in re.findall(r"found run \d+ subsample mse \S+ sha (\w+)", text)}
+        assert found
+        async with await connect(dsn) as store:
+            stored = {s.sha256[:16] for s in await store.fetch_top(100_000)}
+            assert found <= stored
+            assert {w.status for w in await store.fetch_workers()} <= {"stopped", "solved"}
+    finally:
+        embedded.down(data_dir)
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
