@@ -182,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     from solver.pool.embedded import EmbeddedError
 
     try:
+        if not args.refresh > 0:
+            raise UsageError(f"--refresh: {args.refresh:g} is not a positive number of seconds")
         if args.command == "status":
             return run_status(args)
         return run_app(args)

@@ -172,10 +172,15 @@ class ControlCenter(App):
 
     # ---- actions -------------------------------------------------------------------
 
-    def refuse_if_read_only(self, what: str) -> bool:
+    def refuse_if_read_only(self, what: str, needs_fleet: bool = False) -> bool:
+        reason = None
         if self.read_only:
-            self.notify(f"read-only: {what} refused", severity="error")
-            self.query_one(EventLog).note("error", f"read-only: {what} refused", self.clock())
+            reason = f"read-only: {what} refused"
+        elif needs_fleet and not getattr(self.controls, "has_fleet", True):
+            reason = f"no fleet: {what} needs a fleet file or the local fleet"
+        if reason:
+            self.notify(reason, severity="error")
+            self.query_one(EventLog).note("error", reason, self.clock())
             return True
         return False
 
@@ -194,7 +199,7 @@ class ControlCenter(App):
 
     @work(group="dialogs")
     async def action_relaunch_node(self) -> None:
-        if self.refuse_if_read_only("relaunch"):
+        if self.refuse_if_read_only("relaunch", needs_fleet=True):
             return
         node = self.selected_node()
         if node is None:
@@ -206,7 +211,7 @@ class ControlCenter(App):
 
     @work(group="dialogs")
     async def action_relaunch_all(self) -> None:
-        if self.refuse_if_read_only("relaunch"):
+        if self.refuse_if_read_only("relaunch", needs_fleet=True):
             return
         if await self.push_screen_wait(ConfirmScreen(
                 "Relaunch the workers on ALL nodes? Every running worker is stopped first.")):
@@ -252,14 +257,14 @@ class ControlCenter(App):
 
     @work(group="dialogs")
     async def action_deploy(self) -> None:
-        if self.refuse_if_read_only("deploy"):
+        if self.refuse_if_read_only("deploy", needs_fleet=True):
             return
         if await self.push_screen_wait(ConfirmScreen(
                 "Deploy the code to every node? Running workers keep the old code until relaunched.")):
             self.perform("deploy", lambda: self.controls.deploy(), "relaunch")
 
     def action_toggle_auto_relaunch(self) -> None:
-        if self.refuse_if_read_only("auto-relaunch"):
+        if self.refuse_if_read_only("auto-relaunch", needs_fleet=True):
             return
         on_now = not self.snapshot.auto_relaunch
         self.perform(f"auto-relaunch {'on' if on_now else 'off'}",

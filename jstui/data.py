@@ -567,7 +567,7 @@ class LiveSource:
                 yield snap
                 await self._wait(backoff if error else self.refresh)
                 if error:
-                    backoff = min(backoff * 2, 10.0)
+                    backoff = min(backoff * 2, 4.0)
         finally:
             await self._close()
 
@@ -727,6 +727,7 @@ class LiveControls:
 
     def __init__(self, source: LiveSource, fleet=None) -> None:
         self.source, self.fleet = source, fleet
+        self.has_fleet = fleet is not None
 
     def _store(self):
         if self.source.store is None:

@@ -32,6 +32,8 @@ class StatusHeader(RerenderOnResize, Static):
         if read_only:
             line1.append("  READ-ONLY", style="bold magenta")
         line2 = Text(no_wrap=True, overflow="ellipsis")
+        if snap.pool_error:   # first, so a narrow terminal still shows why
+            line2.append(f"pool {snap.pool_error}  ", style="bold red")
         line2.append("best MSE ")
         line2.append(fmt_mse(snap.best_mse), style="bold")
         line2.append(f" ({fmt_age(snap.best_age)} ago)  ")
@@ -42,8 +44,6 @@ class StatusHeader(RerenderOnResize, Static):
             line2.append("not yet", style="yellow")
         else:
             line2.append("no target hash", style="dim")
-        if snap.pool_error:
-            line2.append(f"  pool: {snap.pool_error}", style="bold red")
         if snap.fleet_error:
             line2.append(f"  fleet: {snap.fleet_error}", style="red")
         self.update(Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2]))
