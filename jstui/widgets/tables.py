@@ -94,8 +94,8 @@ def node_cells(n: NodeView) -> tuple:
 
 class WorkersTable(KeyedTable):
     COLUMNS = (("node", "node"), ("pid", "pid"), ("status", "status"), ("best", "best MSE"),
-               ("mse", "MSE"), ("rate", "mv/s"), ("age", "age"), ("run", "run"),
-               ("step", "step"), ("temp", "T"), ("trend", "trend"))
+               ("mse", "MSE"), ("rate", "mv/s"), ("age", "age"), ("trend", "trend"),
+               ("run", "run"), ("step", "step"), ("temp", "T"))
     TREND_WIDTH = 10
 
     def show(self, workers: list[WorkerView]) -> None:
@@ -111,8 +111,8 @@ def worker_cells(w: WorkerView, trend_width: int) -> tuple:
         fmt_mse(w.mse),
         fmt_rate(w.moves_per_s),
         fmt_age(w.age),
+        Text(sparkline(w.history, trend_width), style="cyan"),
         str(w.run),
         f"{w.step:,}",
         "-" if w.temperature is None else f"{w.temperature:.1e}",
-        Text(sparkline(w.history, trend_width), style="cyan"),
     )
