@@ -1,0 +1,172 @@
+"""`python -m solver inject|zones|breakpoints|surgery|observe`: the operator's tools."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from solver.pool.cli import NO_DSN, add_dsn_argument
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--puzzle", required=True, type=Path, help="puzzle dir or .npz")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_dsn_argument(parser)
+
+
+def register(subparsers) -> None:
+    from .inject import KINDS
+
+    p = subparsers.add_parser("inject", help="make seeds by one method and put them in the pool")
+    p.add_argument("--kind", required=True, choices=KINDS)
+    p.add_argument("path", nargs="?", type=Path, help="with --kind file: a file of permutations, one a line")
+    p.add_argument("--count", type=int, default=1, help="how many seeds (random kinds differ)")
+    p.add_argument("--seed", type=int, help="random seed")
+    _common(p)
+    p.set_defaults(func=lambda a: _run(a, _inject))
+
+    p = subparsers.add_parser("zones", help="per block, the share of the top-K agreeing with the best")
+    p.add_argument("--top", type=int, default=20, help="K (default 20)")
+    _common(p)
+    p.set_defaults(func=lambda a: _run(a, _zones))
+
+    p = subparsers.add_parser("breakpoints", help="where the best solution's blocks point against each other")
+    p.add_argument("--rows", type=int, default=2048, help="rows to use (default 2048)")
+    _common(p)
+    p.set_defaults(func=lambda a: _run(a, _breakpoints))
+
+    p = subparsers.add_parser("surgery", help="exhaustive moves in a window of the best solution")
+    p.add_argument("--positions", help="block window A-B (1-based; default: uncertain zone or break points)")
+    p.add_argument("--max-cycle", type=int, default=3, choices=(2, 3), help="3 adds 3-cycles (default)")
+    p.add_argument("--top", type=int, default=20, help="K for the zones that decide what is locked")
+    p.add_argument("--time-limit", type=float, help="seconds")
+    _common(p)
+    p.set_defaults(func=lambda a: _run(a, _surgery))
+
+    p = subparsers.add_parser("observe", help="watch the fleet, turn the knobs, write observations")
+    p.add_argument("--interval", type=float, default=30.0, help="seconds between cycles (default 30)")
+    p.add_argument("--cycles", type=int, help="stop after this many cycles (default: forever)")
+    p.add_argument("--report-every", type=int, default=5, help="write an observation every N cycles")
+    p.add_argument("--stagnation", type=float, default=600.0, help="seconds without a new best = stagnation")
+    p.add_argument("--grace", type=float, default=15.0, help="heartbeat age after which a worker is lost")
+    _common(p)
+    p.set_defaults(func=lambda a: _run(a, _observe))
+
+
+def _run(args, action) -> int:
+    """Load the puzzle, connect, run ACTION(store, puzzle, args); map errors to exit codes."""
+    from solver.pool import PoolError
+    from solver.pool.embedded import resolve_dsn
+    from solver.puzzle import PuzzleError, load_puzzle
+
+    try:
+        puzzle = load_puzzle(args.puzzle)
+    except PuzzleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    dsn = resolve_dsn(args.dsn, args.data_dir)
+    if not dsn:
+        print(f"error: {NO_DSN}", file=sys.stderr)
+        return 2
+
+    async def main() -> int:
+        from solver.pool import connect
+
+        async with await connect(dsn) as store:
+            return await action(store, puzzle, args)
+
+    try:
+        return asyncio.run(main())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except PoolError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+def _print(args, record: dict, text: str) -> None:
+    print(json.dumps(record, default=float) if args.json else text)
+
+
+async def _inject(store, puzzle, args) -> int:
+    from .inject import inject
+
+    if args.kind == "file" and args.path is None:
+        raise ValueError("inject --kind file needs PATH, a file of permutations (one a line)")
+    if args.count < 1:
+        raise ValueError("--count must be at least 1")
+    report = await inject(store, puzzle, args.kind, args.count, args.path, args.seed)
+    text = report["message"] + "".join(f"\n  #{s['id']} mse {s['mse']:.6g} sha {s['sha256'][:16]}"
+                                       for s in report["stored"])
+    text += "".join(f"\n  refused: {r}" for r in report["refused"])
+    _print(args, report, text)
+    return 0 if report["ok"] else 1
+
+
+async def _zones(store, puzzle, args) -> int:
+    from .zones import describe, zones_of_pool
+
+    puzzle_id = await store.find_puzzle_id(puzzle)
+    zm = await zones_of_pool(store, puzzle_id, args.top) if puzzle_id is not None else None
+    if zm is None:
+        print("error: the pool holds no solution for this puzzle", file=sys.stderr)
+        return 1
+    _print(args, {"best_id": zm.best_id, "k": zm.k, "shares": zm.shares, "zones": zm.zones}, describe(zm))
+    return 0
+
+
+async def _breakpoints(store, puzzle, args) -> int:
+    from dataclasses import asdict
+
+    from .breakpoints import describe, find_breakpoints
+
+    puzzle_id = await store.find_puzzle_id(puzzle)
+    best = await store.fetch_best(puzzle_id) if puzzle_id is not None else None
+    if best is None:
+        print("error: the pool holds no solution for this puzzle", file=sys.stderr)
+        return 1
+    bp = await asyncio.to_thread(find_breakpoints, puzzle, best.permutation, args.rows)
+    _print(args, {"solution_id": best.id, **asdict(bp)}, f"solution #{best.id}: " + describe(bp))
+    return 0
+
+
+async def _surgery(store, puzzle, args) -> int:
+    from .surgery import parse_positions, surgery_on_pool
+
+    window = parse_positions(args.positions, puzzle.n_blocks) if args.positions else None
+    report = await surgery_on_pool(store, puzzle, window, args.max_cycle, args.top,
+                                   time_limit=args.time_limit, node="surgery")
+    _print(args, report, report["message"])
+    return 0 if report["ok"] else 1
+
+
+async def _observe(store, puzzle, args) -> int:
+    import logging
+    import signal
+
+    from .observe import observe
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await observe(store, puzzle, args.interval, args.cycles, args.report_every, args.grace,
+                  args.stagnation, stop=stop)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m solver.tools.cli")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
