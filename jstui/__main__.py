@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import sys
+import warnings
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -178,6 +179,10 @@ def status_text(snap, error: str | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # A warning printed while the app draws would scribble over the screen; this one
+    # (pgserver's import on a machine without XDG_RUNTIME_DIR) is harmless.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+    import solver.pool  # noqa: F401  (import-time output, if any, before the screen)
     from jstui.config import ConfigError
     from solver.pool.embedded import EmbeddedError
 
