@@ -140,7 +140,7 @@ async def observe(store, puzzle, interval: float = 30.0, cycles: int | None = No
             reasons.append(f"marked {lost} silent worker(s) lost (no heartbeat for {grace_s:g} s)")
         for key, value in changes.items():
             await store.set_config(key, value, by="observer")
-        if changes or lost or kind != "healthy" and cycle == 1 or cycle % report_every == 0:
+        if changes or lost or cycle == 1 or cycle % report_every == 0:
             message = f"{kind}: " + "; ".join(reasons)
             await store.add_observation(puzzle_id, kind, message, stats=asdict(stats), changes=changes)
             log.info("%s", message)
