@@ -192,3 +192,24 @@ async def test_local_default_fleet_runs_the_real_worker(tmp_path, monkeypatch, s
         assert rows and rows[0].node == node.name
     finally:
         await store.close()
+
+
+async def test_facts_and_watch(tmp_path):
+    async with Fleet(local_config(tmp_path, workers=1, auto_relaunch=True),
+                     worker_argv=script("print('run done')")) as fleet:
+        await fleet.deploy()
+        facts = await fleet.facts("here")
+        assert facts.cpus == os.cpu_count() and facts.mem_total > 0
+        await fleet.launch()
+        seen = []
+        task = asyncio.ensure_future(fleet.watch(seen.append, interval=0.2))
+        try:
+            for _ in range(100):
+                starts = {w.started_at for st in seen for w in st.workers}
+                if len(starts) >= 3:  # relaunched at least twice by the watch loop
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        assert len({w.started_at for st in seen for w in st.workers}) >= 3

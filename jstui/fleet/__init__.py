@@ -23,9 +23,20 @@ API for the UI (all results are immutable dataclasses from `jstui.fleet.model`):
                                                    # the configured count
     await fleet.stop(target=None)  -> [NodeResult]  # None: all; "NODE"; "NODE/SLOT"
     await fleet.relaunch(target=None) -> [NodeResult]  # stop + launch the same slots
-    await fleet.tail_log("NODE/SLOT", lines=100) -> list[str]
-    await fleet.auto_relaunch_once() -> [NodeResult]  # if config.workers.auto_relaunch
-    await fleet.close()
+    await fleet.tail_log("NODE/SLOT", lines=100) -> list[str]   # NodeError if unreachable
+    await fleet.facts(node) -> NodeFacts                      # NodeError if unreachable
+    await fleet.auto_relaunch_once(status=None) -> [NodeResult]  # if workers.auto_relaunch
+    await fleet.watch(on_status, interval=2.0)    # poll loop (+ auto relaunch); cancel to end
+    await fleet.close()                           # or: async with Fleet(...) as fleet
+
+Shell-side helpers (for `jstui status` etc.): jstui.fleet.cli.add_commands(subparsers)
+adds status/deploy/launch/stop/relaunch/logs/check; jstui.fleet.cli.run(args) runs one;
+jstui.fleet.cli.status_tables(FleetStatus) -> rich Tables.
+
+Worker states: a worker that exited 0 is DONE (its runs were done), exit 3 is SOLVED
+(the pool holds the exact answer), ended by stop is STOPPED, any other exit is CRASHED
+(log_tail says why), gone without an exit record is LOST; alive but with a pool
+heartbeat older than workers.heartbeat_stale is STALLED.
 
 Per-node failures never raise: they come back as NodeResult(ok=False, error=...) or
 NodeStatus(health.state=DOWN / error=...). Only a bad target name raises ConfigError.

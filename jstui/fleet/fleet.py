@@ -223,6 +223,23 @@ class Fleet:
             raise ConfigError(f"{worker!r}: name a worker as NODE/SLOT, e.g. {worker}/0")
         return await nodes[0].tail(slot, lines)
 
+    async def facts(self, node: str) -> NodeFacts:
+        """CPU count, load average and memory of one node (NodeError if unreachable)."""
+        ops = self._node_ops(node)
+        f = await ops.served("facts", {})
+        return _facts(f)
+
+    async def watch(self, on_status: Callable[[FleetStatus], None], interval: float = 2.0,
+                    deadline: float = 2.0) -> None:
+        """Poll status every `interval` seconds, hand each snapshot to on_status and,
+        when the operator turned it on, relaunch finished workers; runs until cancelled."""
+        while True:
+            status = await self.status(deadline=deadline)
+            on_status(status)
+            if self.config.workers.auto_relaunch:
+                await self.auto_relaunch_once(status)
+            await asyncio.sleep(interval)
+
     # ---- status -----------------------------------------------------------------
 
     async def status(self, deadline: float = 2.0, tail_lines: int = 5) -> FleetStatus:
@@ -272,9 +289,7 @@ class Fleet:
         if "error" in raw:
             return NodeStatus(node.name, node.kind, health, node.workers, labels=node.labels,
                               error=raw["error"] if health.state != NodeState.DOWN else "")
-        f = raw["facts"]
-        facts = NodeFacts(f["hostname"], f["os"], f["cpus"], tuple(f["load"]),
-                          f["mem_total"], f["mem_available"])
+        facts = _facts(raw["facts"])
         stale_after = self.config.workers.heartbeat_stale
         workers = tuple(_worker(node.name, rec, heartbeats.get((node.name, rec.get("pid"))),
                                 stale_after) for rec in raw["workers"])
@@ -313,9 +328,10 @@ class Fleet:
         self._closed = True
         for task in self._status_tasks.values():
             task.cancel()
+        await asyncio.gather(*self._status_tasks.values(), return_exceptions=True)
         await self._drop_store()
-        for ops in self._ops.values():
-            ops.close_served()
+        await asyncio.gather(*(ops.aclose_served() for ops in self._ops.values()),
+                             return_exceptions=True)
         await asyncio.gather(*(ops.transport.close() for ops in self._ops.values()),
                              return_exceptions=True)
 
@@ -354,6 +370,11 @@ def _worker(node: str, rec: dict, pool_row, stale_after: float) -> WorkerProcess
         log_tail=tuple(rec.get("tail", ())),
         heartbeat_age=pool_row.heartbeat_age_s if pool_row is not None else None,
         pool_status=pool_row.status if pool_row is not None else None)
+
+
+def _facts(f: dict) -> NodeFacts:
+    return NodeFacts(f["hostname"], f["os"], f["cpus"], tuple(f["load"]), f["mem_total"],
+                     f["mem_available"])
 
 
 def _timed(result: NodeResult, seconds: float) -> NodeResult:

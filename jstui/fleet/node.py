@@ -124,7 +124,7 @@ class NodeOps:
             await self.transport.put_many([(f.path, str(self.workdir / f.rel))
                                            for f in changed])
         if any(f.rel == AGENT_REL for f in changed):
-            self.close_served()  # the warm agent runs the old code
+            await self.aclose_served()  # the warm agent runs the old code
             self._served_retry_at = 0.0
         # Modules that left the package must not linger to be imported by mistake.
         stale = sorted(rel for rel in remote if rel.startswith("lib/solver/")
@@ -155,8 +155,12 @@ class NodeOps:
                     answer = json.loads(line)
                 except NodeDown:
                     raise
+                except asyncio.CancelledError:
+                    # An answer may still be on its way: this stream is out of step.
+                    await asyncio.shield(self.aclose_served())
+                    raise
                 except Exception:  # broken or absent warm agent: use a one-shot one
-                    self.close_served()
+                    await self.aclose_served()
                     self._served_retry_at = time.monotonic() + 5.0
                 else:
                     if "ok" in answer:
@@ -174,10 +178,10 @@ class NodeOps:
             raise
         return stream
 
-    def close_served(self) -> None:
-        if self._served is not None:
-            self._served.close()
-            self._served = None
+    async def aclose_served(self) -> None:
+        served, self._served = self._served, None
+        if served is not None:
+            await served.aclose()
 
     async def agent(self, command: str, spec: dict | None = None,
                     timeout: float | None = 60) -> dict:

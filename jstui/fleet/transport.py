@@ -81,8 +81,10 @@ class Stream:
     """Line-by-line requests to a long-running command on a node."""
 
     def __init__(self, write: Callable[[str], None], readline: Callable[[], Awaitable],
-                 drain: Callable[[], Awaitable] | None, close: Callable[[], None]):
+                 drain: Callable[[], Awaitable] | None, close: Callable[[], None],
+                 wait_closed: Callable[[], Awaitable]):
         self._write, self._readline, self._drain, self._close = write, readline, drain, close
+        self._wait_closed = wait_closed
 
     async def readline(self, timeout: float | None) -> str:
         line = await asyncio.wait_for(self._readline(), timeout)
@@ -102,6 +104,14 @@ class Stream:
         try:
             self._close()
         except Exception:  # already gone
+            pass
+
+    async def aclose(self) -> None:
+        """Close and wait until the command has ended (no process left behind)."""
+        self.close()
+        try:
+            await asyncio.wait_for(self._wait_closed(), 5)
+        except Exception:  # gone already, or the connection with it
             pass
 
 
@@ -132,6 +142,11 @@ class LocalTransport(Transport):
                 await proc.wait()
                 raise NodeError(f"node {self.node.name}: {argv[0]} timed out "
                                 f"after {timeout:.0f} s") from None
+            except asyncio.CancelledError:
+                if proc.returncode is None:
+                    proc.kill()
+                await proc.wait()  # reap it: no process or transport left behind
+                raise
             return Completed(proc.returncode, out.decode(errors="replace"),
                              err.decode(errors="replace"))
 
@@ -145,7 +160,7 @@ class LocalTransport(Transport):
             if proc.returncode is None:
                 proc.kill()
         return Stream(lambda text: proc.stdin.write(text.encode()), proc.stdout.readline,
-                      proc.stdin.drain, close)
+                      proc.stdin.drain, close, proc.wait)
 
     async def put_many(self, files: Sequence[tuple[Path, str]]) -> None:
         def copy() -> None:
@@ -275,7 +290,7 @@ class SSHTransport(Transport):
         def close() -> None:
             proc.stdin.write_eof()
             proc.close()
-        return Stream(proc.stdin.write, proc.stdout.readline, None, close)
+        return Stream(proc.stdin.write, proc.stdout.readline, None, close, proc.wait_closed)
 
     def _drop(self, e: BaseException) -> None:
         if self._conn is not None:
