@@ -90,6 +90,7 @@ def run_app(args) -> int:
         # child processes belong to the loop that made them.
         fleet, dsn, local = await open_fleet(args)
         problems = await start_local_workers(fleet) if local and not args.read_only else []
+        observer = await start_observer(fleet) if local and not args.read_only else None
         for line in problems:
             print(f"jstui: {line}", file=sys.stderr)
         source = LiveSource(dsn, fleet, refresh=args.refresh)
@@ -100,11 +101,37 @@ def run_app(args) -> int:
         try:
             await app.run_async()
         finally:
+            if observer is not None:
+                await stop_observer(observer)
             if fleet is not None:
                 await finish(fleet, stop=local and not args.keep_running and not args.read_only)
         return EXIT_OK
 
     return asyncio.run(session())
+
+
+async def start_observer(fleet):
+    """The local fleet's observer (`solver observe`): it turns the knobs and runs the
+    inject / surgery commands the UI queues. A child of jstui: it stops when jstui does."""
+    from jstui.fleet.local import data_dir
+
+    log_path = data_dir() / "observer.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "solver.tools.cli", "observe", "--dsn", fleet.config.dsn,
+            "--puzzle", fleet.config.puzzle, "--interval", "5",
+            stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT)
+
+
+async def stop_observer(proc) -> None:
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 5.0)
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 async def finish(fleet, stop: bool) -> None:

@@ -34,7 +34,6 @@ SEED_KINDS = [
     ("norm", "order by out-weight norm"),
     ("greedy", "greedy insertion on a data sample"),
     ("random", "random arrangements (diversity)"),
-    ("perturb", "perturbations of the pool best"),
 ]
 
 # (key, action, description): one list feeds the bindings, the help screen and the palette.
@@ -249,7 +248,7 @@ class ControlCenter(App):
         if answer is None:
             return
         try:
-            positions = parse_positions(answer, uncertain)
+            positions = parse_positions(answer)
         except ValueError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -367,13 +366,12 @@ class ControlCenter(App):
                                 lambda a=action: self.run_action(a))
 
 
-def parse_positions(text: str, uncertain: list[int]) -> list[int]:
-    """'uncertain' or '3,7-9' -> sorted 1-based positions."""
+def parse_positions(text: str) -> list[int] | None:
+    """'3,7-9' -> sorted 1-based positions; 'uncertain' (or nothing) -> None, which lets
+    the surgery tool pick its window from the uncertain zone and the break points."""
     text = text.strip().lower()
     if text in ("", "uncertain"):
-        if not uncertain:
-            raise ValueError("no positions are in the uncertain zone; name positions instead")
-        return list(uncertain)
+        return None
     out: set[int] = set()
     for part in text.replace(" ", "").split(","):
         try:

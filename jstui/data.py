@@ -60,6 +60,7 @@ class Zones:
     k: int
     locked_at: float = 0.9            # share >= locked_at: locked
     uncertain_below: float = 0.5      # share < uncertain_below: uncertain
+    min_evidence: int = 5             # fewer solutions than this: nothing is locked
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def block_positions(permutation: Sequence[int]) -> list[tuple[int, int]]:
 
 
 def zone_of(share: float, zones: Zones) -> str:
-    if share >= zones.locked_at:
+    if share >= zones.locked_at and zones.k >= zones.min_evidence:
         return LOCKED
     if share < zones.uncertain_below:
         return UNCERTAIN
@@ -417,17 +418,19 @@ def node_views(fleet_status, workers: Sequence[WorkerView]) -> tuple[NodeView, .
     return summarise_nodes(nodes, workers)
 
 
-def zones_from_top(best, top, k: int, locked_at: float, uncertain_below: float) -> Zones | None:
+def zones_from_top(best, top) -> Zones | None:
+    """The same map as `python -m solver zones` (its thresholds, its evidence rule)."""
+    from solver.tools.zones import LOCKED_AT, MIN_EVIDENCE, UNCERTAIN_BELOW
+
     if best is None or not top:
         return None
     pairs = [block_positions(s.permutation) for s in top]
     return Zones(agreement_shares(block_positions(best.permutation), pairs), k=len(top),
-                 locked_at=locked_at, uncertain_below=uncertain_below)
+                 locked_at=LOCKED_AT, uncertain_below=UNCERTAIN_BELOW, min_evidence=MIN_EVIDENCE)
 
 
 def build_snapshot(pool: PoolState, fleet_status, now: float, *, history: History,
                    events: tuple[Event, ...], auto_relaunch: bool, lost_after: float = 60.0,
-                   zone_k: int = 20, locked_at: float = 0.9, uncertain_below: float = 0.5,
                    pool_error: str | None = None) -> Snapshot:
     processes = fleet_status.workers if fleet_status is not None else ()
     workers = worker_views(pool.workers, processes, now, lost_after, history)
@@ -452,10 +455,13 @@ def build_snapshot(pool: PoolState, fleet_status, now: float, *, history: Histor
         pool_rows=counts.solutions if counts is not None else 0,
         nodes=node_views(fleet_status, workers), workers=workers,
         best_history=pool.best_over_time,
-        zones=zones_from_top(best, pool.top, zone_k, locked_at, uncertain_below),
+        zones=zones_from_top(best, pool.top),
         events=events, auto_relaunch=auto_relaunch, knobs=pool.knobs,
         pool_error=pool_error, fleet_error=fleet_error,
     )
+
+
+TOOL_COMMANDS = ("inject", "surgery", "zones", "breakpoints")
 
 
 class EventBook:
@@ -480,13 +486,17 @@ class EventBook:
 
     def observations(self, rows) -> None:
         for r in sorted(rows, key=lambda r: r.id):
-            kind = "observe" if r.kind not in ("inject", "surgery", "error") else r.kind
+            kind = r.kind if r.kind in ("inject", "surgery", "error") else "observe"
+            if r.kind == "command":   # the observer's report of a tool command it ran
+                kind = next((k for k in ("inject", "surgery") if r.message.startswith(k)), kind)
             self.add("obs", r.id, r.at.timestamp(), kind, r.message)
 
     def commands(self, rows) -> None:
         for r in sorted(rows, key=lambda r: r.id):
             if r.status not in ("done", "failed") or r.finished_at is None:
                 continue
+            if r.kind in TOOL_COMMANDS and r.status == "done":
+                continue              # the observer reports these as observations
             kind = r.kind if r.kind in ("inject", "surgery") else "relaunch"
             if r.status == "failed":
                 kind = "error"
@@ -580,8 +590,7 @@ class LiveSource:
         self._maybe_auto_relaunch(fleet_status)
         snap = build_snapshot(pool, fleet_status, self.clock(), history=self.history,
                               events=self.book.snapshot(), auto_relaunch=self.auto_relaunch,
-                              lost_after=self.lost_after, zone_k=self.zone_k,
-                              pool_error=None if self.dsn else "no pool DSN")
+                              lost_after=self.lost_after, pool_error=None if self.dsn else "no pool DSN")
         return replace(snap, refresh_ms=(time.perf_counter() - started) * 1000)
 
     async def _read_pool(self) -> PoolState:
@@ -760,14 +769,17 @@ class LiveControls:
         return f"stop requested for worker {worker.pid} on {worker.node} (command #{cid})"
 
     async def inject(self, kind: str) -> str:
-        cid = await self._store().enqueue_command("inject", {"method": kind})
+        count = 8 if kind == "random" else 1   # the other kinds make the same seed each time
+        cid = await self._store().enqueue_command("inject", {"kind": kind, "count": count})
         self.source.poke()
-        return f"inject {kind}: queued as command #{cid} for the observer"
+        return f"inject {kind}: queued as command #{cid} for the observer (solver observe)"
 
-    async def surgery(self, positions: list[int]) -> str:
-        cid = await self._store().enqueue_command("surgery", {"positions": positions})
+    async def surgery(self, positions: list[int] | None) -> str:
+        args = {"positions": positions} if positions else {}
+        cid = await self._store().enqueue_command("surgery", args)
         self.source.poke()
-        return f"surgery on {len(positions)} position(s): queued as command #{cid}"
+        where = f"{len(positions)} position(s)" if positions else "the uncertain zone"
+        return f"surgery on {where}: queued as command #{cid} for the observer"
 
     async def deploy(self) -> str:
         return self._results("deploy", await self._fleet().deploy())

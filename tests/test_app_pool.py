@@ -87,7 +87,7 @@ async def test_injection_goes_to_the_pool_and_the_event_log(fresh_dsn, small_puz
         await pilot.press("down", "enter")          # the second kind: jacobian
         await until(pilot, lambda: "inject jacobian" in log_text(app))
         commands = await store.fetch_commands()
-        assert [(c.kind, c.args) for c in commands] == [("inject", {"method": "jacobian"})]
+        assert [(c.kind, c.args) for c in commands] == [("inject", {"kind": "jacobian", "count": 1})]
     await store.close()
 
 

@@ -20,6 +20,7 @@ def test_block_positions_pairs_inp_and_out_ids():
 
 def test_zones_classify_by_thresholds_and_group_runs():
     z = Zones(shares=(1.0, 0.95, 0.6, 0.2, 0.1, 0.9), k=20, locked_at=0.9, uncertain_below=0.5)
+    assert zone_of(1.0, Zones(shares=(1.0,), k=3)) == MIXED      # too few votes to lock
     assert [zone_of(s, z) for s in z.shares] == [LOCKED, LOCKED, MIXED, UNCERTAIN, UNCERTAIN, LOCKED]
     assert zone_runs(z) == [(1, 2, LOCKED), (3, 3, MIXED), (4, 5, UNCERTAIN), (6, 6, LOCKED)]
     assert uncertain_positions(z) == [4, 5]
