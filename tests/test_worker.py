@@ -169,3 +169,29 @@ async def test_database_restart_loses_nothing_found_meanwhile(tmp_path, medium_p
     finally:
         embedded.down(data_dir)
         shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+def test_worker_bad_input_exits_2_with_one_clear_line(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("JSTUI_DSN", None)
+    cmd = [sys.executable, "-m", "solver.worker", "--puzzle", str(tmp_path / "missing"), "--node", "x"]
+    no_dsn = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert no_dsn.returncode == 2 and "no pool database" in no_dsn.stderr
+    bad = subprocess.run(cmd + ["--dsn", "postgresql://postgres@/x?host=/nonexistent"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "missing: no such file" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def test_worker_offline_at_exit_spools_and_the_next_one_delivers(fresh_dsn, small_puzzle_dir, tmp_path):
+    dead = "postgresql://postgres@/x?host=/nonexistent"
+    first = start_worker(dead, small_puzzle_dir, "s", tmp_path, "--runs", "1", "--run-seconds", "1",
+                         "--flush-timeout", "1")
+    assert await asyncio.to_thread(first.wait, 60) == 4
+    spooled = list((tmp_path / "spool").glob("s-*.jsonl"))
+    assert len(spooled) == 1 and spooled[0].read_text().strip()
+    found = set(re.findall(r"found run \d+ subsample mse \S+ sha (\w+)", first.log.read_text()))
+    second = start_worker(fresh_dsn, small_puzzle_dir, "s", tmp_path, "--runs", "1", "--run-seconds", "1")
+    assert await asyncio.to_thread(second.wait, 60) in (0, 3)
+    assert not list((tmp_path / "spool").glob("s-*"))
+    async with await connect(fresh_dsn) as store:
+        assert found <= {s.sha256[:16] for s in await store.fetch_top(1000)}
