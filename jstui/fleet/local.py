@@ -23,11 +23,24 @@ def data_dir() -> Path:
 def default_puzzle_dir() -> Path:
     """Generated once (torch needed), reused afterwards."""
     target = data_dir() / "puzzles" / "default"
-    if not (target / "historical_data.csv").is_file():
+    if not target.is_dir():
+        import shutil
+        import tempfile
+
         from solver.generate import generate_puzzle
 
         target.parent.mkdir(parents=True, exist_ok=True)
-        generate_puzzle(target, **DEFAULT_PUZZLE)
+        # Made aside and renamed: an interrupted run never leaves half a puzzle behind.
+        tmp = Path(tempfile.mkdtemp(prefix=".default-", dir=target.parent))
+        try:
+            generate_puzzle(tmp / "puzzle", **DEFAULT_PUZZLE)
+            try:
+                (tmp / "puzzle").rename(target)
+            except OSError:
+                if not target.is_dir():  # another jstui made it meanwhile: use theirs
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
