@@ -14,7 +14,7 @@ class EventLog(RichLog):
     """Appends only events it has not shown yet (by id)."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(max_lines=500, wrap=True, markup=False, **kwargs)
+        super().__init__(max_lines=500, wrap=True, min_width=20, markup=False, **kwargs)
         self.last_id = 0
         self.can_focus = False
 
