@@ -173,10 +173,12 @@ def _supervise(workdir, slot, spec, report_fd):
             break
         except InterruptedError:
             continue
-    _write_json(exit_path, {"code": code, "ended": time.time(), "started": started,
-                            "stopped": bool(stopping)})
+    # The log line first: whoever sees the exit record must find it in the log tail.
     sys.stderr.write("[jstui %s] worker pid %d exited with status %d\n"
                      % (time.strftime("%Y-%m-%d %H:%M:%S"), child.pid, code))
+    sys.stderr.flush()
+    _write_json(exit_path, {"code": code, "ended": time.time(), "started": started,
+                            "stopped": bool(stopping)})
     os._exit(0)
 
 
