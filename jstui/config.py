@@ -59,7 +59,9 @@ class WorkerSettings:
     runs: int = 0                  # 0: run forever (--forever)
     auto_relaunch: bool = False    # relaunch workers whose runs are done
     relaunch_crashed: bool = False
-    stop_grace: float = 5.0        # seconds between SIGTERM and SIGKILL
+    # SIGTERM to SIGKILL; longer than the worker's --flush-timeout (15 s), so a stopping
+    # worker can still deliver or spool its results.
+    stop_grace: float = 20.0
     heartbeat_stale: float = 60.0  # seconds without a pool heartbeat before "stalled"
     extra_args: tuple[str, ...] = ()
 
@@ -234,7 +236,7 @@ def _parse_workers(raw: dict, at: str) -> WorkerSettings:
         runs=runs,
         auto_relaunch=_typed(raw, "auto_relaunch", bool, False, at),
         relaunch_crashed=_typed(raw, "relaunch_crashed", bool, False, at),
-        stop_grace=_number(raw, "stop_grace", 5.0, at),
+        stop_grace=_number(raw, "stop_grace", 20.0, at),
         heartbeat_stale=_number(raw, "heartbeat_stale", 60.0, at),
         extra_args=tuple(extra),
     )
