@@ -59,6 +59,23 @@ class Daemon:
     workdir: Path
     python: str
     proc: subprocess.Popen | None = None
+    argv: list[str] = field(default_factory=list)
+
+    def run(self) -> None:
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL)
+        wait_listening(self.port, self.proc)
+
+    def drop_connections(self) -> None:
+        """Kill the daemon and every connection it serves (its children, by pid)."""
+        pid = self.proc.pid
+        children = [p for p in Path("/proc").iterdir() if p.name.isdigit()
+                    and _ppid(p) == pid]
+        self.stop()
+        for child in children:
+            try:
+                os.kill(int(child.name), 9)
+            except ProcessLookupError:
+                pass
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -92,10 +109,8 @@ class SshdFleet:
                 "KbdInteractiveAuthentication no", "PubkeyAuthentication yes",
                 "PermitRootLogin yes", "Subsystem sftp internal-sftp", "MaxSessions 64", "MaxStartups 200",
                 "LogLevel ERROR", ""]))
-            d.proc = subprocess.Popen([SSHD, "-D", "-f", str(config),
-                                       "-E", str(node_root / "sshd.log")],
-                                      stdin=subprocess.DEVNULL)
-            wait_listening(d.port, d.proc)
+            d.argv = [SSHD, "-D", "-f", str(config), "-E", str(node_root / "sshd.log")]
+            d.run()
             with open(self.known_hosts, "a") as f:
                 f.write(f"[127.0.0.1]:{d.port} {self.host_key_line}\n")
         self.daemons[name] = d
@@ -131,6 +146,13 @@ class SshdFleet:
     def stop_all(self) -> None:
         for d in self.daemons.values():
             d.stop()
+
+
+def _ppid(proc_dir: Path) -> int:
+    try:
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 def make_sshd_fleet(root: Path) -> SshdFleet:

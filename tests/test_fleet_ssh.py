@@ -192,3 +192,26 @@ async def test_missing_worker_modules_are_named(sshd_fleet, tmp_path):
         assert not r.ok
         assert [m.split(":")[0] for m in r.interpreter.missing] == ["numpy", "scipy", "asyncpg"]
         assert r.error.startswith(f"node alpha: {bare / 'bin' / 'python'} lacks numpy: ")
+
+
+async def test_lost_connection_is_reported_and_reconnected_with_backoff(sshd_fleet):
+    daemon = sshd_fleet.start("extra-epsilon")
+    cfg = sshd_fleet.config(["extra-epsilon"])
+    try:
+        async with Fleet(cfg) as fleet:
+            [r] = await fleet.check()
+            assert r.ok, r.error
+            daemon.drop_connections()
+            await asyncio.sleep(0.3)
+            [r] = await fleet.check()
+            assert not r.ok and "node extra-epsilon is down" in r.error
+            assert fleet.health("extra-epsilon").state == NodeState.DOWN
+            daemon.run()  # the node comes back on the same port
+            [r] = await fleet.check()  # within the backoff: not even tried
+            assert not r.ok and "next try in" in r.error
+            await asyncio.sleep(1.1)
+            [r] = await fleet.check()
+            assert r.ok, r.error
+            assert fleet.health("extra-epsilon").state == NodeState.UP
+    finally:
+        daemon.stop()
