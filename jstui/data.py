@@ -542,6 +542,7 @@ class LiveSource:
         self.last = Snapshot(taken_at=clock())
         self._listener = None
         self.dirty: set[str] = set(POOL_TABLES)
+        self._fleet_seen = False
         self._pid: int | None = None
         self._puzzles: dict = {}
         self._parts: dict = {}
@@ -654,7 +655,12 @@ class LiveSource:
         if self.fleet is None:
             return None
         try:
-            return await self.fleet.status(deadline=2.0)
+            self._fleet_seen, first = True, not self._fleet_seen
+            if first:
+                return await self.fleet.status(deadline=0.3)
+            # late nodes come back stale with their last state and are awaited in the
+            # background, so a short deadline costs nothing but a refresh of delay
+            return await self.fleet.status(deadline=1.0)
         except Exception as exc:  # never let the fleet take the pool view down
             self.book.local("error", f"fleet status: {_one_line(exc)}", self.clock())
             return None

@@ -78,9 +78,12 @@ class NodesTable(KeyedTable):
 
 
 def node_cells(n: NodeView) -> tuple:
-    state = Text("up", style="green") if n.up else Text(f"down: {n.reason or '?'}", style="bold red")
-    if n.up and n.reason:
-        state = Text(f"up ({n.reason})", style="yellow")
+    if n.up:
+        state = Text(f"up ({n.reason})", style="yellow") if n.reason else Text("up", style="green")
+    elif n.reason in ("connecting", "unknown"):
+        state = Text("connecting…", style="yellow")
+    else:
+        state = Text(f"down: {n.reason or '?'}", style="bold red")
     short = n.workers_running < n.workers_expected
     return (
         n.name,
