@@ -159,6 +159,8 @@ def with_overrides(cfg: FleetConfig, *, dsn: str | None = None,
 
 
 _NODE_FIELDS = {f.name for f in dataclasses.fields(NodeConfig)}
+_INT_RANGES = {"port": (1, 65535), "workers": (0, None), "nice": (0, 19),
+               "max_sessions": (1, None)}
 
 
 def _parse_node(raw: dict, index: int, where: str, source: str | None) -> NodeConfig:
@@ -184,10 +186,8 @@ def _parse_node(raw: dict, index: int, where: str, source: str | None) -> NodeCo
     values["fallback"] = tuple(fallback)
     if kind == "ssh" and not (values["host"] or fallback):
         raise ConfigError(f"{at}: field 'host': required for an ssh node")
-    port = _typed(raw, "port", int, 22, at)
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"{at}: field 'port': must be 1..65535 (got {port})")
-    values["port"] = port
+    for key, (low, high) in _INT_RANGES.items():
+        values[key] = _int_in(raw, key, getattr(NodeConfig, key), low, high, at)
     values["user"] = _typed(raw, "user", str, None, at)
     key_file = _typed(raw, "key_file", str, None, at)
     values["key_file"] = _resolve_local(key_file, source) if key_file else None
@@ -199,23 +199,11 @@ def _parse_node(raw: dict, index: int, where: str, source: str | None) -> NodeCo
         if not PurePosixPath(value).is_absolute():
             raise ConfigError(f"{at}: field {key!r}: must be an absolute path (got {value!r})")
         values[key] = value
-    workers = _typed(raw, "workers", int, 1, at)
-    if workers < 0:
-        raise ConfigError(f"{at}: field 'workers': must be >= 0 (got {workers})")
-    values["workers"] = workers
-    nice = _typed(raw, "nice", int, 10, at)
-    if not 0 <= nice <= 19:
-        raise ConfigError(f"{at}: field 'nice': must be 0..19 (got {nice})")
-    values["nice"] = nice
     for key in ("connect_timeout", "keepalive"):
         value = _number(raw, key, getattr(NodeConfig, key), at)
         if value <= 0:
             raise ConfigError(f"{at}: field {key!r}: must be > 0 (got {value})")
         values[key] = value
-    max_sessions = _typed(raw, "max_sessions", int, 8, at)
-    if max_sessions < 1:
-        raise ConfigError(f"{at}: field 'max_sessions': must be >= 1 (got {max_sessions})")
-    values["max_sessions"] = max_sessions
     labels = raw.get("labels", {})
     if not isinstance(labels, dict):
         raise ConfigError(f"{at}: field 'labels': must be a table of strings")
@@ -240,6 +228,14 @@ def _parse_workers(raw: dict, at: str) -> WorkerSettings:
         heartbeat_stale=_number(raw, "heartbeat_stale", 60.0, at),
         extra_args=tuple(extra),
     )
+
+
+def _int_in(raw: Mapping, key: str, default: int, low: int, high: int | None, at: str) -> int:
+    value = _typed(raw, key, int, default, at)
+    if value < low or (high is not None and value > high):
+        bounds = f"{low}..{high}" if high is not None else f">= {low}"
+        raise ConfigError(f"{at}: field {key!r}: must be {bounds} (got {value})")
+    return value
 
 
 def _table(raw: Mapping, key: str, where: str) -> dict:

@@ -149,31 +149,26 @@ async def cmd_status(args, console: Console) -> int:
     return await _with_fleet(args, body)
 
 
-async def cmd_deploy(args, console: Console) -> int:
-    async def body(fleet):
-        return _report(console, "deploy", await fleet.deploy(args.node))
-    return await _with_fleet(args, body, need_puzzle=True)
+def _per_node(title: str, call, **needs):
+    """A command whose answer is one NodeResult per node, printed as a table."""
+    async def command(args, console: Console) -> int:
+        async def body(fleet):
+            return _report(console, title, await call(fleet, args))
+        return await _with_fleet(args, body, **needs)
+    return command
+
+
+cmd_deploy = _per_node("deploy", lambda f, a: f.deploy(a.node), need_puzzle=True)
+cmd_stop = _per_node("stop", lambda f, a: f.stop(a.target))
+cmd_relaunch = _per_node("relaunch", lambda f, a: f.relaunch(a.target), need_pool=True)
+cmd_check = _per_node("check", lambda f, a: f.check(a.node))
+_launch = _per_node("launch", lambda f, a: f.launch(a.node, a.n), need_pool=True)
 
 
 async def cmd_launch(args, console: Console) -> int:
     if args.n is not None and args.n < 0:
         raise ConfigError(f"-n: must be >= 0 (got {args.n})")
-
-    async def body(fleet):
-        return _report(console, "launch", await fleet.launch(args.node, args.n))
-    return await _with_fleet(args, body, need_pool=True)
-
-
-async def cmd_stop(args, console: Console) -> int:
-    async def body(fleet):
-        return _report(console, "stop", await fleet.stop(args.target))
-    return await _with_fleet(args, body)
-
-
-async def cmd_relaunch(args, console: Console) -> int:
-    async def body(fleet):
-        return _report(console, "relaunch", await fleet.relaunch(args.target))
-    return await _with_fleet(args, body, need_pool=True)
+    return await _launch(args, console)
 
 
 async def cmd_logs(args, console: Console) -> int:
@@ -188,12 +183,6 @@ async def cmd_logs(args, console: Console) -> int:
         for line in lines:
             console.print(line, markup=False, highlight=False)
         return 0
-    return await _with_fleet(args, body)
-
-
-async def cmd_check(args, console: Console) -> int:
-    async def body(fleet):
-        return _report(console, "check", await fleet.check(args.node))
     return await _with_fleet(args, body)
 
 
