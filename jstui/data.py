@@ -530,7 +530,7 @@ class LiveSource:
                  min_interval: float = 0.5, zone_k: int = 20, lost_after: float = 60.0,
                  clock=time.time) -> None:
         self.dsn, self.fleet = dsn, fleet
-        self.FULL_EVERY, self.SLOW_EVERY = max(30.0, refresh), 5.0
+        self.FULL_EVERY, self.SLOW_EVERY, self.AUTO_EVERY = max(30.0, refresh), 5.0, 10.0
         self.refresh, self.min_interval = refresh, min_interval
         self.zone_k, self.lost_after = zone_k, lost_after
         self.clock = clock
@@ -550,6 +550,7 @@ class LiveSource:
         self._best_id: int | None = None
         self._best_over_time: tuple[float, ...] = ()
         self._relaunching: asyncio.Task | None = None
+        self._relaunched_at = -1e9
 
     def _on_notice(self, table: str) -> None:
         self.dirty.add(table)
@@ -588,7 +589,8 @@ class LiveSource:
         fleet_task = asyncio.ensure_future(self._fleet_status())
         pool = await self._read_pool() if self.store is not None else PoolState()
         fleet_status = await fleet_task
-        self._maybe_auto_relaunch(fleet_status)
+        best = pool.best
+        self._maybe_auto_relaunch(fleet_status, solved=bool(best is not None and best.matches_target))
         snap = build_snapshot(pool, fleet_status, self.clock(), history=self.history,
                               events=self.book.snapshot(), auto_relaunch=self.auto_relaunch,
                               lost_after=self.lost_after, pool_error=None if self.dsn else "no pool DSN")
@@ -665,11 +667,16 @@ class LiveSource:
             self.book.local("error", f"fleet status: {_one_line(exc)}", self.clock())
             return None
 
-    def _maybe_auto_relaunch(self, fleet_status) -> None:
-        if not (self.auto_relaunch and fleet_status is not None):
+    def _maybe_auto_relaunch(self, fleet_status, solved: bool) -> None:
+        """Relaunch workers whose runs are done, at most every AUTO_EVERY seconds; never
+        once the answer is in (workers then exit at once, and would loop)."""
+        if not (self.auto_relaunch and fleet_status is not None) or solved:
             return
         if self._relaunching is not None and not self._relaunching.done():
             return
+        if time.monotonic() - self._relaunched_at < self.AUTO_EVERY:
+            return
+        self._relaunched_at = time.monotonic()
 
         async def relaunch():
             results = await self.fleet.auto_relaunch_once(fleet_status)

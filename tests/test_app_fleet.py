@@ -58,6 +58,16 @@ async def test_relaunch_asks_then_happens_and_the_log_tails(tmp_path, fresh_dsn,
                 await until(pilot, lambda: len(app.screen.query_one(RichLog).lines) > 0,
                             timeout=10)
                 await pilot.press("escape")
+                await pilot.pause(0.1)
+
+                await pilot.press("d")                      # deploy asks, then reports
+                await pilot.pause(0.1)
+                assert type(app.screen).__name__ == "ConfirmScreen"
+                await pilot.press("y")
+                await until(pilot, lambda: "deploy: here:" in log_text(app), timeout=20)
+                await pilot.press("a")                      # auto-relaunch on
+                await until(pilot, lambda: app.snapshot.auto_relaunch, timeout=10)
+                assert fleet.config.workers.auto_relaunch
                 # the small puzzle is solved in well under a second: the banner shows it
                 await until(pilot, lambda: app.snapshot.solved, timeout=40)
         finally:
