@@ -284,16 +284,26 @@ def new_events(snapshot: Snapshot, last_id: int) -> list[Event]:
 
 @dataclass
 class History:
-    """Bounded per-key MSE histories kept by the reader between snapshots."""
+    """Bounded per-key MSE histories kept by the reader between snapshots.
+
+    One sample per `spacing` seconds (a newer value inside the spacing replaces the last
+    sample), so a busy pool's fast refreshes do not squeeze the time axis.
+    """
 
     length: int = 120
+    spacing: float = 5.0
     series: dict[str, list[float]] = field(default_factory=dict)
+    stamps: dict[str, float] = field(default_factory=dict)
 
-    def add(self, key: str, value: float | None) -> tuple[float, ...]:
+    def add(self, key: str, value: float | None, now: float = 0.0) -> tuple[float, ...]:
         values = self.series.setdefault(key, [])
         if value is not None and math.isfinite(value):
-            values.append(value)
-            del values[:-self.length]
+            if values and now - self.stamps.get(key, -1e18) < self.spacing:
+                values[-1] = value
+            else:
+                values.append(value)
+                self.stamps[key] = now
+                del values[:-self.length]
         return tuple(values)
 
 
@@ -382,7 +392,7 @@ def worker_views(rows, processes, now: float, lost_after: float,
             key=key, node=row.node, pid=row.pid, run=row.run, step=row.step,
             temperature=row.temperature, mse=row.current_mse, best_mse=row.best_mse,
             moves_per_s=row.moves_per_s if status == RUNNING else None, status=status,
-            age=row.heartbeat_age_s, history=history.add(key, row.best_mse),
+            age=row.heartbeat_age_s, history=history.add(key, row.best_mse, now),
             fleet_name=proc.name if proc is not None else "",
         ))
     for proc in processes:   # started but never reached the pool (e.g. crashed at import)

@@ -94,8 +94,106 @@ def test_newly_solved_fires_once_and_new_events_after_id():
     assert [e.id for e in new_events(snap, 1)] == [2]
 
 
-def test_history_is_bounded():
-    h = History(length=3)
-    for v in [5, 4, 3, 2, float("nan"), None]:
-        series = h.add("w", v)
+def test_history_is_bounded_and_spaced_in_time():
+    h = History(length=3, spacing=5.0)
+    for t, v in enumerate([5, 4, 3, 2, float("nan"), None]):
+        series = h.add("w", v, now=10.0 * t)
     assert series == (4, 3, 2)
+    h = History(spacing=5.0)
+    for t, v in [(0, 9), (1, 8), (2, 7), (6, 6)]:
+        series = h.add("w", v, now=t)
+    assert series == (7, 6)         # 8 and 7 fell inside the first sample's 5 s
+
+
+# ---- joining pool rows and fleet processes (real row types, no database) -----------
+
+def _rows():
+    from datetime import datetime, timedelta, timezone
+
+    from solver.pool.rows import SolutionRow, WorkerRow
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def worker(id, node, pid, status, age, best):
+        return WorkerRow(id, 1, node, pid, status, 2, 1000, 1e-3, best * 1.1, best, 900.0,
+                         t0, t0, None, None, age)
+
+    workers = [worker(1, "here", 11, "running", 2.0, 0.01),      # fleet: crashed
+               worker(2, "here", 12, "running", 200.0, 0.02),    # silent: lost
+               worker(3, "far", 31, "finished", 10.0, 0.03),
+               worker(4, "far", 32, "finished", 7200.0, 0.04)]   # long gone: hidden
+
+    def solution(id, perm, mse, exact=False):
+        return SolutionRow(id, 1, perm, mse, f"h{id}", exact, None, None, "anneal", [],
+                           t0 + timedelta(seconds=id))
+
+    best = solution(9, [0, 1, 2, 3, 4], 0.01)
+    top = [best, solution(8, [0, 1, 2, 3, 4], 0.02), solution(7, [2, 3, 0, 1, 4], 0.03)]
+    return workers, best, top, t0
+
+
+def _fleet_status():
+    from jstui.fleet.model import (FleetStatus, NodeFacts, NodeHealth, NodeState, NodeStatus,
+                                   WorkerProcess, WorkerState)
+
+    here = NodeStatus("here", "local", NodeHealth("here", NodeState.UP), 3,
+                      facts=NodeFacts(cpus=2, load=(1.5, 1.0, 0.5)),
+                      workers=(WorkerProcess("here", 0, WorkerState.CRASHED, 11, exit_code=1),
+                               WorkerProcess("here", 2, WorkerState.CRASHED, 13, exit_code=2)))
+    far = NodeStatus("far", "ssh", NodeHealth("far", NodeState.DOWN, reason="connection refused"), 2)
+    return FleetStatus(0.0, (here, far))
+
+
+def test_build_snapshot_joins_pool_workers_with_fleet_processes():
+    from jstui.data import EventBook, PoolState, build_snapshot
+
+    workers, best, top, t0 = _rows()
+    pool = PoolState(best=best, top=tuple(top), workers=tuple(workers))
+    snap = build_snapshot(pool, _fleet_status(), now=t0.timestamp() + 60, history=History(),
+                          events=EventBook().snapshot(), auto_relaunch=False)
+    by_key = {w.key: w for w in snap.workers}
+    assert set(by_key) == {"w1", "w2", "w3", "p:here/2"}
+    assert by_key["w1"].status == CRASHED and by_key["w1"].fleet_name == "here/0"
+    assert by_key["w2"].status == LOST            # no fleet process, heartbeat 200 s old
+    assert by_key["w3"].status == FINISHED
+    assert by_key["p:here/2"].status == CRASHED   # died before it reached the pool
+    here, far = snap.nodes
+    assert (here.up, here.load, here.workers_expected, here.workers_running) == (True, 1.5, 3, 0)
+    assert (far.up, far.reason) == (False, "connection refused")
+    assert snap.fleet_error == "1 node(s) down"
+    assert snap.best_age == 60 - 9 and not snap.solved
+    assert snap.zones.shares == (2 / 3, 2 / 3) and snap.zones.k == 3
+
+
+def test_build_snapshot_without_fleet_lists_the_nodes_the_pool_knows():
+    from jstui.data import PoolState, build_snapshot
+
+    workers, best, top, t0 = _rows()
+    exact = type(best)(**{**best.__dict__, "matches_target": True})
+    snap = build_snapshot(PoolState(best=exact, workers=tuple(workers)), None, now=t0.timestamp(),
+                          history=History(), events=(), auto_relaunch=False)
+    assert [(n.name, n.up) for n in snap.nodes] == [("far", False), ("here", True)]
+    assert snap.solved and snap.zones is None
+
+
+def test_event_book_numbers_each_source_once():
+    from datetime import datetime, timezone
+
+    from jstui.data import EventBook
+    from solver.pool.rows import CommandRow, ObservationRow
+
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    book = EventBook()
+    obs = [ObservationRow(1, 1, t, "stagnation", "stagnation: widen"),
+           ObservationRow(2, 1, t, "command", "inject #4: 3 new")]
+    cmds = [CommandRow(4, 1, "inject", {}, None, "done", t, "obs", t, t, {"message": "3 new"}),
+            CommandRow(5, 1, "stop", {}, "worker:3", "done", t, "w", t, t, {"message": "stopped"}),
+            CommandRow(6, 1, "surgery", {}, None, "failed", t, "obs", t, t, {"message": "no best"}),
+            CommandRow(7, 1, "stop", {}, None, "pending", t, None, None, None, None)]
+    for _ in range(2):                             # re-reading adds nothing new
+        book.observations(obs)
+        book.commands(cmds)
+        book.refusals([{"id": 1, "at": t, "node": "far", "reason": "bad permutation"}])
+    kinds = [(e.id, e.kind) for e in book.snapshot()]
+    assert kinds == [(1, "observe"), (2, "inject"), (3, "relaunch"), (4, "error"), (5, "error")]
+    assert book.snapshot()[4].text == "far: refused: bad permutation"
