@@ -48,6 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--run-seconds", type=float, help="override the run_seconds knob")
     ap.add_argument("--burst-seconds", type=float, help="override the burst_seconds knob")
     ap.add_argument("--spool-dir", type=Path, help="where undelivered results wait at exit")
+    ap.add_argument("--push-interval", type=float, default=1.0,
+                    help="at most one improvement pushed per this many seconds (0: every one)")
     ap.add_argument("--max-backoff", type=float, default=10.0,
                     help="longest wait between reconnection attempts (seconds)")
     ap.add_argument("--flush-timeout", type=float, default=15.0,
@@ -104,6 +106,8 @@ class Worker:
         self.config_version = 0
         self.progress: dict = {}
         self.parents: list[int] = []           # the elite this run's lineage started from
+        self.latest: tuple | None = None       # newest improvement not yet queued
+        self.last_queued = 0.0
         self.status = "running"
         self.run = 0
         self.steps_done = 0
@@ -174,10 +178,15 @@ class Worker:
         next_beat = 0.0
         while not self.closing:
             # Not wait_for: before 3.12 it can swallow a cancellation; we end by a flag.
+            wake = next_beat
+            if self.latest is not None:
+                wake = min(wake, self.last_queued + self.args.push_interval)
             waiter = asyncio.ensure_future(self.outbox_ready.wait())
-            await asyncio.wait({waiter}, timeout=max(0.0, next_beat - time.monotonic()))
+            await asyncio.wait({waiter}, timeout=max(0.0, wake - time.monotonic()))
             waiter.cancel()
             self.outbox_ready.clear()
+            if self.latest is not None and time.monotonic() - self.last_queued >= self.args.push_interval:
+                self.queue_latest()
             if self.closing:
                 break
             try:
@@ -208,12 +217,27 @@ class Worker:
             self.stop.set()
 
     def found(self, perm: list[int], subsample_mse: float, parents: list[int]) -> None:
-        """Called in the loop thread for each improvement the solver reports."""
+        """Called in the loop thread for each improvement the solver reports.
+
+        The door recomputes the MSE on all rows, which costs a full forward pass per
+        submission; so improvements are queued at most every --push-interval seconds,
+        the newest (best) one winning. The last one of every burst is always queued.
+        """
+        self.latest = (list(perm), subsample_mse, list(parents))
+        if time.monotonic() - self.last_queued >= self.args.push_interval:
+            self.queue_latest()
+
+    def queue_latest(self) -> None:
         from solver.answer import answer_sha256
 
-        log.info("found run %d subsample mse %.6g sha %s", self.run, subsample_mse, answer_sha256(perm)[:16])
+        if self.latest is None:
+            return
+        perm, subsample_mse, parents = self.latest
+        self.latest = None
+        self.last_queued = time.monotonic()
+        log.info("queued run %d subsample mse %.6g sha %s", self.run, subsample_mse, answer_sha256(perm)[:16])
         # The solver's MSE is on a float32 row subsample; the door computes the real one.
-        self.outbox.add(Pending(list(perm), None, "anneal", list(parents)))
+        self.outbox.add(Pending(perm, None, "anneal", parents))
         self.outbox_ready.set()
 
     async def choose_start(self):
@@ -265,6 +289,7 @@ class Worker:
                 time_limit=max(0.1, min(self.knob("burst_seconds"), run_end - time.monotonic())),
                 on_progress=self._on_progress, on_improve=on_improve, should_stop=self._should_stop,
                 temperature=Settings.t0 * self.knob("temp_scale"))
+            self.queue_latest()  # the burst's last improvement goes out now
             self.steps_done += r.steps
             self.progress = {**self.progress, "step": 0}
             if r.mse < run_best[0]:

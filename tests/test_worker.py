@@ -35,7 +35,7 @@ def start_worker(dsn, puzzle_dir, node, log_dir, *extra):
     log = Path(log_dir) / f"{node}.log"
     cmd = [sys.executable, "-m", "solver.worker", "--dsn", dsn, "--puzzle", str(puzzle_dir),
            "--node", node, "--log-file", str(log), "--heartbeat", "0.5", "--grace", "2",
-           "--burst-seconds", "0.5", "--spool-dir", str(Path(log_dir) / "spool"), *extra]
+           "--burst-seconds", "0.5", "--push-interval", "0", "--spool-dir", str(Path(log_dir) / "spool"), *extra]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proc.log = log
@@ -78,7 +78,7 @@ async def test_three_workers_reach_the_exact_answer_and_share_elites(fresh_dsn, 
         async with await connect(fresh_dsn) as store:
             # Let both start a run from the pool, then allow fresh seeds to finish the job.
             async def both_started():
-                return all("starts from elite" in p.log.read_text() for p in others if p.log.exists())
+                return all(p.log.exists() and "starts from elite" in p.log.read_text() for p in others)
             assert await wait_for(both_started, 30)
             await store.set_config("restart_share", 1.0)
             pid = await store.current_puzzle_id()
@@ -119,13 +119,13 @@ async def test_kill_9_worker_is_marked_lost_and_the_others_go_on(fresh_dsn, medi
             async def victim_lost():
                 rows = {w.id: w for w in await store.fetch_workers()}
                 return rows[victim_row.id].status == "lost"
-            assert await wait_for(victim_lost, 10)
-            assert time.monotonic() - killed_at < 2 + 0.5 + 3  # grace + a beat + slack
+            assert await wait_for(victim_lost, 15)
+            assert time.monotonic() - killed_at < 2 + 0.5 + 5  # grace + a beat + slack for load
             after = {s.id for s in await store.fetch_top(10_000) if s.worker_id == victim_row.id}
             assert before <= after
             alive = await store.fetch_workers(alive_only=True)
             assert sorted(w.pid for w in alive) == sorted(p.pid for p in procs[1:])
-            assert all(w.heartbeat_age_s < 2 for w in alive)
+            assert all(w.heartbeat_age_s < 4 for w in alive)  # beating (slack for a loaded machine)
     finally:
         codes = stop_all(procs[1:])
     assert codes == [0, 0]
@@ -160,7 +160,7 @@ async def test_database_restart_loses_nothing_found_meanwhile(tmp_path, medium_p
         assert set(codes) <= {0, 3}
         logs = [p.log.read_text() for p in procs]
         assert all("pool unreachable" in text for text in logs)
-        found = {m for text in logs for m in re.findall(r"found run \d+ subsample mse \S+ sha (\w+)", text)}
+        found = {m for text in logs for m in re.findall(r"queued run \d+ subsample mse \S+ sha (\w+)", text)}
         assert found
         async with await connect(dsn) as store:
             stored = {s.sha256[:16] for s in await store.fetch_top(100_000)}
@@ -189,7 +189,7 @@ async def test_worker_offline_at_exit_spools_and_the_next_one_delivers(fresh_dsn
     assert await asyncio.to_thread(first.wait, 60) == 4
     spooled = list((tmp_path / "spool").glob("s-*.jsonl"))
     assert len(spooled) == 1 and spooled[0].read_text().strip()
-    found = set(re.findall(r"found run \d+ subsample mse \S+ sha (\w+)", first.log.read_text()))
+    found = set(re.findall(r"queued run \d+ subsample mse \S+ sha (\w+)", first.log.read_text()))
     second = start_worker(fresh_dsn, small_puzzle_dir, "s", tmp_path, "--runs", "1", "--run-seconds", "1")
     assert await asyncio.to_thread(second.wait, 60) in (0, 3)
     assert not list((tmp_path / "spool").glob("s-*"))
