@@ -90,10 +90,23 @@ def loss_many(m: Model, final_states) -> np.ndarray:
 
 def gradients(m: Model, inp_seq, out_seq, S) -> np.ndarray:
     """dMSE/dS[k] for every k (one backward pass), (N+1, R, d)."""
+    diff = output(m, S[-1]) - m.pred.astype(S.dtype)
+    return _backward(m, inp_seq, out_seq, S, (2.0 / diff.size) * diff @ m.wl.T)
+
+
+def output_sensitivity(m: Model, inp_seq, out_seq, S) -> np.ndarray:
+    """dy_r/dS[k]_r for each row and output: (o, N+1, R, d), one backward pass per output."""
+    rows = S.shape[1]
+    return np.stack([
+        _backward(m, inp_seq, out_seq, S, np.broadcast_to(m.wl[:, c], (rows, m.wl.shape[0])))
+        for c in range(m.wl.shape[1])
+    ])
+
+
+def _backward(m: Model, inp_seq, out_seq, S, seed) -> np.ndarray:
     n = len(inp_seq)
     G = np.empty_like(S)
-    diff = output(m, S[n]) - m.pred.astype(S.dtype)
-    G[n] = (2.0 / diff.size) * diff @ m.wl.T
+    G[n] = seed
     for k in range(n - 1, -1, -1):
         i, j = inp_seq[k], out_seq[k]
         active = (S[k] @ m.w1[i] + m.b1[i]) > 0
@@ -101,29 +114,54 @@ def gradients(m: Model, inp_seq, out_seq, S) -> np.ndarray:
     return G
 
 
-def placement_scores(m: Model, S, G, inp_seq, out_seq, blocks=None) -> np.ndarray:
-    """First-order loss change of putting block b at position k instead of what is there.
+def placement_effects(m: Model, S, V, inp_seq, out_seq, window: int | None = None) -> np.ndarray:
+    """Linearised output change of moving the block now at position p to position k.
 
-    ``blocks`` lists (inp, out) pairs (default: the current blocks in position order).
-    Returns (B, N): ``<G[k+1], f_b(S[k]) - f_current(S[k])>`` summed over rows.
+    V is output_sensitivity(...). Returns D (N, N, R*o): per row (and output),
+    ``D[p, k] = V[k+1] . (f_p(S[k]) - f_k(S[k]))``, where f_p is the block now at p. Only
+    |p - k| <= window is computed; the rest is 0.
     """
     n = len(inp_seq)
-    if blocks is None:
-        blocks = list(zip(inp_seq, out_seq))
-    bi = np.array([b[0] for b in blocks])
-    bj = np.array([b[1] for b in blocks])
-    n_b, h, rows = len(blocks), m.w1.shape[2], S.shape[1]
-    w1 = m.w1[bi].transpose(1, 0, 2).reshape(m.w1.shape[1], -1)  # (d, B*h)
-    b1 = m.b1[bi].reshape(-1)
-    w2 = m.w2[bj].transpose(2, 0, 1).reshape(m.w2.shape[2], -1)  # (d, B*h): G @ w2 = G . out
-    scores = np.empty((n_b, n))
+    window = n if window is None else window
+    h, rows, d = m.w1.shape[2], S.shape[1], m.w1.shape[1]
+    n_out = V.shape[0]
+    w1 = m.w1[inp_seq].transpose(1, 0, 2).reshape(d, -1)  # (d, N*h): block p at columns p*h..
+    b1 = m.b1[inp_seq].reshape(-1)
+    w2 = m.w2[out_seq].transpose(2, 0, 1).reshape(d, -1)  # v @ w2: v . out_p per hidden unit
+    b2 = m.b2[out_seq]
+    D = np.zeros((n, n, rows * n_out), dtype=S.dtype)
     for k in range(n):
-        act = np.maximum(S[k] @ w1 + b1, 0)
-        proj = G[k + 1] @ w2
-        scores[:, k] = (act * proj).reshape(rows, n_b, h).sum(axis=(0, 2))
-        scores[:, k] += m.b2[bj] @ G[k + 1].sum(0)
-    current = np.einsum("krd,krd->k", G[1:], S[1:] - S[:-1])
-    return scores - current[None, :]
+        lo, hi = max(0, k - window), min(n, k + window + 1)
+        cols = slice(lo * h, hi * h)
+        act = np.maximum(S[k] @ w1[:, cols] + b1[cols], 0)  # (R, B*h)
+        now = S[k + 1] - S[k]
+        for c in range(n_out):
+            v = V[c, k + 1]
+            eff = (act * (v @ w2[:, cols])).reshape(rows, hi - lo, h).sum(axis=2)  # (R, B)
+            eff += v @ b2[lo:hi].T - np.einsum("rd,rd->r", v, now)[:, None]
+            D[lo:hi, k, c * rows:(c + 1) * rows] = eff.T
+    return D
+
+
+def out_swap_effects(m: Model, S, V, inp_seq, out_seq) -> np.ndarray:
+    """Linearised output change at position k from using the out piece now at position j.
+
+    Returns (N, N, R*o): ``V[k+1] . (f_(inp_k, out_j)(S[k]) - f_k(S[k]))``.
+    """
+    n, rows, h = len(inp_seq), S.shape[1], m.w1.shape[2]
+    d, n_out = m.w1.shape[1], V.shape[0]
+    w2 = m.w2[out_seq].transpose(2, 0, 1).reshape(d, -1)  # (d, N*h)
+    b2 = m.b2[out_seq]
+    E = np.zeros((n, n, rows * n_out), dtype=S.dtype)
+    for k in range(n):
+        act = np.maximum(S[k] @ m.w1[inp_seq[k]] + m.b1[inp_seq[k]], 0)  # (R, h)
+        now = S[k + 1] - S[k]
+        for c in range(n_out):
+            v = V[c, k + 1]
+            eff = ((v @ w2).reshape(rows, n, h) * act[:, None, :]).sum(axis=2)  # (R, N)
+            eff += v @ b2.T - np.einsum("rd,rd->r", v, now)[:, None]
+            E[k, :, c * rows:(c + 1) * rows] = eff.T
+    return E
 
 
 def mse(puzzle, inp_seq, out_seq, rows=None) -> float:

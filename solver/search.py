@@ -1,0 +1,450 @@
+"""Seeds, local search and annealing that recover pairing and order together.
+
+The search works on a row subsample in float32: first-order estimates (one backward pass)
+rank every move in a window, the best few are evaluated exactly from cached prefix states,
+and improvements are applied. Local optima are escaped by annealing over perturbations
+(iterated local search with a Metropolis test on log-MSE, cooling and reheats). A candidate
+whose subsample MSE is at float32 rounding level is confirmed on all rows in float64.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from solver import engine, moves as mv
+from solver.answer import answer_sha256, from_permutation, to_permutation
+from solver.pairing import structural_pairing
+
+# A move must lower the subsample MSE by this factor: batched and single float32 passes
+# round differently (~1e-7 relative), and a smaller bar lets the search cycle on noise.
+IMPROVEMENT = 1 - 1e-5
+
+SEED_METHODS = ("structural", "norm", "jacobian", "greedy", "loo", "random")
+
+
+@dataclass
+class SolveResult:
+    solved: bool
+    permutation: list[int]
+    mse: float
+    sha256: str
+    seconds: float
+    evaluations: int
+    ranked: int = 0
+    verdict: str = ""
+    relative_mse: float = float("nan")
+    hash_matches: bool | None = None
+    steps: int = 0
+    best_history: list = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    exact: bool
+    mse: float
+    floor: float
+    neighbour_mse: float
+    text: str
+
+
+# ---------------------------------------------------------------- evaluation context
+
+class Evaluator:
+    """Exact subsample losses from cached prefixes, plus first-order move ranking."""
+
+    def __init__(self, puzzle, rows: np.ndarray, rank_rows: int):
+        self.puzzle = puzzle
+        self.m = engine.prepare(puzzle, rows=rows, dtype=np.float32)
+        self.m_rank = engine.prepare(puzzle, rows=rows[:rank_rows], dtype=np.float32)
+        self.evaluations = 0
+        self.ranked = 0
+
+    def set(self, inp_seq, out_seq, S=None):
+        self.inp, self.out = inp_seq.copy(), out_seq.copy()
+        self.S = engine.states(self.m, self.inp, self.out) if S is None else S
+        self.loss = engine.loss(self.m, self.S[-1])
+        self.evaluations += 1
+        return self.loss
+
+    def evaluate(self, candidates):
+        """Exact subsample MSE of each candidate (new_inp, new_out, (first, stop))."""
+        m, n = self.m, len(self.inp)
+        pending: dict[int, list] = {}
+        for idx, (inp, out, (first, stop)) in enumerate(candidates):
+            x = engine.run_blocks(m, inp, out, self.S[first], start=first, stop=stop)
+            pending.setdefault(stop, []).append((idx, x))
+        losses = np.empty(len(candidates))
+        batch_idx, batch = [], None
+        for k in range(min(pending), n + 1):
+            if k in pending:
+                new_idx = [i for i, _ in pending[k]]
+                new_x = np.stack([x for _, x in pending[k]])
+                batch_idx += new_idx
+                batch = new_x if batch is None else np.concatenate([batch, new_x])
+            if k == n:
+                break
+            rows = batch.reshape(-1, batch.shape[-1])
+            rows = rows + engine.block(m, self.inp[k], self.out[k], rows)
+            batch = rows.reshape(batch.shape)
+        losses[batch_idx] = engine.loss_many(m, batch)
+        self.evaluations += len(candidates)
+        return losses
+
+    def rank(self, window: int, pairing_moves: bool, with_cycles: bool):
+        m = self.m_rank
+        S = engine.states(m, self.inp, self.out)
+        V = engine.output_sensitivity(m, self.inp, self.out, S)
+        residual = (engine.output(m, S[-1]) - m.pred).T.reshape(-1)  # output-major, like D
+        D = engine.placement_effects(m, S, V, self.inp, self.out, window=window)
+        E = engine.out_swap_effects(m, S, V, self.inp, self.out) if pairing_moves else None
+        est, ranked = mv.rank_moves(D, residual, E, window, with_cycles=with_cycles)
+        self.ranked += len(ranked)
+        return est, ranked
+
+
+# ---------------------------------------------------------------- seeds
+
+def norm_order(puzzle, inp_seq_blocks, out_of_inp, rows=256) -> np.ndarray:
+    """Blocks sorted by the size of their update on the data (grows with depth when trained)."""
+    m = engine.prepare(puzzle, rows=rows, dtype=np.float32)
+    sizes = [np.linalg.norm(engine.block(m, i, out_of_inp[i], m.x)) for i in inp_seq_blocks]
+    return np.asarray(inp_seq_blocks)[np.argsort(sizes, kind="stable")]
+
+
+def weight_norm_order(puzzle, out_of_inp) -> np.ndarray:
+    norms = np.linalg.norm(puzzle.out_w.reshape(puzzle.n_blocks, -1), axis=1)[out_of_inp]
+    return np.argsort(norms, kind="stable")
+
+
+def jacobian_order(puzzle, out_of_inp, rows=256) -> np.ndarray:
+    """Order by the block's Jacobian gain on the data: a depth signal that norms can miss."""
+    m = engine.prepare(puzzle, rows=rows, dtype=np.float32)
+    gains = []
+    for i in range(puzzle.n_blocks):
+        j = out_of_inp[i]
+        active = (m.x @ m.w1[i] + m.b1[i]) > 0
+        # mean over rows of ||W_out diag(active) W_inp||_F, via the average active pattern
+        share = active.mean(axis=0)
+        gains.append(np.linalg.norm((m.w2[j].T * share) @ m.w1[i].T))
+    return np.argsort(gains, kind="stable")
+
+
+def greedy_order(puzzle, out_of_inp, rng, rows=128, start_order=None) -> np.ndarray:
+    """Build the order front to back: each step appends the block that, with the rest
+    following in the start order, fits pred best."""
+    m = engine.prepare(puzzle, rows=rows, dtype=np.float32)
+    n = puzzle.n_blocks
+    rest = list(start_order if start_order is not None else rng.permutation(n))
+    chosen = []
+    x = m.x
+    while rest:
+        best = None
+        for cand in rest[: min(len(rest), 12)]:
+            tail = [cand] + [b for b in rest if b != cand]
+            seq = np.array(tail)
+            y = engine.run_blocks(m, seq, out_of_inp[seq], x)
+            loss = engine.loss(m, y)
+            if best is None or loss < best[0]:
+                best = (loss, cand)
+        chosen.append(best[1])
+        rest.remove(best[1])
+        x = x + engine.block(m, best[1], out_of_inp[best[1]], x)
+    return np.array(chosen)
+
+
+def loo_order(puzzle, inp_seq, out_seq, rows=256):
+    """Move the block whose removal lowers the MSE most to its best other position."""
+    m = engine.prepare(puzzle, rows=rows, dtype=np.float32)
+    S = engine.states(m, inp_seq, out_seq)
+    n = len(inp_seq)
+    base = engine.loss(m, S[-1])
+    gains = [engine.loss(m, engine.run_blocks(m, inp_seq, out_seq, S[k], start=k + 1)) - base
+             for k in range(n)]
+    k = int(np.argmin(gains))
+    best = (base, inp_seq, out_seq)
+    for b in range(n):
+        if b == k:
+            continue
+        inp, out, _ = mv.apply(("insert", k, b), inp_seq, out_seq)
+        loss = engine.loss(m, engine.run_blocks(m, inp, out, m.x))
+        if loss < best[0]:
+            best = (loss, inp, out)
+    return best[1], best[2]
+
+
+def make_seed(puzzle, method: str, rng: np.random.Generator, base=None) -> list[int]:
+    """A start permutation made by ``method`` (see SEED_METHODS)."""
+    pairing = structural_pairing(puzzle).out_of_inp
+    n = puzzle.n_blocks
+    if method == "structural":
+        order = weight_norm_order(puzzle, pairing)
+    elif method == "norm":
+        order = norm_order(puzzle, np.arange(n), pairing)
+    elif method == "jacobian":
+        order = jacobian_order(puzzle, pairing)
+    elif method == "greedy":
+        order = greedy_order(puzzle, pairing, rng, start_order=norm_order(puzzle, np.arange(n), pairing))
+    elif method == "random":
+        order = rng.permutation(n)
+        pairing = rng.permutation(n)
+    elif method == "loo":
+        if base is None:
+            order = norm_order(puzzle, np.arange(n), pairing)
+            inp, out = order, pairing[order]
+        else:
+            inp, out = from_permutation(puzzle, base)
+        inp, out = loo_order(puzzle, inp, out)
+        return to_permutation(puzzle, inp, out)
+    else:
+        raise ValueError(f"unknown seed method {method!r} (choose from {', '.join(SEED_METHODS)})")
+    return to_permutation(puzzle, order, pairing[order])
+
+
+def perturb(puzzle, perm, width: int, rng: np.random.Generator, n_moves: int | None = None) -> list[int]:
+    """Random local moves around an elite: ``n_moves`` moves (default ``width``) of span <= width."""
+    inp, out = from_permutation(puzzle, perm)
+    for _ in range(n_moves if n_moves is not None else max(1, width)):
+        inp, out, _ = mv.apply(mv.random_move(rng, len(inp), max(2, width)), inp, out)
+    return to_permutation(puzzle, inp, out)
+
+
+# ---------------------------------------------------------------- verdict
+
+def verdict(puzzle, inp_seq, out_seq) -> Verdict:
+    """Is this the network that produced pred? Judged against float32 rounding and neighbours."""
+    m64 = engine.prepare(puzzle, dtype=np.float64)
+    m32 = engine.prepare(puzzle, dtype=np.float32)
+    S64 = engine.states(m64, inp_seq, out_seq)
+    y64 = engine.output(m64, S64[-1])
+    y32 = engine.output(m32, engine.run_blocks(m32, inp_seq, out_seq, m32.x)).astype(np.float64)
+    mse = float(np.mean((y64 - puzzle.pred) ** 2))
+    floor = float(np.mean((y32 - y64) ** 2)) + float(np.mean((puzzle.pred - puzzle.pred.astype(np.float32)) ** 2))
+    scale = float(np.var(puzzle.pred)) or 1.0
+    # nearest neighbours: swaps near the output are the cheapest to evaluate exactly
+    n = len(inp_seq)
+    neighbour = math.inf
+    for a in range(max(0, n - 4), n - 1):
+        inp, out, (first, _) = mv.apply(("swap", a, a + 1), inp_seq, out_seq)
+        neighbour = min(neighbour, engine.loss(m64, engine.run_blocks(m64, inp, out, S64[first], start=first)))
+        if n > 1:
+            inp, out, (first, _) = mv.apply(("pair", a, a + 1), inp_seq, out_seq)
+            neighbour = min(neighbour, engine.loss(m64, engine.run_blocks(m64, inp, out, S64[first], start=first)))
+    threshold = max(100.0 * floor, 1e-13 * scale)
+    exact = mse <= threshold and (not math.isfinite(neighbour) or neighbour > 10 * mse)
+    gap = neighbour / mse if mse > 0 else math.inf
+    if exact:
+        text = (f"exact: MSE {mse:.3g} is at float32 rounding level ({floor:.2g}); "
+                f"nearest tested neighbour {neighbour:.3g} ({gap:.1e}x worse)")
+    else:
+        text = f"not exact: MSE {mse:.3g} vs float32 rounding level {floor:.2g} (relative {mse / scale:.2g})"
+    return Verdict(exact, mse, floor, neighbour, text)
+
+
+# ---------------------------------------------------------------- the search
+
+class _Stop(Exception):
+    pass
+
+
+@dataclass
+class Settings:
+    rows: int = 256  # rows for exact subsample evaluation
+    rank_rows: int = 128  # rows for first-order ranking
+    top_k: int = 24  # exact evaluations per ranked batch
+    window: int = 48  # max position distance of ranked moves
+    t0: float = 0.08  # initial temperature on log-MSE
+    cooling: float = 0.97
+    perturb_moves: int = 3
+    perturb_width: int = 6
+    reheat_after: int = 60  # kicks without a new best
+
+
+def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
+          expect_sha256: str | None = None, rows: int | None = None,
+          on_progress=None, on_improve=None, should_stop=None,
+          settings: Settings | None = None, temperature: float | None = None,
+          perturb_width: int | None = None) -> SolveResult:
+    """Search pairing and order until the arrangement reproduces pred (and the hash matches)."""
+    t_start = time.perf_counter()
+    s = settings or Settings()
+    if rows:
+        s.rows = rows
+    if temperature is not None:
+        s.t0 = temperature
+    if perturb_width is not None:
+        s.perturb_width = perturb_width
+    target = expect_sha256 or puzzle.target_sha256
+    rng = np.random.default_rng(seed)
+    n = puzzle.n_blocks
+    n_rows = min(puzzle.n_rows, s.rows)
+    row_idx = np.sort(rng.choice(puzzle.n_rows, size=n_rows, replace=False)) if puzzle.n_rows > n_rows \
+        else np.arange(puzzle.n_rows)
+    ev = Evaluator(puzzle, row_idx, min(s.rank_rows, n_rows))
+    window = min(s.window, n - 1) if n > 1 else 1
+    if n > 64:
+        window = min(window, 16)
+    scale = float(np.var(ev.m.pred)) or 1.0
+    exact_level = 1e-9 * scale  # subsample float32 MSE below this: confirm on all rows
+    pairing = structural_pairing(puzzle)
+    pair_moves = True
+    deadline = None if time_limit is None else t_start + time_limit
+    state = {"best": None, "last_progress": 0.0, "steps": 0, "history": [], "temp": s.t0, "kicks": 0}
+    solved_with: list = []
+
+    def check_stop():
+        if should_stop is not None and should_stop():
+            raise _Stop
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _Stop
+
+    def progress(force=False):
+        now = time.perf_counter()
+        if on_progress and (force or now - state["last_progress"] >= 0.5):
+            state["last_progress"] = now
+            elapsed = now - t_start
+            on_progress({"step": state["steps"], "temperature": state["temp"], "mse": ev.loss,
+                         "best_mse": state["best"][0], "moves_per_s": ev.evaluations / max(elapsed, 1e-9),
+                         "evaluations": ev.evaluations, "seconds": elapsed})
+
+    def consider_best(loss, inp, out):
+        if state["best"] is None or loss < state["best"][0]:
+            state["best"] = (loss, inp.copy(), out.copy())
+            state["history"].append((time.perf_counter() - t_start, loss))
+            if on_improve:
+                on_improve(to_permutation(puzzle, inp, out), loss)
+            if loss < exact_level:
+                v = verdict(puzzle, inp, out)
+                perm = to_permutation(puzzle, inp, out)
+                if v.exact and (target is None or answer_sha256(perm) == target):
+                    solved_with.append((perm, v))
+                    raise _Stop
+
+    def try_batch(batch, combine=False):
+        """Evaluate moves exactly and apply the best if it improves (with ``combine``, all
+        improving moves whose spans do not overlap, when that is better still)."""
+        cands = [mv.apply(move, ev.inp, ev.out) for move in batch]
+        losses = ev.evaluate(cands)
+        order = np.argsort(losses)
+        state["steps"] += len(batch)
+        if losses[order[0]] >= ev.loss * IMPROVEMENT:
+            progress()
+            return False
+        inp, out, _ = cands[order[0]]
+        chosen = ev.loss
+        if combine:
+            taken, merged = [], (ev.inp, ev.out)
+            for idx in order:
+                if losses[idx] >= ev.loss * IMPROVEMENT:
+                    break
+                first, stop = cands[idx][2]
+                if all(stop <= f or first >= t for f, t in taken):
+                    taken.append((first, stop))
+                    merged = mv.apply(batch[idx], *merged)[:2]
+            if len(taken) > 1:
+                chosen = ev.set(*merged)
+        if not (combine and len(taken) > 1 and chosen < losses[order[0]]):
+            ev.set(inp, out)
+        consider_best(ev.loss, ev.inp, ev.out)
+        return True
+
+    def adjacent_moves():
+        kinds = ("swap", "pair") if pair_moves else ("swap",)
+        return [(kind, a, a + 1) for kind in kinds for a in range(n - 1)]
+
+    def descend(reach):
+        """Adjacent moves first (they do most of the work and keep a good seed on course),
+        then ranked moves within ``reach``, each confirmed exactly, until nothing improves."""
+        while True:
+            check_stop()
+            while try_batch(adjacent_moves(), combine=True):
+                check_stop()
+            est, ranked = ev.rank(reach, pair_moves, with_cycles=True)
+            depth = s.top_k * 4
+            if any(try_batch(ranked[pos:pos + s.top_k])
+                   for pos in range(0, min(depth, len(ranked)), s.top_k)):
+                continue
+            # the end game: compensating errors leave every single swap uphill, and
+            # linear estimates rank such pairs poorly, so try them all exactly
+            doubles = [("double", a, b) for a in range(n - 1) for b in range(a + 2, min(n - 1, a + reach + 1))]
+            if not any(try_batch(doubles[pos:pos + 256]) for pos in range(0, len(doubles), 256)):
+                return
+
+
+    # ---- start
+    try:
+        if start is not None:
+            inp, out = from_permutation(puzzle, start)
+            ev.set(inp, out)
+        else:
+            seeds = []
+            p = pairing.out_of_inp
+            for order in (norm_order(puzzle, np.arange(n), p), weight_norm_order(puzzle, p),
+                          jacobian_order(puzzle, p)):
+                for o in (order, order[::-1]):
+                    seeds.append((o, p[o]))
+            # each seed gets a cheap adjacent-move descent; the best basin goes on
+            losses = [ev.set(i, o) for i, o in seeds]
+            settled = []
+            for idx in np.argsort(losses):
+                if losses[idx] > 20 * min(losses) and settled:
+                    break  # a far worse seed (say, a reversed order) is not worth the rounds
+                ev.set(*seeds[idx])
+                consider_best(ev.loss, ev.inp, ev.out)
+                for _ in range(max(4, n // 4)):
+                    check_stop()
+                    if not try_batch(adjacent_moves(), combine=True):
+                        break
+                settled.append((ev.loss, ev.inp.copy(), ev.out.copy()))
+            _, inp, out = min(settled, key=lambda t: t[0])
+            ev.set(inp, out)
+        consider_best(ev.loss, ev.inp, ev.out)
+        progress(force=True)
+        descend(window)
+        # ---- anneal over local optima
+        cur = (ev.loss, ev.inp.copy(), ev.out.copy())
+        since_best = 0
+        temp = s.t0
+        while True:
+            check_stop()
+            inp, out = cur[1], cur[2]
+            width = s.perturb_width
+            for _ in range(s.perturb_moves if since_best < s.reheat_after else s.perturb_moves * 2):
+                inp, out, _ = mv.apply(mv.random_move(rng, n, width, allow_pair=pair_moves), inp, out)
+            ev.set(inp, out)
+            # a kick is local, so is its repair; a full-reach pass now and then
+            descend(window if state["kicks"] % 10 == 0 else min(window, 2 * width + 2))
+            state["kicks"] += 1
+            best_before = state["best"][0]
+            consider_best(ev.loss, ev.inp, ev.out)
+            delta = math.log(max(ev.loss, 1e-300)) - math.log(max(cur[0], 1e-300))
+            if delta <= 0 or rng.random() < math.exp(-delta / max(temp, 1e-9)):
+                cur = (ev.loss, ev.inp.copy(), ev.out.copy())
+            since_best = 0 if state["best"][0] < best_before else since_best + 1
+            temp *= s.cooling
+            if since_best and since_best % s.reheat_after == 0:
+                temp = s.t0  # reheat, and go back to the best
+                cur = state["best"]
+            state["temp"] = temp
+            progress()
+    except _Stop:
+        pass
+    elapsed = time.perf_counter() - t_start
+    if solved_with:
+        perm, v = solved_with[0]
+        solved = True
+    else:
+        _, inp, out = state["best"]
+        perm = to_permutation(puzzle, inp, out)
+        v = verdict(puzzle, inp, out)
+        solved = v.exact and (target is None or answer_sha256(perm) == target)
+    sha = answer_sha256(perm)
+    return SolveResult(
+        solved=solved, permutation=perm, mse=v.mse, sha256=sha, seconds=elapsed,
+        evaluations=ev.evaluations, ranked=ev.ranked, verdict=v.text,
+        relative_mse=v.mse / (float(np.var(puzzle.pred)) or 1.0),
+        hash_matches=None if target is None else sha == target,
+        steps=state["steps"], best_history=state["history"],
+    )
