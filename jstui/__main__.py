@@ -13,7 +13,6 @@ import warnings
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="jstui",
@@ -43,7 +42,6 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
-
 async def open_fleet(args) -> tuple[object | None, str | None, bool]:
     """(fleet, dsn, is_local_default) from the flags, the fleet file or the local default."""
     from jstui.config import find_config, load_config, with_overrides
@@ -64,10 +62,8 @@ async def open_fleet(args) -> tuple[object | None, str | None, bool]:
     fleet = await Fleet.local_default(puzzle=args.puzzle, dsn=args.dsn, workers=args.workers)
     return fleet, fleet.config.dsn, True
 
-
 class UsageError(Exception):
     pass
-
 
 async def start_local_workers(fleet) -> list[str]:
     """Deploy and launch on the local node; returns one line per problem."""
@@ -79,7 +75,6 @@ async def start_local_workers(fleet) -> list[str]:
             if not r.ok:
                 problems.append(f"{step.__name__} {r.node}: {describe(r)}")
     return problems
-
 
 def run_app(args) -> int:
     from jstui.app import ControlCenter
@@ -96,7 +91,8 @@ def run_app(args) -> int:
         source = LiveSource(dsn, fleet, refresh=args.refresh)
         for line in problems:
             source.book.local("error", line, source.clock())
-        controls = None if args.read_only else LiveControls(source, fleet)
+        controls = LiveControls(source, fleet)   # read-only: the app refuses what changes
+
         app = ControlCenter(source, controls, read_only=args.read_only)
         try:
             await app.run_async()
@@ -108,7 +104,6 @@ def run_app(args) -> int:
         return EXIT_OK
 
     return asyncio.run(session())
-
 
 async def start_observer(fleet):
     """The local fleet's observer (`solver observe`): it turns the knobs and runs the
@@ -123,7 +118,6 @@ async def start_observer(fleet):
             "--puzzle", fleet.config.puzzle, "--interval", "5",
             stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT)
 
-
 async def stop_observer(proc) -> None:
     if proc.returncode is None:
         proc.terminate()
@@ -133,13 +127,11 @@ async def stop_observer(proc) -> None:
             proc.kill()
             await proc.wait()
 
-
 async def finish(fleet, stop: bool) -> None:
     if stop:
         print("jstui: stopping the local workers (--keep-running leaves them)", file=sys.stderr)
         await fleet.stop()
     await fleet.close()
-
 
 def run_status(args) -> int:
     from jstui.data import LiveSource
@@ -166,7 +158,6 @@ def run_status(args) -> int:
         print(status_text(snap, error))
     return EXIT_FAIL if error or snap is None or snap.pool_error else EXIT_OK
 
-
 def status_dict(snap, error: str | None) -> dict:
     from dataclasses import asdict
 
@@ -176,7 +167,6 @@ def status_dict(snap, error: str | None) -> dict:
     d.pop("events", None)
     d["error"] = error
     return d
-
 
 def status_text(snap, error: str | None) -> str:
     from jstui.data import fmt_age, fmt_mse, fmt_rate
@@ -203,7 +193,6 @@ def status_text(snap, error: str | None) -> str:
                      f"best {fmt_mse(w.best_mse):<10} age {fmt_age(w.age)}")
     return "\n".join(lines)
 
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # A warning printed while the app draws would scribble over the screen; this one
@@ -227,7 +216,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         return EXIT_FAIL
-
 
 if __name__ == "__main__":
     sys.exit(main())

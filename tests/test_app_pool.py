@@ -49,8 +49,7 @@ async def until(pilot, condition, timeout: float = 10.0) -> None:
 
 def live_app(dsn, read_only=False):
     source = LiveSource(dsn, None, refresh=0.5, min_interval=0.05)
-    controls = None if read_only else LiveControls(source, None)
-    return ControlCenter(source, controls, read_only=read_only), source
+    return ControlCenter(source, LiveControls(source, None), read_only=read_only), source
 
 
 def log_text(app) -> str:

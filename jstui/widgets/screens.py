@@ -33,7 +33,6 @@ class HelpScreen(Screen):
         note = Text("\nread-only: every action that changes the fleet or the pool is refused."
                     if self.read_only else "\nactions that kill or restart work ask first.",
                     style="dim")
-        yield Static(Text.assemble(), id="help-pad")
         yield Static(table)
         yield Static(note)
         yield Footer()
