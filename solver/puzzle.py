@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,7 +291,7 @@ def _load_npz(path: Path) -> Puzzle:
             meta = json.loads(str(data["meta"]))
     except KeyError as exc:
         raise PuzzleError(f"{path}: not a puzzle file (missing {exc})") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise PuzzleError(f"{path}: unreadable .npz ({exc})") from None
     puzzle = _finish(Puzzle(**arrays, last_id=int(meta["last_id"]), source=meta.get("source", str(path)),
                             target_sha256=meta.get("target_sha256")))
