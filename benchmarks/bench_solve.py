@@ -30,7 +30,8 @@ PUBLIC_FILES = ("historical_data.csv",)
 # ---------------------------------------------------------------- puzzles (cached)
 
 def puzzle_name(kind: str, blocks: int, dim: int, hidden: int, rows: int, seed: int) -> str:
-    return f"{kind}-N{blocks}-d{dim}-h{hidden}-r{rows}-s{seed}"
+    from solver.generate import GENERATOR_VERSION
+    return f"{kind}-N{blocks}-d{dim}-h{hidden}-r{rows}-s{seed}-v{GENERATOR_VERSION}"
 
 
 def cached_puzzle(cache: Path, kind: str, blocks: int, dim: int, hidden: int, rows: int,

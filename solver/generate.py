@@ -19,13 +19,20 @@ import numpy as np
 #   pair_target   instead of trace_snr: calibrate the damping so that trace-Hungarian
 #                 gets this fraction of pairs on the initial weights.
 #   depth_growth  the out-layer init scale grows linearly by this factor over depth.
+#   norm_jitter   sigma of a random log-normal factor on each block's out scale: hides
+#                 the slow shrink of the residual stream that damping causes, which
+#                 otherwise makes update norms fall with depth.
 #   lr            Adam's rate (at N <= 48; scaled by 48/N beyond): at 1e-3 training itself builds strong damping pairs within
 #                 a few dozen steps (and washes out init norms); at 1e-4 it keeps the init's.
 KINDS: dict[str, dict] = {
-    "readable": {"trace_snr": 12.0, "pair_target": None, "depth_growth": 2.0, "lr": 1e-3},
-    "pairing": {"trace_snr": 12.0, "pair_target": None, "depth_growth": 0.0, "lr": 1e-4},
-    "weak": {"trace_snr": None, "pair_target": 0.67, "depth_growth": 2.0, "lr": 1e-4},
-    "hard": {"trace_snr": None, "pair_target": 0.15, "depth_growth": 0.0, "lr": 1e-4},
+    "readable": {"trace_snr": 4.0, "pair_target": None, "depth_growth": 2.0,
+                 "norm_jitter": 0.0, "lr": 1e-3},
+    "pairing": {"trace_snr": 6.0, "pair_target": None, "depth_growth": 0.0,
+                "norm_jitter": 0.5, "lr": 1e-4},
+    "weak": {"trace_snr": None, "pair_target": 0.67, "depth_growth": 2.0,
+             "norm_jitter": 0.0, "lr": 1e-4},
+    "hard": {"trace_snr": None, "pair_target": 0.15, "depth_growth": 0.0,
+             "norm_jitter": 0.5, "lr": 1e-4},
 }
 
 PAIR_BANDS = {  # what each kind promises for the trace-Hungarian pair accuracy
@@ -34,6 +41,10 @@ PAIR_BANDS = {  # what each kind promises for the trace-Hungarian pair accuracy
     "weak": (0.5, 0.85),
     "hard": (0.0, 0.33),
 }
+
+
+# Bump when the same knobs and seed would give different files (benchmark caches key on it).
+GENERATOR_VERSION = 2
 
 
 class GenerateError(ValueError):
@@ -84,7 +95,8 @@ def trace_pair_accuracy(inp_w: np.ndarray, out_w: np.ndarray) -> float:
 
 
 def draw_initial(rng: np.random.Generator, blocks: int, dim: int, hidden: int,
-                 out_dim: int, depth_growth: float, gain: float) -> dict:
+                 out_dim: int, depth_growth: float, gain: float,
+                 norm_jitter: float = 0.0) -> dict:
     """Random initial parameters without damping, plus `damping`: d(out_w)/d(snr).
 
     out_w(snr) = out_w + snr * damping mixes -inp^T into each out so that the true-pair
@@ -98,6 +110,8 @@ def draw_initial(rng: np.random.Generator, blocks: int, dim: int, hidden: int,
     # when asked (trained nets show update sizes growing toward the output).
     depth = np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
     scale = gain / np.sqrt(n) * (1.0 + depth_growth * depth)
+    if norm_jitter > 0:
+        scale = scale * np.exp(norm_jitter * rng.standard_normal(n))
     # trace(-c * inp^T inp) = -c|inp|^2; wrong pairs spread ~|noise||inp|: with c matched
     # to the entry sizes the ratio is sqrt(dh) per unit of c, hence the 1/sqrt(dh).
     entry = np.sqrt((noise ** 2).mean(axis=(1, 2)) / (inp_w ** 2).mean(axis=(1, 2)))
@@ -293,7 +307,8 @@ def generate_puzzle(out_dir, *, blocks: int, dim: int, hidden: int, rows: int, s
                     out_dim: int = 1, kind: str = "readable", train_steps: int | None = None,
                     lr: float | None = None, batch: int = 256, weight_decay: float = 0.0,
                     trace_snr: float | None = None, pair_target: float | None = None,
-                    depth_growth: float | None = None, gain: float = 1.0,
+                    depth_growth: float | None = None, norm_jitter: float | None = None,
+                    gain: float = 1.0,
                     label_noise: float = 0.25, threads: int = 1) -> dict:
     """Train a network, write the puzzle to out_dir, return the summary (generate.json)."""
     import torch
@@ -308,6 +323,8 @@ def generate_puzzle(out_dir, *, blocks: int, dim: int, hidden: int, rows: int, s
         trace_snr, pair_target = preset["trace_snr"], preset["pair_target"]
     if depth_growth is None:
         depth_growth = preset["depth_growth"]
+    if norm_jitter is None:
+        norm_jitter = preset["norm_jitter"]
     if lr is None:
         # Deep nets diverge at the shallow rate (N=192 at 1e-3 ends worse than its
         # initial readout): the preset rate holds up to 48 blocks, then falls as 48/N.
@@ -321,7 +338,7 @@ def generate_puzzle(out_dir, *, blocks: int, dim: int, hidden: int, rows: int, s
     rng = np.random.default_rng(seed)
     x = make_measurements(rng, rows, dim)
     true = make_labels(rng, x, out_dim, label_noise)
-    raw = draw_initial(rng, blocks, dim, hidden, out_dim, depth_growth, gain)
+    raw = draw_initial(rng, blocks, dim, hidden, out_dim, depth_growth, gain, norm_jitter)
     clock = {"data": time.perf_counter() - started}
     fit = dict(x=x, y=true, steps=train_steps, lr=lr, batch=batch,
                weight_decay=weight_decay, seed=seed, threads=threads)
@@ -349,12 +366,14 @@ def generate_puzzle(out_dir, *, blocks: int, dim: int, hidden: int, rows: int, s
     clock["measure"] = time.perf_counter() - started - sum(clock.values())
 
     summary = {
+        "generator_version": GENERATOR_VERSION,
         "parameters": {
             "blocks": blocks, "dim": dim, "hidden": hidden, "out_dim": out_dim,
             "rows": rows, "seed": seed, "kind": kind, "train_steps": train_steps,
             "lr": lr, "batch": batch, "weight_decay": weight_decay,
             "trace_snr": trace_snr, "pair_target": pair_target,
-            "depth_growth": depth_growth, "gain": gain, "label_noise": label_noise,
+            "depth_growth": depth_growth, "norm_jitter": norm_jitter, "gain": gain,
+            "label_noise": label_noise,
             "threads": threads,
         },
         "trace_snr_used": snr,
@@ -409,6 +428,8 @@ def register(subparsers) -> None:
                         "pairs at init (overrides the preset)")
     p.add_argument("--depth-growth", type=float, default=None,
                    help="out-layer init scale grows by this factor from first to last block")
+    p.add_argument("--norm-jitter", type=float, default=None,
+                   help="sigma of a random log-normal factor on each block's out scale")
     p.add_argument("--gain", type=float, default=1.0, help="overall out-layer init scale")
     p.add_argument("--label-noise", type=float, default=0.25,
                    help="noise added to the synthetic labels (true)")
@@ -434,7 +455,8 @@ def handler(args) -> int:
             seed=args.seed, out_dim=args.out_dim, kind=args.kind,
             train_steps=args.train_steps, lr=args.lr, batch=args.batch,
             weight_decay=args.weight_decay, trace_snr=args.trace_snr,
-            pair_target=args.pair_target, depth_growth=args.depth_growth, gain=args.gain,
+            pair_target=args.pair_target, depth_growth=args.depth_growth,
+            norm_jitter=args.norm_jitter, gain=args.gain,
             label_noise=args.label_noise, threads=args.threads)
     except GenerateError as exc:
         print(exc)
