@@ -120,6 +120,7 @@ def facts():
 
 def status(workdir, tail_lines=5):
     return {"facts": facts(),
+            "puzzle": os.path.isfile(os.path.join(workdir, "puzzle.npz")),
             "workers": [worker_record(workdir, s, tail_lines) for s in _slots(workdir)]}
 
 

@@ -143,7 +143,11 @@ class Fleet:
         """Start n more workers per node; by default fill up to the configured count."""
         self._require_dsn()
         async def one(ops: NodeOps) -> NodeResult:
-            alive = {w["slot"] for w in (await ops.status(0))["workers"] if w["alive"]}
+            state = await ops.status(0)
+            if self._worker_argv is solver_worker_argv and not state.get("puzzle"):
+                return NodeResult(ops.node.name, False, error=f"node {ops.node.name}: no "
+                                  f"puzzle in {ops.node.workdir} (deploy with a puzzle first)")
+            alive = {w["slot"] for w in state["workers"] if w["alive"]}
             count = n if n is not None else max(0, ops.node.workers - len(alive))
             free = (s for s in itertools.count() if s not in alive)
             return await self._launch_slots(ops, list(itertools.islice(free, count)))
