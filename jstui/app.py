@@ -196,6 +196,12 @@ class ControlCenter(App):
             return
         log.note(kind, outcome or f"{what}: done", self.clock())
 
+    async def confirm_then_perform(self, question: str, what: str,
+                                   call: Callable[[], Awaitable[str | None]], kind: str) -> None:
+        """Anything that kills or restarts work: ask first (from inside a dialog worker)."""
+        if await self.push_screen_wait(ConfirmScreen(question)):
+            self.perform(what, call, kind)
+
     @work(group="dialogs")
     async def action_relaunch_node(self) -> None:
         if self.refuse_if_read_only("relaunch", needs_fleet=True):
@@ -204,17 +210,17 @@ class ControlCenter(App):
         if node is None:
             self.notify("no node selected", severity="warning")
             return
-        if await self.push_screen_wait(ConfirmScreen(
-                f"Relaunch the workers on node {node}? Its running workers are stopped first.")):
-            self.perform(f"relaunch {node}", lambda: self.controls.relaunch(node), "relaunch")
+        await self.confirm_then_perform(
+            f"Relaunch the workers on node {node}? Its running workers are stopped first.",
+            f"relaunch {node}", lambda: self.controls.relaunch(node), "relaunch")
 
     @work(group="dialogs")
     async def action_relaunch_all(self) -> None:
         if self.refuse_if_read_only("relaunch", needs_fleet=True):
             return
-        if await self.push_screen_wait(ConfirmScreen(
-                "Relaunch the workers on ALL nodes? Every running worker is stopped first.")):
-            self.perform("relaunch all", lambda: self.controls.relaunch(None), "relaunch")
+        await self.confirm_then_perform(
+            "Relaunch the workers on ALL nodes? Every running worker is stopped first.",
+            "relaunch all", lambda: self.controls.relaunch(None), "relaunch")
 
     @work(group="dialogs")
     async def action_stop_worker(self) -> None:
@@ -224,10 +230,10 @@ class ControlCenter(App):
         if worker is None:
             self.notify("no worker selected", severity="warning")
             return
-        if await self.push_screen_wait(ConfirmScreen(
-                f"Stop worker {worker.pid} on {worker.node}? Its best result stays in the pool.")):
-            self.perform(f"stop {worker.node}:{worker.pid}",
-                         lambda: self.controls.stop_worker(worker), "relaunch")
+        await self.confirm_then_perform(
+            f"Stop worker {worker.pid} on {worker.node}? Its best result stays in the pool.",
+            f"stop {worker.node}:{worker.pid}", lambda: self.controls.stop_worker(worker),
+            "relaunch")
 
     @work(group="dialogs")
     async def action_inject(self) -> None:
@@ -258,9 +264,9 @@ class ControlCenter(App):
     async def action_deploy(self) -> None:
         if self.refuse_if_read_only("deploy", needs_fleet=True):
             return
-        if await self.push_screen_wait(ConfirmScreen(
-                "Deploy the code to every node? Running workers keep the old code until relaunched.")):
-            self.perform("deploy", lambda: self.controls.deploy(), "relaunch")
+        await self.confirm_then_perform(
+            "Deploy the code to every node? Running workers keep the old code until relaunched.",
+            "deploy", lambda: self.controls.deploy(), "relaunch")
 
     def action_toggle_auto_relaunch(self) -> None:
         if self.refuse_if_read_only("auto-relaunch", needs_fleet=True):
