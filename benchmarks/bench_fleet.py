@@ -41,6 +41,9 @@ async def measure(sshd, names, workers: int, repeats: int) -> dict:
         t0 = time.perf_counter()
         await fleet.deploy()
         out["deploy (nothing changed)"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        await fleet.status()
+        out["status, first (starts the node agents)"] = time.perf_counter() - t0
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
