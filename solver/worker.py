@@ -48,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--run-seconds", type=float, help="override the run_seconds knob")
     ap.add_argument("--burst-seconds", type=float, help="override the burst_seconds knob")
     ap.add_argument("--spool-dir", type=Path, help="where undelivered results wait at exit")
-    ap.add_argument("--push-interval", type=float, default=1.0,
+    ap.add_argument("--push-interval", type=float, default=5.0,
                     help="at most one improvement pushed per this many seconds (0: every one)")
     ap.add_argument("--max-backoff", type=float, default=10.0,
                     help="longest wait between reconnection attempts (seconds)")

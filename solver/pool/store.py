@@ -14,7 +14,7 @@ from .errors import PoolError, SubmissionRefused
 from .knobs import KNOBS, check_value
 from .rows import (CommandRow, ConfigKnob, HistoryPoint, ObservationRow, PoolCounts, PuzzleRow,
                    SolutionRow, Submitted, WorkerRow)
-from .validate import check_submission
+from .validate import check_claim, check_shape, check_submission
 
 ALIVE = ("starting", "running")
 # Without a target hash, an MSE this small means the arrangement reproduces pred exactly
@@ -162,19 +162,22 @@ class PoolStore:
         try:
             if not isinstance(origin, str) or not origin or len(origin) > 64:
                 raise SubmissionRefused(f"origin {origin!r} must be a short non-empty name")
+            perm, sha = check_shape(puzzle, permutation)
+            parent_ids = _solution_ids(parents)
+            known = await self._pool.fetchrow(
+                "SELECT id, mse, matches_target FROM solutions WHERE puzzle_id = $1 AND answer_sha256 = $2",
+                puzzle_id, sha)
+            if known is not None:
+                # Already checked at the door once: a duplicate costs no forward pass.
+                check_claim(mse, known["mse"])
+                return Submitted(known["id"], known["mse"], sha, known["matches_target"], False)
             # The full-data MSE takes a while on a big puzzle: keep the event loop beating.
-            checked = await asyncio.to_thread(check_submission, puzzle, permutation, mse)
-            parent_ids = [int(p) for p in parents]
+            checked = await asyncio.to_thread(check_submission, puzzle, perm, mse)
         except SubmissionRefused as exc:
             await self.log_refusal(puzzle_id, str(exc), node=node, worker_id=worker_id,
                                    origin=origin if isinstance(origin, str) else None,
                                    payload=_payload(permutation, mse))
             raise
-        except (TypeError, ValueError) as exc:
-            reason = f"parents must be solution ids: {exc}"
-            await self.log_refusal(puzzle_id, reason, node=node, worker_id=worker_id, origin=origin,
-                                   payload=_payload(permutation, mse))
-            raise SubmissionRefused(reason) from None
         new_id = await self._pool.fetchval(
             """INSERT INTO solutions (puzzle_id, permutation, mse, answer_sha256, matches_target,
                                       node, worker_id, origin, parents)
@@ -383,6 +386,13 @@ class PoolStore:
         conn = await asyncpg.connect(self.dsn)
         await conn.add_listener(schema.NOTIFY_CHANNEL, lambda _c, _pid, _ch, payload: on_change(payload))
         return conn
+
+
+def _solution_ids(parents) -> list[int]:
+    try:
+        return [int(p) for p in parents]
+    except (TypeError, ValueError):
+        raise SubmissionRefused(f"parents must be solution ids, got {parents!r}") from None
 
 
 def _f(value) -> float | None:

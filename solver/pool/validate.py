@@ -42,29 +42,57 @@ def plain_ints(permutation) -> list[int]:
     return out
 
 
-def check_submission(puzzle, permutation, claimed_mse=None) -> Checked:
-    """The checked solution, or SubmissionRefused with one sentence naming the problem."""
-    from solver.answer import AnswerError, answer_sha256, from_permutation, validate_permutation
-    from solver.engine import mse as engine_mse
+def check_shape(puzzle, permutation) -> tuple[list[int], str]:
+    """(plain permutation, its SHA-256) if it is a complete answer with each class in its slot."""
+    from solver.answer import AnswerError, answer_sha256, validate_permutation
 
     perm = plain_ints(permutation)
     try:
         validate_permutation(puzzle, perm)
-        inp_seq, out_seq = from_permutation(puzzle, perm)
     except AnswerError as exc:
         raise SubmissionRefused(str(exc)) from None
+    return perm, answer_sha256(perm)
+
+
+def check_claim(claimed_mse, actual: float) -> None:
+    """Refuse a claimed MSE that is not a number or disagrees with ours."""
+    if claimed_mse is None:
+        return
+    try:
+        claimed = float(claimed_mse)
+    except (TypeError, ValueError):
+        raise SubmissionRefused(f"the claimed MSE {claimed_mse!r} is not a number") from None
+    if not math.isfinite(claimed):
+        raise SubmissionRefused(f"the claimed MSE is {claimed}")
+    if abs(claimed - actual) > CLAIM_ATOL + CLAIM_RTOL * abs(actual):
+        raise SubmissionRefused(f"the claimed MSE {claimed:.6g} does not match the recomputed {actual:.6g}")
+
+
+def recompute_mse(puzzle, perm: list[int]) -> float:
+    """The MSE on all rows in float64: one full forward pass (the door's main cost)."""
+    from solver.answer import from_permutation
+    from solver.engine import mse as engine_mse
+
+    inp_seq, out_seq = from_permutation(puzzle, perm)
     actual = float(engine_mse(puzzle, inp_seq, out_seq))
     if not math.isfinite(actual):
         raise SubmissionRefused(f"the recomputed MSE is {actual}; the puzzle data may be corrupt")
-    if claimed_mse is not None:
-        try:
-            claimed = float(claimed_mse)
-        except (TypeError, ValueError):
-            raise SubmissionRefused(f"the claimed MSE {claimed_mse!r} is not a number") from None
-        if not math.isfinite(claimed):
-            raise SubmissionRefused(f"the claimed MSE is {claimed}")
-        if abs(claimed - actual) > CLAIM_ATOL + CLAIM_RTOL * abs(actual):
-            raise SubmissionRefused(f"the claimed MSE {claimed:.6g} does not match the recomputed {actual:.6g}")
-    sha = answer_sha256(perm)
+    return actual
+
+
+def check_submission(puzzle, permutation, claimed_mse=None) -> Checked:
+    """The checked solution, or SubmissionRefused with one sentence naming the problem."""
+    perm, sha = check_shape(puzzle, permutation)
+    if claimed_mse is not None and _not_a_number(claimed_mse):
+        check_claim(claimed_mse, 0.0)  # refuses it before a forward pass is spent
+    actual = recompute_mse(puzzle, perm)
+    check_claim(claimed_mse, actual)
     target = getattr(puzzle, "target_sha256", None)
     return Checked(perm, actual, sha, bool(target) and sha == target)
+
+
+def _not_a_number(value) -> bool:
+    try:
+        return not math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True
