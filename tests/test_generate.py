@@ -160,3 +160,18 @@ def test_cli_rejects_bad_sizes(tmp_path, capsys):
     assert run_cli(["generate", str(tmp_path / "y"), "--pair-target", "1.5"]) == 2
     with pytest.raises(SystemExit):
         run_cli(["generate", str(tmp_path / "z"), "--kind", "nonsense"])
+
+
+def test_python_m_solver_generate_as_a_process(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(generate.__file__).resolve().parents[1]
+    out = tmp_path / "proc"
+    proc = subprocess.run(
+        [sys.executable, "-m", "solver", "generate", str(out), "--blocks", "2", "--dim", "4",
+         "--hidden", "8", "--rows", "16", "--train-steps", "2", "--kind", "hard"],
+        cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "answer sha256" in proc.stdout
+    assert len(read_answer(out)) == 5
