@@ -130,7 +130,9 @@ async def test_stale_workers_are_marked_lost_and_keep_their_results(fresh_dsn, p
         by_id = {w.id: w for w in await store.fetch_workers()}
         assert by_id[dead].status == "lost" and by_id[alive].status == "running"
         assert (await store.fetch_best()).worker_id == dead
-        assert [p.step for p in await store.fetch_mse_history(worker_id=dead)] == [10, 20]
+        history = await store.fetch_mse_history(worker_id=dead)
+        assert [p.step for p in history] == [10, 20]
+        assert [p.step for p in await store.fetch_mse_history(after_id=history[0].id)] == [20]
 
 
 async def test_changes_notify_listeners(fresh_dsn, puzzle, answer):

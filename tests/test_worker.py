@@ -126,12 +126,17 @@ async def test_kill_9_worker_is_marked_lost_and_the_others_go_on(fresh_dsn, medi
             alive = await store.fetch_workers(alive_only=True)
             assert sorted(w.pid for w in alive) == sorted(p.pid for p in procs[1:])
             assert all(w.heartbeat_age_s < 4 for w in alive)  # beating (slack for a loaded machine)
+            # One survivor is stopped through the command queue, the other by SIGTERM.
+            commanded = next(w for w in alive if w.pid == procs[1].pid)
+            await store.enqueue_command("stop", target=f"worker:{commanded.id}")
+            assert await asyncio.to_thread(procs[1].wait, 30) == 0
     finally:
         codes = stop_all(procs[1:])
     assert codes == [0, 0]
     async with await connect(fresh_dsn) as store:
-        statuses = sorted(w.status for w in await store.fetch_workers())
-        assert statuses == ["lost", "stopped", "stopped"]
+        rows = sorted(await store.fetch_workers(), key=lambda w: w.status)
+        assert [w.status for w in rows] == ["lost", "stopped", "stopped"]
+        assert {w.exit_reason.split()[0] for w in rows[1:]} == {"stop", "SIGTERM"}
 
 
 async def test_database_restart_loses_nothing_found_meanwhile(tmp_path, medium_puzzle):

@@ -68,6 +68,7 @@ class HistoryPoint:
     step: int
     mse: float | None
     best_mse: float | None
+    id: int = 0            # pass the last one seen as after_id to read only newer points
 
 
 @dataclass(frozen=True)

@@ -302,7 +302,7 @@ class PoolStore:
             args.append(puzzle_id)
             where += f" AND w.puzzle_id = ${len(args)}"
         rows = await self._pool.fetch(
-            f"""SELECT h.worker_id, h.at, h.run, h.step, h.mse, h.best_mse FROM mse_history h
+            f"""SELECT h.worker_id, h.at, h.run, h.step, h.mse, h.best_mse, h.id FROM mse_history h
                 JOIN workers w ON w.id = h.worker_id WHERE {where} ORDER BY h.id LIMIT $2""", *args)
         return [HistoryPoint(*r) for r in rows]
 
