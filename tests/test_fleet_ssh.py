@@ -185,6 +185,16 @@ async def test_wrong_interpreter_path_gives_a_clear_error(sshd_fleet):
         assert r.error == "node alpha: interpreter /opt/nowhere/bin/python3 not found"
         [d] = await fleet.deploy()
         assert not d.ok and "interpreter /opt/nowhere/bin/python3 not found" in d.error
+        [node] = (await fleet.status()).nodes
+        assert node.error == "node alpha: interpreter /opt/nowhere/bin/python3 not found"
+
+
+async def test_unwritable_work_directory_is_named(sshd_fleet):
+    cfg = sshd_fleet.config(["alpha"], alpha={"workdir": "/proc/jstui-work"})
+    async with Fleet(cfg) as fleet:
+        [d] = await fleet.deploy()
+        assert not d.ok
+        assert d.error.startswith("node alpha: cannot create work directory /proc/jstui-work:")
 
 
 async def test_missing_worker_modules_are_named(sshd_fleet, tmp_path):
