@@ -7,7 +7,9 @@ API for the UI (all results are immutable dataclasses from `jstui.fleet.model`):
     from jstui.fleet import Fleet, NodeState, WorkerState
 
     fleet = Fleet.from_config(cfg)                # cfg: FleetConfig (jstui.config)
-    fleet = await Fleet.local_default(puzzle=None) # no config: this machine, embedded pg
+    fleet = await Fleet.local_default(puzzle=None, dsn=None, workers=None)
+        # no fleet file: this machine as node kind "local", the embedded PostgreSQL
+        # (started if needed), a generated default puzzle, one worker per core
     fleet.add_state_listener(cb)                  # cb(NodeHealth) on every state change
     fleet.health(node) -> NodeHealth              # connecting / up / down + reason
 
@@ -15,8 +17,9 @@ API for the UI (all results are immutable dataclasses from `jstui.fleet.model`):
         # NodeStatus: node, kind, health, facts (cpus, load, memory), workers,
         #   configured_workers, error, stale (node missed the deadline; others are
         #   never held up by it)
-        # WorkerProcess: name "NODE/SLOT", state (running/stalled/done/stopped/
-        #   crashed/lost), pid, exit_code, log_path, log_tail, heartbeat_age
+        # WorkerProcess: name "NODE/SLOT", state (running/stalled/done/solved/
+        #   stopped/crashed/lost), pid, exit_code, log_path, log_tail,
+        #   heartbeat_age and pool_status (joined from the pool by node + pid)
     await fleet.check(node=None)   -> [NodeResult]  # connect + interpreter report
     await fleet.deploy(node=None)  -> [NodeResult]  # solver package + puzzle .npz, by hash
     await fleet.launch(node=None, n=None) -> [NodeResult]  # n: per node, default: to
