@@ -1,6 +1,7 @@
 """`pool up|status|best|down` and the tools' user errors, as real processes."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -74,3 +75,40 @@ def test_tool_user_errors_are_one_line_with_an_exit_code(args, code, words, smal
     assert done.returncode == code, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in done.stderr
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_pool_up_listen_serves_tcp_by_password():
+    import asyncpg
+
+    from tests.fixture_pg import make_pg_dir
+
+    data_dir = make_pg_dir()
+    port = free_port()
+    try:
+        # 127.0.0.2: loopback, but outside initdb's trusted 127.0.0.1/32, so the password counts.
+        state = await asyncio.to_thread(embedded.up, data_dir, "127.0.0.2", port)
+        assert state.listen == "127.0.0.2" and state.port == port
+        dsn = embedded.tcp_dsn(state)
+        assert f"@127.0.0.2:{port}/" in dsn and (data_dir.parent / "pool-password").stat().st_mode & 0o077 == 0
+        conn = await asyncpg.connect(dsn)
+        assert await conn.fetchval("SELECT 1") == 1
+        await conn.close()
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(f"postgresql://postgres:wrong@127.0.0.2:{port}/postgres")
+        conn = await asyncpg.connect(state.dsn)  # the unix socket still works
+        await conn.close()
+        again = await asyncio.to_thread(embedded.up, data_dir)
+        assert again.pid == state.pid and again.port == port
+        hba = (data_dir / "pg_hba.conf").read_text()
+        assert "0.0.0.0/0 scram-sha-256" in hba
+    finally:
+        embedded.down(data_dir)
+        shutil.rmtree(data_dir.parent, ignore_errors=True)

@@ -25,6 +25,9 @@ def register(subparsers) -> None:
 
     up = sub.add_parser("up", help="start (or reuse) the embedded PostgreSQL and print its DSN")
     up.add_argument("--data-dir", type=Path, help=f"data dir (default {embedded.default_data_dir()})")
+    up.add_argument("--listen", metavar="ADDR",
+                    help="also listen on TCP at ADDR (0.0.0.0: all interfaces) for other machines, by password")
+    up.add_argument("--port", type=int, default=5432, help="TCP port with --listen (default 5432)")
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="stop the embedded PostgreSQL")
@@ -43,13 +46,21 @@ def register(subparsers) -> None:
 
 
 def cmd_up(args) -> int:
+    if not 0 < args.port < 65536:
+        print(f"error: --port {args.port} is not a TCP port", file=sys.stderr)
+        return 2
     try:
-        state = embedded.up(args.data_dir)
+        state = embedded.up(args.data_dir, args.listen, args.port)
     except embedded.EmbeddedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"pool running (pid {state.pid}) in {state.data_dir}", file=sys.stderr)
-    print(state.dsn)
+    remote = embedded.tcp_dsn(state) if state.listen else None
+    if remote:
+        print(f"this machine only: {state.dsn}", file=sys.stderr)
+        print(remote)
+    else:
+        print(state.dsn)
     return 0
 
 
