@@ -17,13 +17,14 @@ import numpy as np
 #   trace_snr     damping mixed into each block's init, in units of the spread of the
 #                 wrong-pair traces: large -> trace-Hungarian pairs everything.
 #   pair_target   instead of trace_snr: calibrate the damping so that trace-Hungarian
-#                 gets this fraction of pairs on the initial weights.
+#                 gets this fraction of pairs on the trained weights.
 #   depth_growth  the out-layer init scale grows linearly by this factor over depth.
 #   norm_jitter   sigma of a random log-normal factor on each block's out scale: hides
 #                 the slow shrink of the residual stream that damping causes, which
 #                 otherwise makes update norms fall with depth.
-#   lr            Adam's rate (at N <= 48; scaled by 48/N beyond): at 1e-3 training itself builds strong damping pairs within
-#                 a few dozen steps (and washes out init norms); at 1e-4 it keeps the init's.
+#   lr            Adam's rate (up to N=48; times 48/N beyond): at 1e-3 training itself
+#                 builds strong damping pairs within a few dozen steps; at 1e-4 the
+#                 trained net keeps the structure of its init.
 KINDS: dict[str, dict] = {
     "readable": {"trace_snr": 4.0, "pair_target": None, "depth_growth": 2.0,
                  "norm_jitter": 0.0, "lr": 1e-3},
