@@ -174,7 +174,7 @@ class NodeOps:
         try:
             json.loads(await stream.readline(10))["ready"]
         except BaseException:
-            stream.close()
+            await asyncio.shield(stream.aclose())  # reap it, even when cancelled
             raise
         return stream
 
