@@ -164,6 +164,24 @@ def out_swap_effects(m: Model, S, V, inp_seq, out_seq) -> np.ndarray:
     return E
 
 
+def insertion_losses(m: Model, inp_seq, out_seq, i: int, j: int, S=None) -> np.ndarray:
+    """MSE of inserting block (inp i, out j) before each position 0..k of a k-block
+    sequence (k+1 candidates), in one sweep: a candidate joins the batch where it is born."""
+    k = len(inp_seq)
+    if S is None:
+        S = states(m, inp_seq, out_seq)
+    rows, d = S.shape[1], S.shape[2]
+    batch = np.empty((0, rows, d), dtype=S.dtype)
+    for p in range(k + 1):
+        born = S[p] + block(m, i, j, S[p])
+        batch = np.concatenate([batch, born[None]])
+        if p < k:
+            flat = batch.reshape(-1, d)
+            batch = (flat + block(m, inp_seq[p], out_seq[p], flat)).reshape(batch.shape)
+    # candidate q was born at p = q, so it sits at index q
+    return loss_many(m, batch)
+
+
 def mse(puzzle, inp_seq, out_seq, rows=None) -> float:
     """Exact MSE of an arrangement against pred in float64 (all rows by default)."""
     m = prepare(puzzle, rows=rows, dtype=np.float64)

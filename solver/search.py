@@ -22,7 +22,7 @@ from solver.pairing import structural_pairing
 # round differently (~1e-7 relative), and a smaller bar lets the search cycle on noise.
 IMPROVEMENT = 1 - 1e-5
 
-SEED_METHODS = ("structural", "norm", "jacobian", "greedy", "loo", "random")
+SEED_METHODS = ("structural", "norm", "jacobian", "insertion", "greedy", "loo", "random")
 
 
 @dataclass
@@ -155,6 +155,41 @@ def greedy_order(puzzle, out_of_inp, rng, rows=128, start_order=None) -> np.ndar
     return np.array(chosen)
 
 
+def insertion_order(m, blocks, out_of_inp) -> np.ndarray:
+    """NEH construction: add blocks one at a time, each where the partial network fits pred
+    best. Big blocks first: they set the skeleton the small ones are fitted into."""
+    seq: list[int] = []
+    for b in blocks:
+        arr = np.array(seq, dtype=np.int64)
+        losses = engine.insertion_losses(m, arr, out_of_inp[arr], b, out_of_inp[b])
+        seq.insert(int(np.argmin(losses)), int(b))
+    return np.array(seq, dtype=np.int64)
+
+
+def update_sizes(m, out_of_inp) -> np.ndarray:
+    return np.array([np.linalg.norm(engine.block(m, i, out_of_inp[i], m.x)) for i in range(len(out_of_inp))])
+
+
+def rebuild(m, inp_seq, out_seq, count: int, rng, repair: bool = False):
+    """Remove ``count`` random blocks and reinsert each at its best position."""
+    n = len(inp_seq)
+    taken = np.sort(rng.choice(n, size=min(count, n - 1), replace=False))
+    keep = np.setdiff1d(np.arange(n), taken)
+    inp, out = list(inp_seq[keep]), list(out_seq[keep])
+    removed = [(int(inp_seq[t]), int(out_seq[t])) for t in taken]
+    if repair and len(removed) > 1:
+        outs = [o for _, o in removed]
+        outs = [outs[k] for k in rng.permutation(len(outs))]
+        removed = [(i, o) for (i, _), o in zip(removed, outs)]
+    for k in rng.permutation(len(removed)):
+        i, j = removed[k]
+        losses = engine.insertion_losses(m, np.array(inp), np.array(out), i, j)
+        q = int(np.argmin(losses))
+        inp.insert(q, i)
+        out.insert(q, j)
+    return np.array(inp, dtype=np.int64), np.array(out, dtype=np.int64)
+
+
 def loo_order(puzzle, inp_seq, out_seq, rows=256):
     """Move the block whose removal lowers the MSE most to its best other position."""
     m = engine.prepare(puzzle, rows=rows, dtype=np.float32)
@@ -185,6 +220,9 @@ def make_seed(puzzle, method: str, rng: np.random.Generator, base=None) -> list[
         order = norm_order(puzzle, np.arange(n), pairing)
     elif method == "jacobian":
         order = jacobian_order(puzzle, pairing)
+    elif method == "insertion":
+        m = engine.prepare(puzzle, rows=128, dtype=np.float32)
+        order = insertion_order(m, np.argsort(-update_sizes(m, pairing)), pairing)
     elif method == "greedy":
         order = greedy_order(puzzle, pairing, rng, start_order=norm_order(puzzle, np.arange(n), pairing))
     elif method == "random":
@@ -327,6 +365,7 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
         improving moves whose spans do not overlap, when that is better still)."""
         cands = [mv.apply(move, ev.inp, ev.out) for move in batch]
         losses = ev.evaluate(cands)
+        state["last_batch"] = (batch, losses)
         order = np.argsort(losses)
         state["steps"] += len(batch)
         if losses[order[0]] >= ev.loss * IMPROVEMENT:
@@ -368,9 +407,16 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
                 continue
             # the end game: compensating errors leave every single swap uphill, and
             # linear estimates rank such pairs poorly, so try them all exactly
-            doubles = [("double", a, b) for a in range(n - 1) for b in range(a + 2, min(n - 1, a + reach + 1))]
-            if not any(try_batch(doubles[pos:pos + 256]) for pos in range(0, len(doubles), 256)):
+            if ev.loss > 1e-3 * scale:
                 return
+            # the pairs whose single swaps are least uphill come first
+            if not try_batch(adjacent_moves()):
+                uphill = {mvv[1]: loss for mvv, loss in zip(*state["last_batch"]) if mvv[0] == "swap"}
+                doubles = sorted((("double", a, b) for a in range(n - 1)
+                                  for b in range(a + 2, min(n - 1, a + reach + 1))),
+                                 key=lambda d: uphill[d[1]] + uphill[d[2]])
+                if not any(try_batch(doubles[pos:pos + 64]) for pos in range(0, len(doubles), 64)):
+                    return
 
 
     # ---- start
@@ -388,16 +434,24 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
             # each seed gets a cheap adjacent-move descent; the best basin goes on
             losses = [ev.set(i, o) for i, o in seeds]
             settled = []
-            for idx in np.argsort(losses):
-                if losses[idx] > 20 * min(losses) and settled:
-                    break  # a far worse seed (say, a reversed order) is not worth the rounds
-                ev.set(*seeds[idx])
+
+            def settle(inp, out):
+                ev.set(inp, out)
                 consider_best(ev.loss, ev.inp, ev.out)
                 for _ in range(max(4, n // 4)):
                     check_stop()
                     if not try_batch(adjacent_moves(), combine=True):
                         break
                 settled.append((ev.loss, ev.inp.copy(), ev.out.copy()))
+
+            for idx in np.argsort(losses):
+                if losses[idx] > 20 * min(losses) and settled:
+                    break  # a far worse seed (say, a reversed order) is not worth the rounds
+                settle(*seeds[idx])
+            if n <= 96:  # NEH costs ~N^3/6 block passes: worth it unless N is large
+                sizes = update_sizes(ev.m_rank, p)
+                order = insertion_order(ev.m_rank, np.argsort(-sizes), p)
+                settle(order, p[order])
             _, inp, out = min(settled, key=lambda t: t[0])
             ev.set(inp, out)
         consider_best(ev.loss, ev.inp, ev.out)
@@ -409,13 +463,21 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
         temp = s.t0
         while True:
             check_stop()
-            inp, out = cur[1], cur[2]
             width = s.perturb_width
-            for _ in range(s.perturb_moves if since_best < s.reheat_after else s.perturb_moves * 2):
-                inp, out, _ = mv.apply(mv.random_move(rng, n, width, allow_pair=pair_moves), inp, out)
+            if n > 3 and rng.random() < 0.5:
+                # destroy and rebuild (iterated greedy): take blocks out, put each back
+                # where it fits best; sometimes re-pair them on the way
+                inp, out = rebuild(ev.m, cur[1], cur[2], int(rng.integers(2, s.perturb_moves + 3)),
+                                   rng, repair=pair_moves and rng.random() < 0.3)
+                reach = window
+            else:
+                inp, out = cur[1], cur[2]
+                for _ in range(s.perturb_moves if since_best < s.reheat_after else s.perturb_moves * 2):
+                    inp, out, _ = mv.apply(mv.random_move(rng, n, width, allow_pair=pair_moves), inp, out)
+                # a local kick gets a local repair; a full-reach pass now and then
+                reach = window if state["kicks"] % 10 == 0 else min(window, 2 * width + 2)
             ev.set(inp, out)
-            # a kick is local, so is its repair; a full-reach pass now and then
-            descend(window if state["kicks"] % 10 == 0 else min(window, 2 * width + 2))
+            descend(reach)
             state["kicks"] += 1
             best_before = state["best"][0]
             consider_best(ev.loss, ev.inp, ev.out)
