@@ -11,7 +11,9 @@ import os
 import sys
 import warnings
 
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -42,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
+
 async def open_fleet(args) -> tuple[object | None, str | None, bool]:
     """(fleet, dsn, is_local_default) from the flags, the fleet file or the local default."""
     from jstui.config import find_config, load_config, with_overrides
@@ -62,8 +65,10 @@ async def open_fleet(args) -> tuple[object | None, str | None, bool]:
     fleet = await Fleet.local_default(puzzle=args.puzzle, dsn=args.dsn, workers=args.workers)
     return fleet, fleet.config.dsn, True
 
+
 class UsageError(Exception):
     pass
+
 
 async def start_local_workers(fleet) -> list[str]:
     """Deploy and launch on the local node; returns one line per problem."""
@@ -75,6 +80,7 @@ async def start_local_workers(fleet) -> list[str]:
             if not r.ok:
                 problems.append(f"{step.__name__} {r.node}: {describe(r)}")
     return problems
+
 
 def run_app(args) -> int:
     from jstui.app import ControlCenter
@@ -105,6 +111,7 @@ def run_app(args) -> int:
 
     return asyncio.run(session())
 
+
 async def start_observer(fleet):
     """The local fleet's observer (`solver observe`): it turns the knobs and runs the
     inject / surgery commands the UI queues. A child of jstui: it stops when jstui does."""
@@ -118,6 +125,7 @@ async def start_observer(fleet):
             "--puzzle", fleet.config.puzzle, "--interval", "5",
             stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT)
 
+
 async def stop_observer(proc) -> None:
     if proc.returncode is None:
         proc.terminate()
@@ -127,11 +135,13 @@ async def stop_observer(proc) -> None:
             proc.kill()
             await proc.wait()
 
+
 async def finish(fleet, stop: bool) -> None:
     if stop:
         print("jstui: stopping the local workers (--keep-running leaves them)", file=sys.stderr)
         await fleet.stop()
     await fleet.close()
+
 
 def run_status(args) -> int:
     from jstui.data import LiveSource
@@ -140,16 +150,12 @@ def run_status(args) -> int:
         fleet, dsn, _ = await open_fleet(args)
         source = LiveSource(dsn, fleet)
         try:
-            if dsn:
-                try:
-                    await source._open()
-                except Exception as exc:
-                    return None, f"pool unreachable: {exc}"
-            return await source.read_once(), None
+            snap = await source.read_once()
         finally:
             await source._close()
             if fleet is not None:
                 await fleet.close()
+        return snap, snap.pool_error and f"pool {snap.pool_error}"
 
     snap, error = asyncio.run(once())
     if args.json:
@@ -157,6 +163,7 @@ def run_status(args) -> int:
     else:
         print(status_text(snap, error))
     return EXIT_FAIL if error or snap is None or snap.pool_error else EXIT_OK
+
 
 def status_dict(snap, error: str | None) -> dict:
     from dataclasses import asdict
@@ -168,20 +175,20 @@ def status_dict(snap, error: str | None) -> dict:
     d["error"] = error
     return d
 
+
 def status_text(snap, error: str | None) -> str:
     from jstui.data import fmt_age, fmt_mse, fmt_rate
 
     if snap is None:
         return f"jstui: {error}"
-    lines = [
+    lines = [f"jstui: pool {snap.pool_error}"] if snap.pool_error else []
+    lines += [
         f"puzzle   {snap.puzzle or '-'}",
         f"target   {snap.target_sha256 or '-'}",
         f"answer   {'FOUND' if snap.solved else 'not yet'}",
         f"best     {fmt_mse(snap.best_mse)} ({fmt_age(snap.best_age)} ago), "
         f"{snap.pool_rows:,} solutions in the pool",
     ]
-    if snap.pool_error:
-        lines.append(f"pool     {snap.pool_error}")
     lines.append("nodes")
     for n in snap.nodes:
         state = "up" if n.up else f"down: {n.reason}"
@@ -192,6 +199,7 @@ def status_text(snap, error: str | None) -> str:
         lines.append(f"  {w.node:<14} {str(w.pid or '-'):>7} {w.status:<9} "
                      f"best {fmt_mse(w.best_mse):<10} age {fmt_age(w.age)}")
     return "\n".join(lines)
+
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
@@ -216,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         return EXIT_FAIL
+
 
 if __name__ == "__main__":
     sys.exit(main())

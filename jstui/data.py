@@ -551,6 +551,7 @@ class LiveSource:
         self.changed = asyncio.Event()
         self.last = Snapshot(taken_at=clock())
         self._listener = None
+        self._last_pool = PoolState()
         self.dirty: set[str] = set(POOL_TABLES)
         self._fleet_seen = False
         self._pid: int | None = None
@@ -574,36 +575,38 @@ class LiveSource:
         backoff = 0.5
         try:
             while True:
-                error = None
-                try:
-                    if self.dsn and self.store is None:
-                        await self._open()
-                    snap = await self.read_once()
-                    backoff = 0.5
-                except Exception as exc:  # pool away: show the last state and the reason
-                    error = _one_line(exc)
-                    await self._close()
-                    snap = replace(self.last, pool_error=f"unreachable ({error}); retrying",
-                                   taken_at=self.clock())
+                snap = await self.read_once()
                 self.last = snap
                 yield snap
-                await self._wait(backoff if error else self.refresh)
-                if error:
+                if snap.pool_error and self.dsn:   # retry sooner than a refresh, then back off
+                    await self._wait(backoff)
                     backoff = min(backoff * 2, 4.0)
+                else:
+                    backoff = 0.5
+                    await self._wait(self.refresh)
         finally:
             await self._close()
 
     async def read_once(self) -> Snapshot:
-        """One refresh: the pool and the fleet read concurrently."""
+        """One refresh: the pool and the fleet read concurrently. A pool that cannot be
+        read leaves its last state on show, with the reason; the fleet view goes on."""
         started = time.perf_counter()
         fleet_task = asyncio.ensure_future(self._fleet_status())
-        pool = await self._read_pool() if self.store is not None else PoolState()
+        pool, pool_error = self._last_pool, None if self.dsn else "no pool DSN"
+        if self.dsn:
+            try:
+                if self.store is None:
+                    await self._open()
+                pool = self._last_pool = await self._read_pool()
+            except Exception as exc:  # the server is away or restarting: reconnect later
+                await self._close()
+                pool_error = f"unreachable ({_one_line(exc)}); retrying"
         fleet_status = await fleet_task
         best = pool.best
         self._maybe_auto_relaunch(fleet_status, solved=bool(best is not None and best.matches_target))
         snap = build_snapshot(pool, fleet_status, self.clock(), history=self.history,
                               events=self.book.snapshot(), auto_relaunch=self.auto_relaunch,
-                              lost_after=self.lost_after, pool_error=None if self.dsn else "no pool DSN")
+                              lost_after=self.lost_after, pool_error=pool_error)
         return replace(snap, refresh_ms=(time.perf_counter() - started) * 1000)
 
     async def _read_pool(self) -> PoolState:

@@ -43,7 +43,7 @@ async def test_dead_and_mute_nodes_do_not_hold_up_the_screen(sshd_fleet, fresh_d
             await until(pilot, lambda: app.snapshot.pool_rows == 1 and any(
                 n.name == "alpha" and n.up and n.load is not None for n in app.snapshot.nodes),
                 timeout=15)
-            assert time.monotonic() - started < 5
+            assert time.monotonic() - started < 8     # mute alone would take 20 s
             states = {n.name: n for n in app.snapshot.nodes}
             assert not states["delta"].up and states["delta"].reason
             assert not states["mute"].up and states["mute"].reason == "connecting"
@@ -53,5 +53,5 @@ async def test_dead_and_mute_nodes_do_not_hold_up_the_screen(sshd_fleet, fresh_d
             await pilot.press("question_mark")
             assert type(app.screen).__name__ == "HelpScreen"
             await pilot.press("escape")
-            assert time.monotonic() - t < 1.0
+            assert time.monotonic() - t < 2.0
     await store.close()
