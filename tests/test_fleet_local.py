@@ -1,6 +1,7 @@
 """The local node: the same agent and code paths as a remote node, minus SSH. Workers
 here are plain Python one-liners, so process handling is tested on its own."""
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -213,3 +214,24 @@ async def test_facts_and_watch(tmp_path):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         assert len({w.started_at for st in seen for w in st.workers}) >= 3
+
+
+async def test_pids_from_an_earlier_boot_are_not_taken_for_ours(tmp_path):
+    async with Fleet(local_config(tmp_path, workers=1), worker_argv=SLEEPER) as fleet:
+        await fleet.deploy()
+        await fleet.launch()
+        [w] = (await fleet.status()).workers
+        record = tmp_path / "work" / "run" / "0.json"
+        original = record.read_text()
+        boot = json.loads(original)["boot"]
+        assert boot
+        record.write_text(original.replace(boot, "an-earlier-boot"))
+        try:
+            [after] = (await fleet.status()).workers
+            assert after.state == WorkerState.LOST
+            [r] = await fleet.stop("here/0")  # must not signal whoever has that pid now
+            assert r.workers == ()
+            os.kill(w.pid, 0)  # still there
+        finally:
+            record.write_text(original)
+            await fleet.stop()

@@ -40,6 +40,25 @@ def _write_json(path, data):
     os.replace(tmp, path)
 
 
+_BOOT = []
+
+
+def _boot_id():
+    """Which boot of the machine this is: pids of an earlier boot name nobody of ours."""
+    if not _BOOT:
+        try:
+            with open("/proc/sys/kernel/random/boot_id") as f:
+                _BOOT.append(f.read().strip())
+        except OSError:
+            try:  # macOS
+                _BOOT.append(subprocess.run(["sysctl", "-n", "kern.boottime"],
+                                            capture_output=True, text=True,
+                                            timeout=5).stdout.strip())
+            except (OSError, subprocess.SubprocessError):
+                _BOOT.append("")
+    return _BOOT[0]
+
+
 def _alive(pid):
     if not pid:
         return False
@@ -86,14 +105,15 @@ def worker_record(workdir, slot, tail_lines=5):
     ex = _read_json(exit_path)
     if ex is not None and ex.get("started") != rec.get("started"):
         ex = None  # an exit record of an earlier run in this slot
-    alive = _alive(rec.get("pid"))
+    same_boot = rec.get("boot", "") == _boot_id()
+    alive = same_boot and _alive(rec.get("pid"))
     stop_mark = _read_json(stop_path)
     if ex is not None and stop_mark is not None and stop_mark.get("started") == ex.get("started"):
         ex = dict(ex, stopped=True)
     out = {"slot": slot, "pid": rec.get("pid"), "supervisor": rec.get("supervisor"),
            "pgid": rec.get("pgid"),
            "started": rec.get("started"), "alive": alive, "log": log_path,
-           "supervisor_alive": _alive(rec.get("supervisor")), "exit": ex}
+           "supervisor_alive": same_boot and _alive(rec.get("supervisor")), "exit": ex}
     if not alive:
         out["tail"] = _tail(log_path, tail_lines)
     return out
@@ -151,7 +171,7 @@ def _supervise(workdir, slot, spec, report_fd):
     env.update(spec.get("env", {}))
     started = time.time()
     record = {"slot": slot, "supervisor": os.getpid(), "pgid": os.getpgrp(),
-              "started": started,
+              "started": started, "boot": _boot_id(),
               "argv": spec["argv"]}
     try:
         child = subprocess.Popen(spec["argv"], env=env, cwd=workdir, close_fds=True)
