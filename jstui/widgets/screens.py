@@ -92,4 +92,4 @@ class LogTailScreen(Screen):
     def show(self, text: str) -> None:
         log = self.query_one(RichLog)
         log.clear()
-        log.write(text)
+        log.write(text, scroll_end=True)   # a tail: the newest lines in view
