@@ -235,3 +235,20 @@ async def test_pids_from_an_earlier_boot_are_not_taken_for_ours(tmp_path):
         finally:
             record.write_text(original)
             await fleet.stop()
+
+
+async def test_follow_log_yields_the_tail_then_new_lines(tmp_path):
+    ticker = script("import time\nfor i in range(400):\n    print('tick', i, flush=True)\n"
+                    "    time.sleep(0.02)")
+    async with Fleet(local_config(tmp_path, workers=1), worker_argv=ticker) as fleet:
+        await fleet.deploy()
+        await fleet.launch()
+        await asyncio.sleep(0.3)
+        seen = []
+        async for line in fleet.follow_log("here/0", lines=3, interval=0.05):
+            seen.append(line)
+            if len(seen) == 40:
+                break
+        numbers = [int(line.split()[1]) for line in seen]
+        assert numbers == list(range(numbers[0], numbers[0] + 40))  # no gap, no repeat
+        await fleet.stop()

@@ -27,6 +27,7 @@ API for the UI (all results are immutable dataclasses from `jstui.fleet.model`):
     await fleet.stop(target=None)  -> [NodeResult]  # None: all; "NODE"; "NODE/SLOT"
     await fleet.relaunch(target=None) -> [NodeResult]  # stop + launch the same slots
     await fleet.tail_log("NODE/SLOT", lines=100) -> list[str]   # NodeError if unreachable
+    async for line in fleet.follow_log("NODE/SLOT", lines=20): ...  # tail -f
     await fleet.facts(node) -> NodeFacts                      # NodeError if unreachable
     await fleet.auto_relaunch_once(status=None) -> [NodeResult]  # if workers.auto_relaunch
     await fleet.watch(on_status, interval=2.0)    # poll loop (+ auto relaunch); cancel to end

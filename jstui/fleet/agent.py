@@ -284,7 +284,34 @@ def _signal(rec, sig):
 
 
 def tail(workdir, spec):
-    return {"lines": _tail(_paths(workdir, int(spec["slot"]))[2], int(spec.get("lines", 100)))}
+    path = _paths(workdir, int(spec["slot"]))[2]
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0
+    return {"lines": _tail(path, int(spec.get("lines", 100))), "size": size}
+
+
+def read(workdir, spec):
+    """The log from byte `offset` on (64 KiB at most); from 0 if the log was cut."""
+    path = _paths(workdir, int(spec["slot"]))[2]
+    offset = int(spec.get("offset", 0))
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if offset > size:
+                offset = 0
+            f.seek(offset)
+            data = f.read(65536)
+    except OSError:
+        return {"text": "", "offset": 0}
+    # Only whole lines, so a follower never prints half a line twice.
+    cut = len(data)
+    if not data.endswith(b"\n"):
+        last = data.rfind(b"\n")
+        # a line longer than the whole chunk is passed on in pieces
+        cut = last + 1 if last >= 0 else (len(data) if len(data) == 65536 else 0)
+    return {"text": data[:cut].decode("utf-8", "replace"), "offset": offset + cut}
 
 
 def dispatch(workdir, command, spec):
@@ -296,6 +323,8 @@ def dispatch(workdir, command, spec):
         return stop(workdir, spec)
     if command == "tail":
         return tail(workdir, spec)
+    if command == "read":
+        return read(workdir, spec)
     if command == "facts":
         return facts()
     raise ValueError("unknown command %r" % command)

@@ -50,6 +50,7 @@ def add_commands(sub) -> None:
     p = common(sub.add_parser("logs", help="the end of a worker's log"))
     p.add_argument("worker", help="NODE/SLOT")
     p.add_argument("-n", "--lines", type=int, default=50)
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     p.set_defaults(fleet_func=cmd_logs)
     p = common(sub.add_parser("check", help="connectivity and interpreter of every node"))
     p.add_argument("node", nargs="?")
@@ -176,12 +177,15 @@ async def cmd_logs(args, console: Console) -> int:
 
     async def body(fleet):
         try:
-            lines = await fleet.tail_log(args.worker, args.lines)
+            if args.follow:
+                async for line in fleet.follow_log(args.worker, args.lines):
+                    console.print(line, markup=False, highlight=False)
+            else:
+                for line in await fleet.tail_log(args.worker, args.lines):
+                    console.print(line, markup=False, highlight=False)
         except NodeError as e:
             console.print(f"[red]{e}[/]")
             return 1
-        for line in lines:
-            console.print(line, markup=False, highlight=False)
         return 0
     return await _with_fleet(args, body)
 

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import time
 from pathlib import PurePosixPath
-from typing import Awaitable, Callable, Sequence
+from typing import AsyncIterator, Awaitable, Callable, Sequence
 
 from jstui.config import ConfigError, FleetConfig, NodeConfig
 from jstui.fleet.bundle import PUZZLE_REL, BundleFile, build_bundle
@@ -225,7 +225,26 @@ class Fleet:
         nodes, slot = self._parse_target(worker)
         if slot is None:
             raise ConfigError(f"{worker!r}: name a worker as NODE/SLOT, e.g. {worker}/0")
-        return await nodes[0].tail(slot, lines)
+        return (await nodes[0].tail(slot, lines))["lines"]
+
+    async def follow_log(self, worker: str, lines: int = 20,
+                         interval: float = 1.0) -> AsyncIterator[str]:
+        """The last lines of a worker's log, then each new line as it is written;
+        runs until the consumer stops iterating (NodeError if the node goes away)."""
+        nodes, slot = self._parse_target(worker)
+        if slot is None:
+            raise ConfigError(f"{worker!r}: name a worker as NODE/SLOT, e.g. {worker}/0")
+        first = await nodes[0].tail(slot, lines)
+        for line in first["lines"]:
+            yield line
+        offset = first["size"]
+        while True:
+            chunk = await nodes[0].read(slot, offset)
+            offset = chunk["offset"]
+            for line in chunk["text"].splitlines():
+                yield line
+            if not chunk["text"]:
+                await asyncio.sleep(interval)
 
     async def facts(self, node: str) -> NodeFacts:
         """CPU count, load average and memory of one node (NodeError if unreachable)."""

@@ -219,8 +219,13 @@ class NodeOps:
         spec = {"slots": list(slots) if slots else [], "grace": grace}
         return await self.agent("stop", spec, timeout=grace + 30)
 
-    async def tail(self, slot: int, lines: int) -> list[str]:
-        return (await self.served("tail", {"slot": slot, "lines": lines}))["lines"]
+    async def tail(self, slot: int, lines: int) -> dict:
+        """{"lines": the last lines, "size": the log's size in bytes}"""
+        return await self.served("tail", {"slot": slot, "lines": lines})
+
+    async def read(self, slot: int, offset: int) -> dict:
+        """{"text": whole lines from byte `offset`, "offset": where to read next}"""
+        return await self.served("read", {"slot": slot, "offset": offset})
 
 
 def _last_line(text: str) -> str:
