@@ -73,8 +73,16 @@ async def round_trips(dsn: str, puzzle: Puzzle, count: int) -> dict:
     return {"sql": ms(raw), "door": ms(door)}
 
 
-async def fleet_rates(dsn: str, npz: Path, workers: int, seconds: float, log_dir: Path) -> list[float]:
-    """Start WORKERS worker processes, let them run, read their moves/s from the pool."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def fleet_rates(dsn: str, npz: Path, workers: int, seconds: float, log_dir: Path) -> list[tuple]:
+    """Start WORKERS worker processes; per worker (moves/s of wall time, moves per CPU second)
+    over a window after start-up. Moves per CPU second shows whether workers slow each other
+    beyond sharing the cores (a machine shared with other work changes the first, not this)."""
     from solver.pool import connect
 
     async with await connect(dsn) as store:
@@ -87,22 +95,28 @@ async def fleet_rates(dsn: str, npz: Path, workers: int, seconds: float, log_dir
                                "--heartbeat", "1", "--log-file", str(log_dir / f"w{workers}-{i}.log")],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for i in range(workers)]
-    samples: dict[int, list[float]] = {}
+
+    async def sample(store):
+        rows = {w.pid: w.step for w in await store.fetch_workers(alive_only=True) if w.id not in before}
+        return {p.pid: (rows.get(p.pid), cpu_seconds(p.pid), time.monotonic()) for p in procs}
+
     try:
-        await asyncio.sleep(seconds / 3)  # start-up and seeding
+        await asyncio.sleep(max(5.0, seconds / 3) + 2.0 * workers)  # start-up and seeding
         async with await connect(dsn) as store:
-            t_end = time.monotonic() + seconds
-            while time.monotonic() < t_end:
-                for w in await store.fetch_workers(alive_only=True):
-                    if w.id not in before and w.moves_per_s:
-                        samples.setdefault(w.id, []).append(w.moves_per_s)
-                await asyncio.sleep(1)
+            first = await sample(store)
+            await asyncio.sleep(seconds)
+            last = await sample(store)
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(60)
-    return [statistics.median(v) for v in samples.values()]
+    rates = []
+    for pid, (step0, cpu0, t0) in first.items():
+        step1, cpu1, t1 = last[pid]
+        if step0 is not None and step1 is not None and step1 > step0 and cpu1 > cpu0:
+            rates.append(((step1 - step0) / (t1 - t0), (step1 - step0) / (cpu1 - cpu0)))
+    return rates
 
 
 async def main() -> None:
@@ -126,16 +140,19 @@ async def main() -> None:
         base = None
         print(f"worker moves/s (synthetic N=24, d=32, h=64, 2048 rows; {os.cpu_count()} cores; "
               f"1 BLAS thread per worker):")
+        load = os.getloadavg()[0]
         for workers in (1, 2, 4, 8):
             rates = await fleet_rates(dsn, npz, workers, seconds, tmp)
             if not rates:
-                print(f"  {workers} workers: no heartbeat carried a rate")
+                print(f"  {workers} workers: no usable samples")
                 continue
-            per = statistics.mean(rates)
-            base = base or per
-            total = per * len(rates)
-            print(f"  {workers} workers: {per:9.0f} moves/s each, {total:9.0f} total, "
-                  f"each at {per / base:5.1%} of one alone (fair share {min(1, (os.cpu_count() or 1) / workers):.0%})")
+            wall = statistics.mean(r[0] for r in rates)
+            per_cpu = statistics.mean(r[1] for r in rates)
+            base = base or (wall, per_cpu)
+            print(f"  {workers} workers: {wall:7.0f} moves/s each ({wall / base[0]:6.1%} of one alone; "
+                  f"fair share {min(1, (os.cpu_count() or 1) / workers):4.0%}), {wall * len(rates):7.0f} total; "
+                  f"{per_cpu:7.0f} moves per CPU second ({per_cpu / base[1]:6.1%} of one alone)")
+        print(f"  (load average before: {load:.1f}, after: {os.getloadavg()[0]:.1f})")
     finally:
         if not args.dsn:
             embedded.down(tmp / "pgdata")
