@@ -68,7 +68,5 @@ async def test_relaunch_asks_then_happens_and_the_log_tails(tmp_path, fresh_dsn,
                 await pilot.press("a")                      # auto-relaunch on
                 await until(pilot, lambda: app.snapshot.auto_relaunch, timeout=10)
                 assert fleet.config.workers.auto_relaunch
-                # the small puzzle is solved in well under a second: the banner shows it
-                await until(pilot, lambda: app.snapshot.solved, timeout=40)
         finally:
             await fleet.stop()
