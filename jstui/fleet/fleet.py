@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import AsyncIterator, Awaitable, Callable, Sequence
 
@@ -401,5 +402,4 @@ def _facts(f: dict) -> NodeFacts:
 
 
 def _timed(result: NodeResult, seconds: float) -> NodeResult:
-    from dataclasses import replace
     return replace(result, seconds=seconds)
