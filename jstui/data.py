@@ -217,18 +217,6 @@ def fmt_clock(epoch: float) -> str:
 
 # ---- workers ---------------------------------------------------------------------
 
-def worker_status(finished: bool, exit_code: int | None, age: float | None,
-                  lost_after: float) -> str:
-    """running / finished / crashed / lost, from what the pool and fleet know."""
-    if finished:
-        return FINISHED if not exit_code else CRASHED
-    if exit_code is not None:
-        return FINISHED if exit_code == 0 else CRASHED
-    if age is None or age > lost_after:
-        return LOST
-    return RUNNING
-
-
 SORT_KEYS = {
     "node": lambda w: (w.node, w.pid or 0),
     "best": lambda w: (w.best_mse is None, w.best_mse or 0.0),
@@ -276,10 +264,6 @@ def summarise_nodes(nodes: Iterable[NodeView], workers: Sequence[WorkerView]) ->
 def newly_solved(previous: Snapshot | None, current: Snapshot) -> bool:
     """The pool holds the target hash now and did not in the previous snapshot."""
     return current.solved and not (previous is not None and previous.solved)
-
-
-def new_events(snapshot: Snapshot, last_id: int) -> list[Event]:
-    return [e for e in snapshot.events if e.id > last_id]
 
 
 @dataclass

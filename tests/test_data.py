@@ -1,9 +1,9 @@
 """The snapshot helpers of jstui.data: pure functions, no UI, no database."""
 from jstui.data import (
-    CRASHED, FINISHED, LOCKED, LOST, MIXED, RUNNING, UNCERTAIN, Event, History, NodeView,
+    CRASHED, FINISHED, LOCKED, LOST, MIXED, RUNNING, UNCERTAIN, History, NodeView,
     Snapshot, WorkerView, Zones, agreement_shares, block_positions, filter_workers, fmt_age,
-    fmt_mse, fmt_rate, new_events, newly_solved, sort_workers, sparkline, spans_decades,
-    summarise_nodes, uncertain_positions, worker_status, zone_of, zone_runs,
+    fmt_mse, fmt_rate, newly_solved, sort_workers, sparkline, spans_decades,
+    summarise_nodes, uncertain_positions, zone_of, zone_runs,
 )
 
 
@@ -50,15 +50,6 @@ def test_number_formats_are_short_and_stable():
     assert fmt_rate(None) == "-"
 
 
-def test_worker_status_from_exit_code_and_heartbeat():
-    assert worker_status(False, None, 3.0, lost_after=60) == RUNNING
-    assert worker_status(False, None, 300.0, lost_after=60) == LOST
-    assert worker_status(False, None, None, lost_after=60) == LOST
-    assert worker_status(True, 0, 300.0, lost_after=60) == FINISHED
-    assert worker_status(True, 1, 3.0, lost_after=60) == CRASHED
-    assert worker_status(False, 137, 3.0, lost_after=60) == CRASHED
-
-
 def _workers():
     return [
         WorkerView(key="a1", node="alpha", pid=11, run=1, best_mse=0.02, moves_per_s=100, age=2),
@@ -85,13 +76,11 @@ def test_summarise_nodes_counts_only_running_workers():
     assert (gamma.workers_running, gamma.up, gamma.reason) == (0, False, "ssh: refused")
 
 
-def test_newly_solved_fires_once_and_new_events_after_id():
+def test_newly_solved_fires_once():
     unsolved, solved = Snapshot(taken_at=1), Snapshot(taken_at=2, solved=True)
     assert newly_solved(unsolved, solved)
     assert newly_solved(None, solved)
     assert not newly_solved(solved, solved)
-    snap = Snapshot(taken_at=3, events=(Event(1, 0, "info", "a"), Event(2, 0, "info", "b")))
-    assert [e.id for e in new_events(snap, 1)] == [2]
 
 
 def test_history_is_bounded_and_spaced_in_time():
