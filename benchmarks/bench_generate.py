@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     cache = Path(args.out) / "puzzles"
     cache.mkdir(parents=True, exist_ok=True)
     head = (f"{'kind':9} {'N':>4} {'seed':>4} {'pairs':>6} {'init':>6} {'rho|W|':>7} "
-            f"{'rho|upd|':>8} {'mse p/t':>8} {'rel f64':>8} {'gen s':>6}")
+            f"{'inv':>5} {'rho|upd|':>8} {'mse p/t':>8} {'rel f64':>8} {'gen s':>6}")
     print(head)
     print("-" * len(head))
     rows = []
@@ -43,6 +43,7 @@ def main(argv=None) -> int:
                 print(f"{kind:9} {blocks:>4} {seed:>4} {g['trace_pair_accuracy']:>6.2f} "
                       f"{g['initial_trace_pair_accuracy']:>6.2f} "
                       f"{g['out_norm_depth_spearman']:>+7.3f} "
+                      f"{g.get('out_norm_sort_inversions', '-'):>5} "
                       f"{g['update_norm_depth_spearman']:>+8.3f} "
                       f"{g['mse_pred_true']:>8.3f} {g['mse_answer_float64_relative']:>8.1e} "
                       f"{g['seconds']:>6.1f}", flush=True)
@@ -50,7 +51,8 @@ def main(argv=None) -> int:
     out_file = Path(args.out) / f"bench_generate-{stamp}.json"
     out_file.write_text(json.dumps(rows, indent=2) + "\n")
     print(f"pairs/init = trace-Hungarian pair accuracy after/before training; rho = "
-          f"Spearman with depth; rel f64 = MSE(float64 answer, pred)/mean(pred^2)\n"
+          f"Spearman with depth; inv = adjacent swaps from the |W_out| sort "
+          f"to the true order; rel f64 = MSE(float64 answer, pred)/mean(pred^2)\n"
           f"wrote {out_file}")
     return 0
 

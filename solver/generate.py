@@ -229,12 +229,24 @@ def spearman(values: np.ndarray) -> float:
     return float(spearmanr(values, np.arange(len(values))).statistic)
 
 
+def sort_distance(values: np.ndarray) -> tuple[int, int]:
+    """How far sorting by values is from the true order: (inversions, i.e. adjacent swaps
+    needed, and the largest displacement of one block)."""
+    order = np.argsort(values, kind="stable")
+    inversions = int(np.triu(order[:, None] > order[None, :], k=1).sum())
+    return inversions, int(np.abs(order - np.arange(len(order))).max(initial=0))
+
+
 def measure(p: dict, x: np.ndarray, pred: np.ndarray, true: np.ndarray) -> dict:
     out64, update_norms = forward_float64(p, x)
     err64 = float(np.mean((out64 - pred) ** 2))
+    out_norms = np.linalg.norm(p["out_w"], axis=(1, 2))
+    inversions, displacement = sort_distance(out_norms)
     return {
         "trace_pair_accuracy": trace_pair_accuracy(p["inp_w"], p["out_w"]),
-        "out_norm_depth_spearman": spearman(np.linalg.norm(p["out_w"], axis=(1, 2))),
+        "out_norm_depth_spearman": spearman(out_norms),
+        "out_norm_sort_inversions": inversions,
+        "out_norm_sort_max_displacement": displacement,
         "update_norm_depth_spearman": spearman(update_norms),
         "mse_pred_true": float(np.mean((pred - true) ** 2)),
         "mse_answer_float64": err64,
@@ -474,7 +486,9 @@ def format_summary(out: Path, s: dict) -> str:
         f"in {s['seconds']:.1f} s",
         f"  trace-Hungarian pairs right   {s['trace_pair_accuracy']:.3f} "
         f"(at init {s['initial_trace_pair_accuracy']:.3f})",
-        f"  spearman |W_out| vs depth     {s['out_norm_depth_spearman']:+.3f}",
+        f"  spearman |W_out| vs depth     {s['out_norm_depth_spearman']:+.3f} "
+        f"(sorting by it: {s['out_norm_sort_inversions']} adjacent swaps from the order, "
+        f"max displacement {s['out_norm_sort_max_displacement']})",
         f"  spearman |update| vs depth    {s['update_norm_depth_spearman']:+.3f}",
         f"  MSE pred vs true              {s['mse_pred_true']:.4g}",
         f"  MSE at answer (float64)       {s['mse_answer_float64']:.3g} "
