@@ -474,6 +474,14 @@ def handler(args) -> int:
     except GenerateError as exc:
         print(exc)
         return 2
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        print("generate needs torch on this machine (pip install 'jstui[torch]')")
+        return 1
+    except OSError as exc:
+        print(f"{exc.filename or out}: cannot write the puzzle ({exc.strerror})")
+        return 1
     print(format_summary(out, summary))
     return 0
 
