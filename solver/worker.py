@@ -23,7 +23,12 @@ import time
 from collections import deque
 from pathlib import Path
 
-import numpy as np
+# A fleet runs one worker per core: BLAS threads of their own would fight the others'.
+# Set before numpy loads; an operator's own setting wins.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 from solver.pool.knobs import KNOBS
 from solver.pool.link import Link, Offline, Outbox, Pending
