@@ -69,12 +69,16 @@ def test_pool_up_outlives_its_command_and_is_reused_then_down(small_puzzle_dir):
      "cannot reach"),
     (("breakpoints", "--puzzle", "{puzzle}", "--data-dir", "/nonexistent/pg"), 2, "JSTUI_DSN"),
 ])
-def test_tool_user_errors_are_one_line_with_an_exit_code(args, code, words, small_puzzle_dir, fresh_dsn):
+def test_tool_user_errors_are_one_line_with_an_exit_code(args, code, words, small_puzzle_dir, fresh_dsn,
+                                                          capsys, monkeypatch):
+    from solver.tools.cli import main
+
+    monkeypatch.delenv("JSTUI_DSN", raising=False)
     argv = [a.format(puzzle=small_puzzle_dir, dsn=fresh_dsn) for a in args]
-    done = run(*TOOLS, *argv)
-    assert done.returncode == code, done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and words in lines[0] and "Traceback" not in done.stderr
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and words in lines[0] and "Traceback" not in err
 
 
 def free_port() -> int:
