@@ -50,6 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--log-file", type=Path, help="append the log here too (directories are created)")
     ap.add_argument("--heartbeat", type=float, default=2.0, help="seconds between heartbeats")
     ap.add_argument("--grace", type=float, default=15.0, help="heartbeat age after which a worker is lost")
+    ap.add_argument("--history-every", type=float, default=10.0,
+                    help="seconds between points of the MSE history (taken at heartbeats)")
     ap.add_argument("--run-seconds", type=float, help="override the run_seconds knob")
     ap.add_argument("--burst-seconds", type=float, help="override the burst_seconds knob")
     ap.add_argument("--spool-dir", type=Path, help="where undelivered results wait at exit")
@@ -113,6 +115,7 @@ class Worker:
         self.parents: list[int] = []           # the elite this run's lineage started from
         self.latest: tuple | None = None       # newest improvement not yet queued
         self.last_queued = 0.0
+        self.next_history = 0.0
         self.status = "running"
         self.run = 0
         self.steps_done = 0
@@ -197,9 +200,11 @@ class Worker:
             try:
                 await self.deliver()
                 if time.monotonic() >= next_beat:
-                    p = self.progress
-                    self.history.append((self.run, self.steps_done + int(p.get("step", 0)),
-                                         p.get("mse"), _finite(self.best_mse)))
+                    if time.monotonic() >= self.next_history:
+                        p = self.progress
+                        self.history.append((self.run, self.steps_done + int(p.get("step", 0)),
+                                             p.get("mse"), _finite(self.best_mse)))
+                        self.next_history = time.monotonic() + self.args.history_every
                     next_beat = time.monotonic() + self.args.heartbeat
                     await self.link.call(self._beat)
             except Offline:

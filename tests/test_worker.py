@@ -124,6 +124,7 @@ async def test_kill_9_worker_is_marked_lost_and_the_others_go_on(fresh_dsn, medi
             after = {s.id for s in await store.fetch_top(10_000) if s.worker_id == victim_row.id}
             assert before <= after
             alive = await store.fetch_workers(alive_only=True)
+            assert {h.worker_id for h in await store.fetch_mse_history()} >= {w.id for w in alive}
             assert sorted(w.pid for w in alive) == sorted(p.pid for p in procs[1:])
             assert all(w.heartbeat_age_s < 4 for w in alive)  # beating (slack for a loaded machine)
             # One survivor is stopped through the command queue, the other by SIGTERM.
