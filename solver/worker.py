@@ -89,9 +89,14 @@ def setup_logging(node: str, log_file: Path | None) -> None:
 
 
 def default_spool_dir() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("jstui")) / "spool"
+    # A node may have only numpy, scipy and asyncpg: platformdirs is optional here.
+    try:
+        import platformdirs
+    except ImportError:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "jstui"
+    else:
+        base = Path(platformdirs.user_data_dir("jstui"))
+    return base / "spool"
 
 
 class Worker:
