@@ -115,6 +115,14 @@ def test_observer_widens_on_stagnation_and_relaxes_when_healthy():
     assert obs.decide(stats(), KNOBS)[1] == {}
 
 
+def test_observer_holds_the_knobs_without_workers_and_in_cooldown():
+    kind, changes, reasons = obs.decide(stats(diversity=0.01, workers_alive=0), KNOBS)
+    assert kind == "monoculture" and changes == {} and "no worker is alive" in reasons[-1]
+    _, changes, reasons = obs.decide(stats(best_age_s=3600), KNOBS, since_change_s=60, cooldown_s=300)
+    assert changes == {} and "cooldown" in reasons[-1]
+    assert obs.decide(stats(best_age_s=3600), KNOBS, since_change_s=400, cooldown_s=300)[1]
+
+
 def test_diversity_of_identical_and_different_arrangements():
     a, b = [0, 1, 2, 3, 4], [2, 3, 0, 1, 4]
     assert obs.diversity([a, a, a]) == 0.0

@@ -51,6 +51,8 @@ def register(subparsers) -> None:
     p.add_argument("--report-every", type=int, default=5, help="write an observation every N cycles")
     p.add_argument("--stagnation", type=float, default=600.0, help="seconds without a new best = stagnation")
     p.add_argument("--grace", type=float, default=15.0, help="heartbeat age after which a worker is lost")
+    p.add_argument("--cooldown", type=float, default=300.0,
+                   help="seconds after a knob change before the next one (default 300)")
     _common(p)
     p.set_defaults(func=lambda a: _run(a, _observe))
 
@@ -157,7 +159,7 @@ async def _observe(store, puzzle, args) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await observe(store, puzzle, args.interval, args.cycles, args.report_every, args.grace,
-                  args.stagnation, stop=stop)
+                  args.stagnation, stop=stop, cooldown_s=args.cooldown)
     return 0
 
 

@@ -16,6 +16,7 @@ log = logging.getLogger("solver.observe")
 STAGNATION_S = 600.0        # best MSE unchanged this long: stagnation
 MONOCULTURE_BELOW = 0.05    # mean share of differing block positions among the top-K
 RELAX = 0.2                 # share of the way back to a knob's default per healthy cycle
+COOLDOWN_S = 300.0          # after a change, let the fleet react this long before the next
 TOOL_KINDS = ("inject", "surgery", "zones", "breakpoints")
 
 
@@ -43,8 +44,12 @@ def diversity(perms: list[list[int]]) -> float | None:
 
 
 def decide(stats: FleetStats, knobs: dict[str, float], stagnation_s: float = STAGNATION_S,
-           monoculture_below: float = MONOCULTURE_BELOW) -> tuple[str, dict[str, float], list[str]]:
-    """(kind, knob changes, reasons) for one observation; pure, so it is tested alone."""
+           monoculture_below: float = MONOCULTURE_BELOW, since_change_s: float | None = None,
+           cooldown_s: float = COOLDOWN_S) -> tuple[str, dict[str, float], list[str]]:
+    """(kind, knob changes, reasons) for one observation; pure, so it is tested alone.
+
+    No change while no worker is alive (nobody would feel it) or within COOLDOWN_S of
+    the last change (the fleet needs time to react to it)."""
     reasons: list[str] = []
     target: dict[str, float] = {}
     if stats.pool_size == 0:
@@ -68,7 +73,11 @@ def decide(stats: FleetStats, knobs: dict[str, float], stagnation_s: float = STA
         for key in ("restart_share", "perturb_width"):
             target[key] = knobs[key] + RELAX * (KNOBS[key].default - knobs[key])
     if stats.workers_alive == 0:
-        reasons.append("no worker is alive")
+        reasons.append("no worker is alive: knobs left alone")
+        target = {}
+    elif since_change_s is not None and since_change_s < cooldown_s and kind != "healthy":
+        reasons.append(f"knobs held: last change {since_change_s:.0f} s ago (cooldown {cooldown_s:.0f} s)")
+        target = {}
     changes = {}
     for key, value in target.items():
         value = clamp(key, value)
@@ -126,20 +135,24 @@ async def run_tool_command(store, puzzle, command, node: str | None = None) -> t
 
 async def observe(store, puzzle, interval: float = 30.0, cycles: int | None = None, report_every: int = 5,
                   grace_s: float = 15.0, stagnation_s: float = STAGNATION_S, node: str = "observer",
-                  stop: asyncio.Event | None = None) -> int:
+                  stop: asyncio.Event | None = None, cooldown_s: float = COOLDOWN_S) -> int:
     """The observer loop; returns the number of cycles run."""
     puzzle_id = await store.register_puzzle(puzzle)
     cycle = 0
+    last_change: float | None = None
     while not (stop and stop.is_set()):
         cycle += 1
         lost = await store.mark_lost(grace_s)
         stats = await gather_stats(store, puzzle_id)
         knobs = {k: c.value for k, c in (await store.fetch_config()).items()}
-        kind, changes, reasons = decide(stats, knobs, stagnation_s)
+        since = None if last_change is None else time.monotonic() - last_change
+        kind, changes, reasons = decide(stats, knobs, stagnation_s, since_change_s=since, cooldown_s=cooldown_s)
         if lost:
             reasons.append(f"marked {lost} silent worker(s) lost (no heartbeat for {grace_s:g} s)")
         for key, value in changes.items():
             await store.set_config(key, value, by="observer")
+        if changes and kind != "healthy":
+            last_change = time.monotonic()
         if changes or lost or cycle == 1 or cycle % report_every == 0:
             message = f"{kind}: " + "; ".join(reasons)
             await store.add_observation(puzzle_id, kind, message, stats=asdict(stats), changes=changes)
