@@ -90,12 +90,11 @@ def cmd_status(args) -> int:
 
 
 async def _status(dsn: str) -> int:
-    from . import schema
     from .store import connect, redact
 
     async with await connect(dsn, max_size=1) as store:
         print(f"dsn: {redact(dsn)}")
-        print(f"schema: version {schema.LATEST}")
+        print(f"schema: version {await store.schema_version()}")
         for puzzle in await store.fetch_puzzles():
             c = await store.counts(puzzle.id)
             best = "-" if c.best_mse is None else f"{c.best_mse:.6g}"

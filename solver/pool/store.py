@@ -114,6 +114,10 @@ class PoolStore:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
+    async def schema_version(self) -> int:
+        async with self._pool.acquire() as conn:
+            return await schema.schema_version(conn)
+
     # ---- puzzles -------------------------------------------------------------------
     async def register_puzzle(self, puzzle, name: str | None = None) -> int:
         """The puzzle's id, registering it by fingerprint the first time."""
