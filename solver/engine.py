@@ -143,24 +143,27 @@ def placement_effects(m: Model, S, V, inp_seq, out_seq, window: int | None = Non
     return D
 
 
-def out_swap_effects(m: Model, S, V, inp_seq, out_seq) -> np.ndarray:
+def out_swap_effects(m: Model, S, V, inp_seq, out_seq, window: int | None = None) -> np.ndarray:
     """Linearised output change at position k from using the out piece now at position j.
 
-    Returns (N, N, R*o): ``V[k+1] . (f_(inp_k, out_j)(S[k]) - f_k(S[k]))``.
+    Returns (N, N, R*o): ``V[k+1] . (f_(inp_k, out_j)(S[k]) - f_k(S[k]))`` for
+    |k - j| <= window, 0 elsewhere.
     """
     n, rows, h = len(inp_seq), S.shape[1], m.w1.shape[2]
     d, n_out = m.w1.shape[1], V.shape[0]
+    window = n if window is None else window
     w2 = m.w2[out_seq].transpose(2, 0, 1).reshape(d, -1)  # (d, N*h)
     b2 = m.b2[out_seq]
     E = np.zeros((n, n, rows * n_out), dtype=S.dtype)
     for k in range(n):
+        lo, hi = max(0, k - window), min(n, k + window + 1)
         act = np.maximum(S[k] @ m.w1[inp_seq[k]] + m.b1[inp_seq[k]], 0)  # (R, h)
         now = S[k + 1] - S[k]
         for c in range(n_out):
             v = V[c, k + 1]
-            eff = ((v @ w2).reshape(rows, n, h) * act[:, None, :]).sum(axis=2)  # (R, N)
-            eff += v @ b2.T - np.einsum("rd,rd->r", v, now)[:, None]
-            E[k, :, c * rows:(c + 1) * rows] = eff.T
+            eff = ((v @ w2[:, lo * h:hi * h]).reshape(rows, hi - lo, h) * act[:, None, :]).sum(axis=2)
+            eff += v @ b2[lo:hi].T - np.einsum("rd,rd->r", v, now)[:, None]
+            E[k, lo:hi, c * rows:(c + 1) * rows] = eff.T
     return E
 
 

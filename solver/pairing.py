@@ -61,7 +61,18 @@ def assignment_margins(cost: np.ndarray, assignment: np.ndarray) -> np.ndarray:
     return margins
 
 
+_CACHE: dict[str, Pairing] = {}
+
+
 def structural_pairing(puzzle) -> Pairing:
+    """Cached per puzzle fingerprint: the margins cost N assignments, and a worker asks
+    for them at every burst."""
+    key = puzzle.fingerprint
+    if key and key in _CACHE:
+        return _CACHE[key]
     cost = structural_cost(puzzle)
     assignment = hungarian(cost)
-    return Pairing(assignment, assignment_margins(cost, assignment), cost)
+    result = Pairing(assignment, assignment_margins(cost, assignment), cost)
+    if key:
+        _CACHE[key] = result
+    return result

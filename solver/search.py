@@ -16,11 +16,13 @@ import numpy as np
 
 from solver import engine, moves as mv
 from solver.answer import answer_sha256, from_permutation, to_permutation
-from solver.pairing import structural_pairing
+from solver.pairing import CONFIDENT_MARGIN, structural_pairing
 
 # A move must lower the subsample MSE by this factor: batched and single float32 passes
 # round differently (~1e-7 relative), and a smaller bar lets the search cycle on noise.
 IMPROVEMENT = 1 - 1e-5
+# Rows of the solver's own exactness check (`verify` uses all rows).
+VERDICT_ROWS = 2048
 
 SEED_METHODS = ("structural", "norm", "jacobian", "insertion", "greedy", "loo", "random")
 
@@ -99,7 +101,7 @@ class Evaluator:
         V = engine.output_sensitivity(m, self.inp, self.out, S)
         residual = (engine.output(m, S[-1]) - m.pred).T.reshape(-1)  # output-major, like D
         D = engine.placement_effects(m, S, V, self.inp, self.out, window=window)
-        E = engine.out_swap_effects(m, S, V, self.inp, self.out) if pairing_moves else None
+        E = engine.out_swap_effects(m, S, V, self.inp, self.out, window=window) if pairing_moves else None
         est, ranked = mv.rank_moves(D, residual, E, window, with_cycles=with_cycles)
         self.ranked += len(ranked)
         return est, ranked
@@ -251,16 +253,22 @@ def perturb(puzzle, perm, width: int, rng: np.random.Generator, n_moves: int | N
 
 # ---------------------------------------------------------------- verdict
 
-def verdict(puzzle, inp_seq, out_seq) -> Verdict:
-    """Is this the network that produced pred? Judged against float32 rounding and neighbours."""
-    m64 = engine.prepare(puzzle, dtype=np.float64)
-    m32 = engine.prepare(puzzle, dtype=np.float32)
+def verdict(puzzle, inp_seq, out_seq, rows: int | None = None) -> Verdict:
+    """Is this the network that produced pred? Judged against float32 rounding and neighbours.
+
+    ``rows`` limits the check to the first rows: a wrong network cannot match a few
+    thousand rows to rounding level by chance, and a full float64 pass of the public
+    size costs about a second.
+    """
+    m64 = engine.prepare(puzzle, rows=rows, dtype=np.float64)
+    m32 = engine.prepare(puzzle, rows=rows, dtype=np.float32)
+    pred = m64.pred
     S64 = engine.states(m64, inp_seq, out_seq)
     y64 = engine.output(m64, S64[-1])
     y32 = engine.output(m32, engine.run_blocks(m32, inp_seq, out_seq, m32.x)).astype(np.float64)
-    mse = float(np.mean((y64 - puzzle.pred) ** 2))
-    floor = float(np.mean((y32 - y64) ** 2)) + float(np.mean((puzzle.pred - puzzle.pred.astype(np.float32)) ** 2))
-    scale = float(np.var(puzzle.pred)) or 1.0
+    mse = float(np.mean((y64 - pred) ** 2))
+    floor = float(np.mean((y32 - y64) ** 2)) + float(np.mean((pred - pred.astype(np.float32)) ** 2))
+    scale = float(np.var(pred)) or 1.0
     # nearest neighbours: swaps near the output are the cheapest to evaluate exactly
     n = len(inp_seq)
     neighbour = math.inf
@@ -273,11 +281,12 @@ def verdict(puzzle, inp_seq, out_seq) -> Verdict:
     threshold = max(100.0 * floor, 1e-13 * scale)
     exact = mse <= threshold and (not math.isfinite(neighbour) or neighbour > 10 * mse)
     gap = neighbour / mse if mse > 0 else math.inf
+    on = "" if m64.n_rows == puzzle.n_rows else f" on {m64.n_rows} of {puzzle.n_rows} rows"
     if exact:
-        text = (f"exact: MSE {mse:.3g} is at float32 rounding level ({floor:.2g}); "
+        text = (f"exact: MSE {mse:.3g}{on} is at float32 rounding level ({floor:.2g}); "
                 f"nearest tested neighbour {neighbour:.3g} ({gap:.1e}x worse)")
     else:
-        text = f"not exact: MSE {mse:.3g} vs float32 rounding level {floor:.2g} (relative {mse / scale:.2g})"
+        text = f"not exact: MSE {mse:.3g}{on} vs float32 rounding level {floor:.2g} (relative {mse / scale:.2g})"
     return Verdict(exact, mse, floor, neighbour, text)
 
 
@@ -327,7 +336,13 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
     scale = float(np.var(ev.m.pred)) or 1.0
     exact_level = 1e-9 * scale  # subsample float32 MSE below this: confirm on all rows
     pairing = structural_pairing(puzzle)
-    pair_moves = True
+    # inp pieces whose structural pair is in doubt (small margin): re-paired exhaustively,
+    # and pairing moves are ranked only while there are any. Kicks re-pair at random
+    # anyway, so a confident but wrong pair can still be undone.
+    uncertain_pairs = np.flatnonzero(pairing.margin < CONFIDENT_MARGIN)
+    if len(uncertain_pairs) > 24:
+        uncertain_pairs = np.argsort(pairing.margin)[:24]
+    pair_moves = len(uncertain_pairs) > 0
     deadline = None if time_limit is None else t_start + time_limit
     state = {"best": None, "last_progress": 0.0, "steps": 0, "history": [], "temp": s.t0, "kicks": 0}
     solved_with: list = []
@@ -354,7 +369,7 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
             if on_improve:
                 on_improve(to_permutation(puzzle, inp, out), loss)
             if loss < exact_level:
-                v = verdict(puzzle, inp, out)
+                v = verdict(puzzle, inp, out, rows=VERDICT_ROWS)
                 perm = to_permutation(puzzle, inp, out)
                 if v.exact and (target is None or answer_sha256(perm) == target):
                     solved_with.append((perm, v))
@@ -393,31 +408,58 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
         kinds = ("swap", "pair") if pair_moves else ("swap",)
         return [(kind, a, a + 1) for kind in kinds for a in range(n - 1)]
 
+    def uncertain_pair_swaps():
+        at = np.flatnonzero(np.isin(ev.inp, uncertain_pairs))
+        return [("pair", int(a), int(b)) for x, a in enumerate(at) for b in at[x + 1:]]
+
+    def local_moves(count=32):
+        """The best-estimated adjacent swaps and re-pairings (a window-1 ranking is cheap)."""
+        _, ranked = ev.rank(1, pair_moves, with_cycles=False)
+        return [m for m in ranked if m[0] == "pair" or abs(m[2] - m[1]) == 1][:count]
+
     def descend(reach):
-        """Adjacent moves first (they do most of the work and keep a good seed on course),
-        then ranked moves within ``reach``, each confirmed exactly, until nothing improves."""
+        """Cheap local moves first (they keep a good seed on course), then ranked moves
+        within ``reach``, each confirmed exactly; near the answer, the whole adjacent
+        neighbourhood and pairs of adjacent swaps."""
         while True:
             check_stop()
-            while try_batch(adjacent_moves(), combine=True):
-                check_stop()
+            # a large error is the mark of wrong pairs (a mispaired block is garbage
+            # wherever it sits): re-pair before reordering around it
+            if ev.loss > 1e-2 * scale and len(uncertain_pairs) > 1 \
+                    and try_batch(uncertain_pair_swaps(), combine=True):
+                continue
+            if try_batch(local_moves(), combine=True):
+                continue
             est, ranked = ev.rank(reach, pair_moves, with_cycles=True)
             depth = s.top_k * 4
             if any(try_batch(ranked[pos:pos + s.top_k])
                    for pos in range(0, min(depth, len(ranked)), s.top_k)):
                 continue
-            # the end game: compensating errors leave every single swap uphill, and
-            # linear estimates rank such pairs poorly, so try them all exactly
-            if ev.loss > 1e-3 * scale:
+            # re-pairing among the pairs the structure does not settle, exhaustively:
+            # wrong pairs form cycles that linear estimates rank poorly
+            if len(uncertain_pairs) > 1 and try_batch(uncertain_pair_swaps(), combine=True):
+                continue
+            if ev.loss < 1e-3 * scale and end_game():
+                continue
+            if reach < window:
+                return  # after a local kick, a local repair is enough
+            # every short move exactly: where the linear ranking misleads (strongly damped
+            # nets, rugged landscapes), the exact neighbourhood still leads somewhere
+            near = [(kind, a, b) for a in range(n) for b in range(max(0, a - 4), min(n, a + 5))
+                    for kind in ("swap", "insert") if (b > a + 1 if kind == "swap" else abs(b - a) > 1)]
+            if not any(try_batch(near[pos:pos + 128], combine=True) for pos in range(0, len(near), 128)):
                 return
-            # the pairs whose single swaps are least uphill come first
-            if not try_batch(adjacent_moves()):
-                uphill = {mvv[1]: loss for mvv, loss in zip(*state["last_batch"]) if mvv[0] == "swap"}
-                doubles = sorted((("double", a, b) for a in range(n - 1)
-                                  for b in range(a + 2, min(n - 1, a + reach + 1))),
-                                 key=lambda d: uphill[d[1]] + uphill[d[2]])
-                if not any(try_batch(doubles[pos:pos + 64]) for pos in range(0, len(doubles), 64)):
-                    return
 
+    def end_game():
+        """Compensating errors leave every single swap uphill, and linear estimates rank
+        such pairs poorly: try the adjacent neighbourhood and pairs of adjacent swaps
+        exactly, the pairs whose single swaps are least uphill first."""
+        if try_batch(adjacent_moves(), combine=True):
+            return True
+        uphill = {mvv[1]: loss for mvv, loss in zip(*state["last_batch"]) if mvv[0] == "swap"}
+        doubles = sorted((("double", a, b) for a in range(n - 1) for b in range(a + 2, n - 1)),
+                         key=lambda d: uphill[d[1]] + uphill[d[2]])[:4096]
+        return any(try_batch(doubles[pos:pos + 64]) for pos in range(0, len(doubles), 64))
 
     # ---- start
     try:
@@ -438,17 +480,18 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
             def settle(inp, out):
                 ev.set(inp, out)
                 consider_best(ev.loss, ev.inp, ev.out)
-                for _ in range(max(4, n // 4)):
+                for _ in range(max(8, n // 2)):
                     check_stop()
-                    if not try_batch(adjacent_moves(), combine=True):
+                    if not try_batch(local_moves(), combine=True):
                         break
                 settled.append((ev.loss, ev.inp.copy(), ev.out.copy()))
 
-            for idx in np.argsort(losses):
+            for idx in np.argsort(losses)[:3]:
                 if losses[idx] > 20 * min(losses) and settled:
                     break  # a far worse seed (say, a reversed order) is not worth the rounds
                 settle(*seeds[idx])
-            if n <= 96:  # NEH costs ~N^3/6 block passes: worth it unless N is large
+            close = min(t[0] for t in settled) < 1e-3 * scale
+            if n <= 96 and not close:  # NEH costs ~N^3/6 block passes: not for large N
                 sizes = update_sizes(ev.m_rank, p)
                 order = insertion_order(ev.m_rank, np.argsort(-sizes), p)
                 settle(order, p[order])
@@ -468,12 +511,12 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
                 # destroy and rebuild (iterated greedy): take blocks out, put each back
                 # where it fits best; sometimes re-pair them on the way
                 inp, out = rebuild(ev.m, cur[1], cur[2], int(rng.integers(2, s.perturb_moves + 3)),
-                                   rng, repair=pair_moves and rng.random() < 0.3)
+                                   rng, repair=rng.random() < (0.3 if pair_moves else 0.05))
                 reach = window
             else:
                 inp, out = cur[1], cur[2]
                 for _ in range(s.perturb_moves if since_best < s.reheat_after else s.perturb_moves * 2):
-                    inp, out, _ = mv.apply(mv.random_move(rng, n, width, allow_pair=pair_moves), inp, out)
+                    inp, out, _ = mv.apply(mv.random_move(rng, n, width, allow_pair=True), inp, out)
                 # a local kick gets a local repair; a full-reach pass now and then
                 reach = window if state["kicks"] % 10 == 0 else min(window, 2 * width + 2)
             ev.set(inp, out)
@@ -498,9 +541,14 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
         perm, v = solved_with[0]
         solved = True
     else:
-        _, inp, out = state["best"]
+        best_loss, inp, out = state["best"]
         perm = to_permutation(puzzle, inp, out)
-        v = verdict(puzzle, inp, out)
+        if best_loss < exact_level:
+            v = verdict(puzzle, inp, out, rows=VERDICT_ROWS)
+        else:  # far from exact: the full-data MSE is all there is to say
+            full = engine.mse(puzzle, inp, out, rows=VERDICT_ROWS)
+            v = Verdict(False, full, float("nan"), float("nan"),
+                        f"not exact: MSE {full:.3g} (relative {full / (float(np.var(puzzle.pred)) or 1.0):.2g})")
         solved = v.exact and (target is None or answer_sha256(perm) == target)
     sha = answer_sha256(perm)
     return SolveResult(
