@@ -332,7 +332,7 @@ class FixedSource:
 
 POOL_STATUS = {"starting": RUNNING, "running": RUNNING, "stopped": FINISHED,
                "finished": FINISHED, "solved": FINISHED, "lost": LOST, "failed": CRASHED}
-FLEET_STATE = {"running": RUNNING, "stalled": LOST, "done": FINISHED, "stopped": FINISHED,
+FLEET_STATE = {"running": RUNNING, "stalled": LOST, "done": FINISHED, "solved": FINISHED, "stopped": FINISHED,
                "crashed": CRASHED, "lost": LOST}
 SHOW_ENDED_FOR = 3600.0   # ended workers stay in the table this long
 MAX_WORKER_ROWS = 300
