@@ -439,7 +439,9 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
             # wrong pairs form cycles that linear estimates rank poorly
             if len(uncertain_pairs) > 1 and try_batch(uncertain_pair_swaps(), combine=True):
                 continue
-            if ev.loss < 1e-3 * scale and end_game():
+            if try_batch(adjacent_moves(), combine=True):
+                continue
+            if ev.loss < 1e-2 * scale and end_game():
                 continue
             if reach < window:
                 return  # after a local kick, a local repair is enough
@@ -452,10 +454,9 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
 
     def end_game():
         """Compensating errors leave every single swap uphill, and linear estimates rank
-        such pairs poorly: try the adjacent neighbourhood and pairs of adjacent swaps
-        exactly, the pairs whose single swaps are least uphill first."""
-        if try_batch(adjacent_moves(), combine=True):
-            return True
+        such pairs poorly: try pairs of adjacent swaps
+        exactly, the pairs whose single swaps are least uphill first (the adjacent batch
+        just evaluated gives those costs)."""
         uphill = {mvv[1]: loss for mvv, loss in zip(*state["last_batch"]) if mvv[0] == "swap"}
         doubles = sorted((("double", a, b) for a in range(n - 1) for b in range(a + 2, n - 1)),
                          key=lambda d: uphill[d[1]] + uphill[d[2]])[:4096]
@@ -487,10 +488,10 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
                 settled.append((ev.loss, ev.inp.copy(), ev.out.copy()))
 
             for idx in np.argsort(losses)[:3]:
-                if losses[idx] > 20 * min(losses) and settled:
-                    break  # a far worse seed (say, a reversed order) is not worth the rounds
+                if settled and (losses[idx] > 20 * min(losses) or settled[-1][0] < 1e-2 * scale):
+                    break  # a far worse seed is not worth the rounds, nor any once one is close
                 settle(*seeds[idx])
-            close = min(t[0] for t in settled) < 1e-3 * scale
+            close = min(t[0] for t in settled) < 1e-2 * scale
             if n <= 96 and not close:  # NEH costs ~N^3/6 block passes: not for large N
                 sizes = update_sizes(ev.m_rank, p)
                 order = insertion_order(ev.m_rank, np.argsort(-sizes), p)
