@@ -1,7 +1,6 @@
 """`python -m solver solve | verify | inspect | pack`: the solver's own commands."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time

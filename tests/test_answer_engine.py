@@ -8,25 +8,14 @@ import torch
 from solver import engine, moves
 from solver.answer import (AnswerError, answer_sha256, answer_string, from_permutation,
                            to_permutation, validate_permutation)
-from solver.puzzle import load_puzzle
 
 
-@pytest.fixture(scope="module")
-def puzzle(small_puzzle_dir):
-    return load_puzzle(small_puzzle_dir)
-
-
-@pytest.fixture(scope="module")
-def truth(small_puzzle_dir):
-    return [int(v) for v in (small_puzzle_dir / "answer.txt").read_text().strip().split(",")]
-
-
-def test_round_trip_and_hash(puzzle, truth, small_puzzle_dir):
-    inp, out = from_permutation(puzzle, truth)
-    assert to_permutation(puzzle, inp, out) == truth
-    assert answer_string(truth) == (small_puzzle_dir / "answer.txt").read_text().strip()
-    assert answer_sha256(truth) == hashlib.sha256(answer_string(truth).encode()).hexdigest()
-    assert answer_sha256(np.array(truth)) == puzzle.target_sha256
+def test_round_trip_and_hash(puzzle, answer, small_puzzle_dir):
+    inp, out = from_permutation(puzzle, answer)
+    assert to_permutation(puzzle, inp, out) == answer
+    assert answer_string(answer) == (small_puzzle_dir / "answer.txt").read_text().strip()
+    assert answer_sha256(answer) == hashlib.sha256(answer_string(answer).encode()).hexdigest()
+    assert answer_sha256(np.array(answer)) == puzzle.target_sha256
 
 
 @pytest.mark.parametrize("mutate, message", [
@@ -35,13 +24,13 @@ def test_round_trip_and_hash(puzzle, truth, small_puzzle_dir):
     (lambda p: [p[1], p[0]] + p[2:], "slot"),
     (lambda p: p[:-1] + [99], "does not exist"),
 ])
-def test_invalid_permutations(puzzle, truth, mutate, message):
+def test_invalid_permutations(puzzle, answer, mutate, message):
     with pytest.raises(AnswerError, match=message):
-        validate_permutation(puzzle, mutate(list(truth)))
+        validate_permutation(puzzle, mutate(list(answer)))
 
 
-def test_last_slot_must_hold_last(puzzle, truth):
-    bad = list(truth)
+def test_last_slot_must_hold_last(puzzle, answer):
+    bad = list(answer)
     bad[-1], bad[0] = bad[0], bad[-1]
     with pytest.raises(AnswerError):
         validate_permutation(puzzle, bad)
@@ -63,10 +52,10 @@ def torch_forward(puzzle, perm):
     return (x @ last.T + torch.tensor(puzzle.last_b, dtype=torch.float64)).detach().numpy()
 
 
-def test_engine_matches_torch(puzzle, truth):
+def test_engine_matches_torch(puzzle, answer):
     rng = np.random.default_rng(3)
-    inp, out = from_permutation(puzzle, truth)
-    for perm in (truth, to_permutation(puzzle, rng.permutation(inp), rng.permutation(out))):
+    inp, out = from_permutation(puzzle, answer)
+    for perm in (answer, to_permutation(puzzle, rng.permutation(inp), rng.permutation(out))):
         i, o = from_permutation(puzzle, perm)
         m = engine.prepare(puzzle)
         y = engine.output(m, engine.states(m, i, o)[-1])
@@ -74,13 +63,13 @@ def test_engine_matches_torch(puzzle, truth):
         assert engine.mse(puzzle, i, o) == pytest.approx(float(np.mean((y - puzzle.pred) ** 2)))
 
 
-def test_true_answer_reproduces_pred(puzzle, truth):
-    inp, out = from_permutation(puzzle, truth)
+def test_true_answer_reproduces_pred(puzzle, answer):
+    inp, out = from_permutation(puzzle, answer)
     assert engine.mse(puzzle, inp, out) < 1e-10 * np.var(puzzle.pred)
 
 
-def test_cached_prefix_equals_full_pass(puzzle, truth):
-    inp, out = from_permutation(puzzle, truth)
+def test_cached_prefix_equals_full_pass(puzzle, answer):
+    inp, out = from_permutation(puzzle, answer)
     m = engine.prepare(puzzle)
     S = engine.states(m, inp, out)
     for k in range(puzzle.n_blocks):
@@ -90,8 +79,8 @@ def test_cached_prefix_equals_full_pass(puzzle, truth):
         assert cached == pytest.approx(full, rel=1e-12)
 
 
-def test_gradients_match_finite_differences(puzzle, truth):
-    inp, out = from_permutation(puzzle, truth)
+def test_gradients_match_finite_differences(puzzle, answer):
+    inp, out = from_permutation(puzzle, answer)
     rng = np.random.default_rng(0)
     inp, out = rng.permutation(inp), out[rng.permutation(len(out))]
     m = engine.prepare(puzzle, rows=64)
@@ -105,8 +94,8 @@ def test_gradients_match_finite_differences(puzzle, truth):
 
 
 @pytest.mark.parametrize("kind", moves.KINDS)
-def test_moves_keep_permutation_valid(puzzle, truth, kind):
-    inp, out = from_permutation(puzzle, truth)
+def test_moves_keep_permutation_valid(puzzle, answer, kind):
+    inp, out = from_permutation(puzzle, answer)
     rng = np.random.default_rng(1)
     for _ in range(50):
         move = moves.random_move(rng, puzzle.n_blocks, 4)
@@ -120,9 +109,9 @@ def test_moves_keep_permutation_valid(puzzle, truth, kind):
         assert changed.size == 0 or (changed.min() >= first and changed.max() < stop)
 
 
-def test_evaluator_batch_equals_single(puzzle, truth):
+def test_evaluator_batch_equals_single(puzzle, answer):
     from solver.search import Evaluator
-    inp, out = from_permutation(puzzle, truth)
+    inp, out = from_permutation(puzzle, answer)
     ev = Evaluator(puzzle, np.arange(puzzle.n_rows), 64)
     ev.set(inp, out)
     cands = [moves.apply(mv, inp, out) for mv in [("swap", 0, 1), ("insert", 4, 1), ("pair", 2, 5), ("cycle", 1, 3, 4)]]

@@ -1,6 +1,6 @@
 """The snapshot helpers of jstui.data: pure functions, no UI, no database."""
 from jstui.data import (
-    CRASHED, FINISHED, LOCKED, LOST, MIXED, RUNNING, UNCERTAIN, History, NodeView,
+    CRASHED, FINISHED, LOCKED, LOST, MIXED, UNCERTAIN, History, NodeView,
     Snapshot, WorkerView, Zones, agreement_shares, block_positions, filter_workers, fmt_age,
     fmt_mse, fmt_rate, newly_solved, sort_workers, sparkline, spans_decades,
     summarise_nodes, uncertain_positions, zone_of, zone_runs,

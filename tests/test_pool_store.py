@@ -5,19 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from solver.answer import answer_sha256, parse_permutation
+from solver.answer import answer_sha256
 from solver.pool import SubmissionRefused, connect
-from solver.puzzle import load_puzzle
 
 
-@pytest.fixture(scope="module")
-def puzzle(small_puzzle_dir):
-    return load_puzzle(small_puzzle_dir)
-
-
-@pytest.fixture(scope="module")
-def answer(small_puzzle_dir):
-    return parse_permutation((small_puzzle_dir / "answer.txt").read_text())
 
 
 def scrambled(answer, swap=(0, 2)):

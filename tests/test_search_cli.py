@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from solver.answer import answer_sha256, from_permutation, to_permutation
-from solver.puzzle import load_puzzle, save_npz
+from solver.answer import from_permutation, to_permutation
+from solver.puzzle import load_puzzle
 from solver.search import SEED_METHODS, make_seed, perturb, solve
 
 

@@ -1,28 +1,14 @@
 """The operator tools against a real pool: inject, zones, breakpoints, surgery, observe."""
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
 from solver import moves as mv
-from solver.answer import from_permutation, parse_permutation, to_permutation
+from solver.answer import from_permutation, to_permutation
 from solver.pool import connect
-from solver.puzzle import load_puzzle
 from solver.tools import observe as obs
 from solver.tools.breakpoints import find_breakpoints
 from solver.tools.inject import inject
 from solver.tools.surgery import surgery, surgery_on_pool, window_moves
-from solver.tools.zones import zone_map, zones_of_pool
-
-
-@pytest.fixture(scope="module")
-def puzzle(small_puzzle_dir):
-    return load_puzzle(small_puzzle_dir)
-
-
-@pytest.fixture(scope="module")
-def answer(small_puzzle_dir):
-    return parse_permutation((small_puzzle_dir / "answer.txt").read_text())
+from solver.tools.zones import zone_map
 
 
 def damaged(puzzle, answer, *moves):

@@ -23,7 +23,7 @@ def zones_text(zones: Zones | None, width: int) -> Text:
     out.append("\n")
     out.append(f"top {zones.k}: ")
     out.append(f"█ locked ≥{zones.locked_at:.0%}", style=ZONE_STYLE[LOCKED])
-    out.append(f"  ▓ mixed", style=ZONE_STYLE[MIXED])
+    out.append("  ▓ mixed", style=ZONE_STYLE[MIXED])
     out.append(f"  ░ uncertain <{zones.uncertain_below:.0%}", style=ZONE_STYLE[UNCERTAIN])
     runs = [f"{a}-{b}" if a != b else f"{a}" for a, b, z in zone_runs(zones) if z == UNCERTAIN]
     if runs:
