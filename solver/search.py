@@ -330,6 +330,7 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
     row_idx = np.sort(rng.choice(puzzle.n_rows, size=n_rows, replace=False)) if puzzle.n_rows > n_rows \
         else np.arange(puzzle.n_rows)
     ev = Evaluator(puzzle, row_idx, min(s.rank_rows, n_rows))
+    screen = Evaluator(puzzle, row_idx[: max(16, n_rows // 4)], min(s.rank_rows, n_rows))
     window = min(s.window, n - 1) if n > 1 else 1
     if n > 64:
         window = min(window, 16)
@@ -344,7 +345,8 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
         uncertain_pairs = np.argsort(pairing.margin)[:24]
     pair_moves = len(uncertain_pairs) > 0
     deadline = None if time_limit is None else t_start + time_limit
-    state = {"best": None, "last_progress": 0.0, "steps": 0, "history": [], "temp": s.t0, "kicks": 0}
+    state = {"best": None, "last_progress": 0.0, "steps": 0, "history": [], "temp": s.t0, "kicks": 0,
+             "screened": None}
     solved_with: list = []
 
     def check_stop():
@@ -379,10 +381,25 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
         """Evaluate moves exactly and apply the best if it improves (with ``combine``, all
         improving moves whose spans do not overlap, when that is better still)."""
         cands = [mv.apply(move, ev.inp, ev.out) for move in batch]
-        losses = ev.evaluate(cands)
-        state["last_batch"] = (batch, losses)
-        order = np.argsort(losses)
         state["steps"] += len(batch)
+        screened = len(batch) > 16
+        if screened:
+            # screen on a quarter of the rows (pred is exact, so a right move shows on
+            # any rows); only the promising few are evaluated on the search rows
+            if state["screened"] is not ev.S:
+                screen.set(ev.inp, ev.out)
+                state["screened"] = ev.S
+            first_look = screen.evaluate(cands)
+            state["last_batch"] = (batch, first_look)
+            keep = [i for i in np.argsort(first_look)[:12] if first_look[i] < screen.loss * IMPROVEMENT]
+            batch, cands = [batch[i] for i in keep], [cands[i] for i in keep]
+            if not keep:
+                progress()
+                return False
+        losses = ev.evaluate(cands)
+        if not screened:
+            state["last_batch"] = (batch, losses)
+        order = np.argsort(losses)
         if losses[order[0]] >= ev.loss * IMPROVEMENT:
             progress()
             return False
@@ -460,7 +477,7 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
         uphill = {mvv[1]: loss for mvv, loss in zip(*state["last_batch"]) if mvv[0] == "swap"}
         doubles = sorted((("double", a, b) for a in range(n - 1) for b in range(a + 2, n - 1)),
                          key=lambda d: uphill[d[1]] + uphill[d[2]])[:4096]
-        return any(try_batch(doubles[pos:pos + 64]) for pos in range(0, len(doubles), 64))
+        return any(try_batch(doubles[pos:pos + 128]) for pos in range(0, len(doubles), 128))
 
     # ---- start
     try:
@@ -470,11 +487,13 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
         else:
             seeds = []
             p = pairing.out_of_inp
-            for order in (norm_order(puzzle, np.arange(n), p), weight_norm_order(puzzle, p),
+            for order in (weight_norm_order(puzzle, p), norm_order(puzzle, np.arange(n), p),
                           jacobian_order(puzzle, p)):
                 for o in (order, order[::-1]):
                     seeds.append((o, p[o]))
-            # each seed gets a cheap adjacent-move descent; the best basin goes on
+            # each seed gets a cheap adjacent-move descent; the best basin goes on. Seeds
+            # are tried in order of trust (|W_out| first: in trained nets it grows with
+            # depth most reliably), skipping those far worse than the best start
             losses = [ev.set(i, o) for i, o in seeds]
             settled = []
 
@@ -487,9 +506,9 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
                         break
                 settled.append((ev.loss, ev.inp.copy(), ev.out.copy()))
 
-            for idx in np.argsort(losses)[:3]:
-                if settled and (losses[idx] > 20 * min(losses) or settled[-1][0] < 1e-2 * scale):
-                    break  # a far worse seed is not worth the rounds, nor any once one is close
+            for idx in [i for i in range(len(seeds)) if losses[i] <= 20 * min(losses)][:3]:
+                if settled and settled[-1][0] < 1e-2 * scale:
+                    break  # one seed is close: the end game beats more seeds
                 settle(*seeds[idx])
             close = min(t[0] for t in settled) < 1e-2 * scale
             if n <= 96 and not close:  # NEH costs ~N^3/6 block passes: not for large N
