@@ -191,26 +191,7 @@ def mse(puzzle, inp_seq, out_seq, rows=None) -> float:
     return loss(m, run_blocks(m, inp_seq, out_seq, m.x))
 
 
-def forward_states(puzzle, inp_seq, out_seq, rows=None) -> np.ndarray:
-    m = prepare(puzzle, rows=rows, dtype=np.float64)
-    return states(m, inp_seq, out_seq)
-
-
-def network_output(puzzle, final_state) -> np.ndarray:
-    return final_state @ puzzle.last_w.T.astype(np.float64) + puzzle.last_b
-
-
-def block_update(puzzle, inp_idx, out_idx, x) -> np.ndarray:
-    m = prepare(puzzle, rows=0, dtype=np.float64)
-    return block(m, inp_idx, out_idx, np.asarray(x, dtype=np.float64))
-
-
-def leave_one_out_mse(puzzle, inp_seq, out_seq, rows=None) -> np.ndarray:
+def leave_one_out(m: Model, inp_seq, out_seq, S) -> np.ndarray:
     """MSE with block k skipped, for every k (a misplaced block often lowers it)."""
-    m = prepare(puzzle, rows=rows, dtype=np.float64)
-    S = states(m, inp_seq, out_seq)
-    n = len(inp_seq)
-    out = np.empty(n)
-    for k in range(n):
-        out[k] = loss(m, run_blocks(m, inp_seq, out_seq, S[k], start=k + 1))
-    return out
+    return np.array([loss(m, run_blocks(m, inp_seq, out_seq, S[k], start=k + 1))
+                     for k in range(len(inp_seq))])

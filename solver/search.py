@@ -198,9 +198,7 @@ def loo_order(puzzle, inp_seq, out_seq, rows=256):
     S = engine.states(m, inp_seq, out_seq)
     n = len(inp_seq)
     base = engine.loss(m, S[-1])
-    gains = [engine.loss(m, engine.run_blocks(m, inp_seq, out_seq, S[k], start=k + 1)) - base
-             for k in range(n)]
-    k = int(np.argmin(gains))
+    k = int(np.argmin(engine.leave_one_out(m, inp_seq, out_seq, S)))
     best = (base, inp_seq, out_seq)
     for b in range(n):
         if b == k:
