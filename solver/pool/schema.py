@@ -144,6 +144,12 @@ CREATE TRIGGER observations_notify AFTER INSERT ON observations
 CREATE TRIGGER refusals_notify AFTER INSERT ON refusals
     FOR EACH STATEMENT EXECUTE FUNCTION jstui_notify();
 """),
+    (4, "indexes for the control center's start-up reads", """
+-- current_puzzle_id() takes max(created_at) / max(started_at) per puzzle, and the best-
+-- over-time curve walks solutions in created_at order: without these, a full scan each.
+CREATE INDEX solutions_by_time ON solutions (puzzle_id, created_at, id);
+CREATE INDEX workers_by_start ON workers (puzzle_id, started_at);
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]
