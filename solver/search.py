@@ -467,7 +467,7 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
                 continue
             if try_batch(local_moves(), combine=True):
                 continue
-            est, ranked = ev.rank(reach, pair_moves, with_cycles=True)
+            _, ranked = ev.rank(reach, pair_moves, with_cycles=True)
             depth = s.top_k * 4
             if any(try_batch(ranked[pos:pos + s.top_k])
                    for pos in range(0, min(depth, len(ranked)), s.top_k)):
@@ -491,9 +491,8 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
 
     def end_game():
         """Compensating errors leave every single swap uphill, and linear estimates rank
-        such pairs poorly: try pairs of adjacent swaps
-        exactly, the pairs whose single swaps are least uphill first (the adjacent batch
-        just evaluated gives those costs)."""
+        such pairs poorly: try pairs of adjacent swaps exactly, those whose single swaps
+        are least uphill first (the adjacent batch just evaluated gives those costs)."""
         uphill = {mvv[1]: loss for mvv, loss in zip(*state["last_batch"]) if mvv[0] == "swap"}
         doubles = sorted((("double", a, b) for a in range(n - 1) for b in range(a + 2, n - 1)),
                          key=lambda d: uphill[d[1]] + uphill[d[2]])[:4096]
@@ -588,10 +587,11 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
         perm = to_permutation(puzzle, inp, out)
         if best_loss < exact_level:
             v = verdict(puzzle, inp, out, rows=VERDICT_ROWS)
-        else:  # far from exact: the full-data MSE is all there is to say
+        else:  # far from exact: the float64 MSE is all there is to say
             full = engine.mse(puzzle, inp, out, rows=VERDICT_ROWS)
+            on = "" if puzzle.n_rows <= VERDICT_ROWS else f" on {VERDICT_ROWS} of {puzzle.n_rows} rows"
             v = Verdict(False, full, float("nan"), float("nan"),
-                        f"not exact: MSE {full:.3g} (relative {full / (float(np.var(puzzle.pred)) or 1.0):.2g})")
+                        f"not exact: MSE {full:.3g}{on} (relative {full / (float(np.var(puzzle.pred)) or 1.0):.2g})")
         solved = v.exact and (target is None or answer_sha256(perm) == target)
     sha = answer_sha256(perm)
     return SolveResult(
