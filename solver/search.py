@@ -114,11 +114,15 @@ class Evaluator:
 
 # ---------------------------------------------------------------- seeds
 
-def norm_order(puzzle, inp_seq_blocks, out_of_inp, rows=256) -> np.ndarray:
+def update_sizes(m, out_of_inp) -> np.ndarray:
+    """Norm of each block's update on the model's input rows."""
+    return np.array([np.linalg.norm(engine.block(m, i, out_of_inp[i], m.x)) for i in range(len(out_of_inp))])
+
+
+def norm_order(puzzle, out_of_inp, rows=256) -> np.ndarray:
     """Blocks sorted by the size of their update on the data (grows with depth when trained)."""
     m = engine.prepare(puzzle, rows=rows, dtype=np.float32)
-    sizes = [np.linalg.norm(engine.block(m, i, out_of_inp[i], m.x)) for i in inp_seq_blocks]
-    return np.asarray(inp_seq_blocks)[np.argsort(sizes, kind="stable")]
+    return np.argsort(update_sizes(m, out_of_inp), kind="stable")
 
 
 def weight_norm_order(puzzle, out_of_inp) -> np.ndarray:
@@ -173,10 +177,6 @@ def insertion_order(m, blocks, out_of_inp) -> np.ndarray:
     return np.array(seq, dtype=np.int64)
 
 
-def update_sizes(m, out_of_inp) -> np.ndarray:
-    return np.array([np.linalg.norm(engine.block(m, i, out_of_inp[i], m.x)) for i in range(len(out_of_inp))])
-
-
 def rebuild(m, inp_seq, out_seq, count: int, rng, repair: bool = False):
     """Remove ``count`` random blocks and reinsert each at its best position."""
     n = len(inp_seq)
@@ -222,20 +222,20 @@ def make_seed(puzzle, method: str, rng: np.random.Generator, base=None) -> list[
     if method == "structural":
         order = weight_norm_order(puzzle, pairing)
     elif method == "norm":
-        order = norm_order(puzzle, np.arange(n), pairing)
+        order = norm_order(puzzle, pairing)
     elif method == "jacobian":
         order = jacobian_order(puzzle, pairing)
     elif method == "insertion":
         m = engine.prepare(puzzle, rows=128, dtype=np.float32)
         order = insertion_order(m, np.argsort(-update_sizes(m, pairing)), pairing)
     elif method == "greedy":
-        order = greedy_order(puzzle, pairing, rng, start_order=norm_order(puzzle, np.arange(n), pairing))
+        order = greedy_order(puzzle, pairing, rng, start_order=norm_order(puzzle, pairing))
     elif method == "random":
         order = rng.permutation(n)
         pairing = rng.permutation(n)
     elif method == "loo":
         if base is None:
-            order = norm_order(puzzle, np.arange(n), pairing)
+            order = norm_order(puzzle, pairing)
             inp, out = order, pairing[order]
         else:
             inp, out = from_permutation(puzzle, base)
@@ -506,7 +506,7 @@ def solve(puzzle, start=None, seed: int = 0, time_limit: float | None = None,
         else:
             seeds = []
             p = pairing.out_of_inp
-            for order in (weight_norm_order(puzzle, p), norm_order(puzzle, np.arange(n), p),
+            for order in (weight_norm_order(puzzle, p), norm_order(puzzle, p),
                           jacobian_order(puzzle, p)):
                 for o in (order, order[::-1]):
                     seeds.append((o, p[o]))

@@ -24,8 +24,8 @@ KNOBS: dict[str, Knob] = {k.key: k for k in [
          "how many of the best solutions a worker draws its elite start from"),
     Knob("run_seconds", 60.0, 1.0, 86400.0,
          "length of one worker run before it starts afresh"),
-    # solve() has a fixed cost per call (set-up, and a verdict on all rows at the end:
-    # seconds at the public size), so a burst must be long against it.
+    # solve() has a fixed cost per call (set-up, a descent from the start, and a verdict
+    # on 2048 rows near the answer), so a burst must be long against it.
     Knob("burst_seconds", 20.0, 0.2, 600.0,
          "length of one solve burst between looks at the pool's best"),
 ]}
