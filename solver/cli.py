@@ -5,29 +5,32 @@ import argparse
 import importlib
 import sys
 
-# Imported lazily by name so `solve` never pays for asyncpg or torch.
-COMMAND_MODULES = (
-    "solver.commands",
-    "solver.generate",
-    "solver.pool.cli",
-    "solver.tools.cli",
-)
+# Imported lazily by name so `solve` never pays for asyncpg or torch: a command named on
+# the command line loads only its own module (every module for help or a typo).
+COMMAND_MODULES = {
+    "solver.commands": ("solve", "verify", "inspect", "pack", "remix"),
+    "solver.generate": ("generate",),
+    "solver.pool.cli": ("pool",),
+    "solver.tools.cli": ("inject", "zones", "breakpoints", "surgery", "observe"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m solver",
         description="Recover the pairing and order of a dropped residual network; "
         "run and feed the shared pool. Exit status: 0 done, 1 not found or time out, 2 bad input.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    wanted = [name for name, commands in COMMAND_MODULES.items() if command in commands] or list(COMMAND_MODULES)
+    for name in wanted:
         importlib.import_module(name).register(subparsers)
     return parser
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

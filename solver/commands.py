@@ -23,8 +23,8 @@ def register(subparsers) -> None:
     p.add_argument("--expect-sha256", metavar="HEX", help="target answer hash (default: DIR/answer.sha256 if present)")
     p.add_argument("--time-limit", type=float, metavar="S", help="give up after S seconds (default: no limit)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--rows", type=int, metavar="R", help="rows used by the search (default 256); "
-                   "the verdict always uses all rows")
+    p.add_argument("--rows", type=int, metavar="R", help="rows the search works on when the puzzle has more "
+                   "than 1,024 (default: 384 for the fast path, 768 after); smaller puzzles use all rows")
     p.add_argument("--start", metavar="PERM", help='resume from an answer "i,j,..." (or @FILE)')
     p.add_argument("--json", action="store_true", help="last stdout line: one JSON object with the result")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -43,6 +43,19 @@ def register(subparsers) -> None:
     p.add_argument("puzzle", metavar="DIR", type=Path)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_inspect)
+
+    p = subparsers.add_parser(
+        "remix", help="a solved puzzle with its pieces renumbered and new rows drawn through it",
+        description="Write a copy of a solved puzzle with the piece ids shuffled and new rows drawn "
+        "column by column like the old ones, pred computed by the network in float32; answer.txt and "
+        "answer.sha256 hold the new answer. A solver that learned the ids, rows or hash fails here. "
+        "Needs torch to write the .pth files.")
+    p.add_argument("puzzle", metavar="DIR", type=Path)
+    p.add_argument("out", metavar="OUT", type=Path, help="an empty or new directory")
+    p.add_argument("--answer", required=True, metavar="PERM", help='the answer "i,j,..." (or @FILE)')
+    p.add_argument("--rows", type=int, default=10000, help="rows to draw (default 10000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_remix)
 
     p = subparsers.add_parser("pack", help="write the compact .npz of a puzzle (loads without torch)")
     p.add_argument("puzzle", metavar="DIR", type=Path)
@@ -78,16 +91,18 @@ class _ProgressLines:
         if info["seconds"] - self.last < self.every:
             return
         self.last = info["seconds"]
-        print(f"[{info['seconds']:7.1f}s] step {info['step']:>7}  mse {info['mse']:.3e}  "
+        print(f"[{info['seconds']:7.1f}s] {info['stage']:4} step {info['step']:>6}  mse {info['mse']:.3e}  "
               f"best {info['best_mse']:.3e}  T {info['temperature']:.3g}  "
-              f"{info['moves_per_s']:.0f} evals/s", file=sys.stderr, flush=True)
+              f"{info['evals_per_s']:.0f} evals/s", file=sys.stderr, flush=True)
 
 
 def cmd_solve(args) -> int:
     from solver.search import solve
 
+    loading = time.perf_counter()
     try:
         puzzle = _load(args)
+        load_seconds = time.perf_counter() - loading
         start = _read_perm(args.start) if args.start else None
         if start is not None:
             from_permutation(puzzle, start)
@@ -102,21 +117,25 @@ def cmd_solve(args) -> int:
     print(answer_string(result.permutation))
     print(f"sha256 {result.sha256}" + ("" if result.hash_matches is None
                                         else ("  (matches target)" if result.hash_matches else "  (target NOT matched)")))
-    print(f"mse {result.mse:.6g}  relative {result.relative_mse:.3g}  {result.seconds:.2f} s  "
-          f"{result.evaluations} evaluations  {result.ranked} ranked")
+    rows = ", ".join(f"{count} on {r} rows" for r, count in sorted(result.evaluation_rows.items()))
+    print(f"mse {result.mse:.6g}  relative {result.relative_mse:.3g}  load {load_seconds:.2f} s  "
+          f"search {result.seconds:.2f} s ({result.stage} path)  {result.evaluations} exact evaluations "
+          f"({rows})  {result.ranked} ranked")
     print(result.verdict)
     if args.json:
         print(json.dumps({
             "solved": result.solved, "sha256": result.sha256, "permutation": result.permutation,
             "mse": result.mse, "relative_mse": result.relative_mse, "seconds": result.seconds,
-            "evaluations": result.evaluations, "ranked": result.ranked,
-            "hash_matches": result.hash_matches, "verdict": result.verdict,
+            "load_seconds": load_seconds, "stage": result.stage,
+            "evaluations": result.evaluations,
+            "evaluation_rows": {str(r): c for r, c in sorted(result.evaluation_rows.items())},
+            "ranked": result.ranked, "hash_matches": result.hash_matches, "verdict": result.verdict,
         }))
     return EXIT_OK if result.solved else EXIT_NOT_FOUND
 
 
 def cmd_verify(args) -> int:
-    from solver.search import verdict
+    from solver.verdict import verdict
 
     try:
         puzzle = _load(args)
@@ -177,6 +196,32 @@ def cmd_inspect(args) -> int:
     for i in order[: min(8, puzzle.n_blocks)]:
         print(f"    {puzzle.inp_ids[i]:>4} -> {puzzle.out_ids[pairing.out_of_inp[i]]:<4} {pairing.margin[i]:8.2f}"
               f"   |W_out| {norms[pairing.out_of_inp[i]]:.3g}")
+    return EXIT_OK
+
+
+def cmd_remix(args) -> int:
+    from solver.remix import write_remix
+    from solver.verdict import verdict
+
+    try:
+        puzzle = load_puzzle(args.puzzle)
+        answer = _read_perm(args.answer)
+        inp, out = from_permutation(puzzle, answer)
+    except (PuzzleError, AnswerError) as exc:
+        return _error(str(exc))
+    if not verdict(puzzle, inp, out).exact:
+        return _error(f"{args.answer[:40]}: not the answer of {args.puzzle} (it does not reproduce pred)")
+    if args.rows < 8:
+        return _error(f"--rows: at least 8, got {args.rows}")
+    if args.out.exists() and any(args.out.iterdir()):
+        return _error(f"{args.out}: not empty")
+    try:
+        summary = write_remix(puzzle, answer, args.out, args.rows, args.seed)
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        return _error("remix needs torch to write .pth files (pip install 'jstui[torch]')")
+    print(f"wrote {args.out}: {args.rows} rows, answer sha256 {summary['answer_sha256']}")
     return EXIT_OK
 
 

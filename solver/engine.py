@@ -1,8 +1,10 @@
-"""Forward passes, cached prefixes and move scoring for one arrangement (numpy only, no I/O).
+"""Forward passes, cached prefixes and sensitivities for one arrangement (numpy only, no I/O).
 
 An arrangement is ``inp_seq, out_seq``: the inp / out class index at each block position.
 ``S[k]`` is the state before block k (``S[0]`` the inputs); a move that first changes
-position k needs only ``S[k]`` and the blocks from k on.
+position k needs only ``S[k]`` and the blocks from k on. ``V[c, k]`` is the derivative
+of output c with respect to ``S[k]``, row by row: it carries a change made at position k
+to the output to first order (the adjoint).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class Model:
     bl: np.ndarray  # (o,)
     x: np.ndarray  # (R, d)
     pred: np.ndarray  # (R, o) float64
+    target: np.ndarray  # (R, o) pred in the model's dtype, for residuals
 
     @property
     def n_blocks(self) -> int:
@@ -31,6 +34,10 @@ class Model:
     @property
     def n_rows(self) -> int:
         return self.x.shape[0]
+
+    @property
+    def pred_var(self) -> float:
+        return float(np.var(self.pred)) or 1.0
 
 
 def prepare(puzzle, rows=None, dtype=np.float64) -> Model:
@@ -42,38 +49,78 @@ def prepare(puzzle, rows=None, dtype=np.float64) -> Model:
     else:
         index = np.asarray(rows)
     c = lambda a: np.ascontiguousarray(a, dtype=dtype)  # noqa: E731
+    pred = np.asarray(puzzle.pred[index], dtype=np.float64)
     return Model(
         w1=c(puzzle.inp_w.transpose(0, 2, 1)), b1=c(puzzle.inp_b),
         w2=c(puzzle.out_w.transpose(0, 2, 1)), b2=c(puzzle.out_b),
         wl=c(puzzle.last_w.T), bl=c(puzzle.last_b),
-        x=c(puzzle.x[index]), pred=np.asarray(puzzle.pred[index], dtype=np.float64),
+        x=c(puzzle.x[index]), pred=pred, target=c(pred),
     )
 
 
 def block(m: Model, i: int, j: int, x: np.ndarray) -> np.ndarray:
     """The residual update of block (inp i, out j) at states x."""
-    return np.maximum(x @ m.w1[i] + m.b1[i], 0) @ m.w2[j] + m.b2[j]
+    hidden = x @ m.w1[i]
+    hidden += m.b1[i]
+    np.maximum(hidden, 0, out=hidden)
+    update = hidden @ m.w2[j]
+    update += m.b2[j]
+    return update
+
+
+def step(m: Model, i: int, j: int, x: np.ndarray) -> np.ndarray:
+    """The state after block (inp i, out j): x plus its update."""
+    y = block(m, i, j, x)
+    y += x
+    return y
+
+
+def steps(m: Model, inp, out, x: np.ndarray) -> np.ndarray:
+    """One block per stacked state set: x (B, R, d), block b applied to x[b]."""
+    hidden = np.matmul(x, m.w1[inp])
+    hidden += m.b1[inp][:, None, :]
+    np.maximum(hidden, 0, out=hidden)
+    y = np.matmul(hidden, m.w2[out])
+    y += m.b2[out][:, None, :]
+    y += x
+    return y
 
 
 def run_blocks(m: Model, inp_seq, out_seq, x, start=0, stop=None) -> np.ndarray:
     """Apply positions start..stop-1 of the arrangement to states x."""
     stop = len(inp_seq) if stop is None else stop
     for k in range(start, stop):
-        x = x + block(m, inp_seq[k], out_seq[k], x)
+        x = step(m, inp_seq[k], out_seq[k], x)
     return x
 
 
-def states(m: Model, inp_seq, out_seq) -> np.ndarray:
+def states(m: Model, inp_seq, out_seq, x=None) -> np.ndarray:
     """All intermediate states, (N+1, R, d)."""
-    S = np.empty((len(inp_seq) + 1,) + m.x.shape, dtype=m.x.dtype)
-    S[0] = m.x
+    x = m.x if x is None else x
+    S = np.empty((len(inp_seq) + 1,) + x.shape, dtype=m.x.dtype)
+    S[0] = x
     for k in range(len(inp_seq)):
-        S[k + 1] = S[k] + block(m, inp_seq[k], out_seq[k], S[k])
+        S[k + 1] = step(m, inp_seq[k], out_seq[k], S[k])
+    return S
+
+
+def refresh_states(m: Model, inp_seq, out_seq, S: np.ndarray, first: int) -> np.ndarray:
+    """Recompute S in place from position ``first`` on (the prefix is unchanged)."""
+    for k in range(first, len(inp_seq)):
+        S[k + 1] = step(m, inp_seq[k], out_seq[k], S[k])
     return S
 
 
 def output(m: Model, final_state) -> np.ndarray:
     return final_state @ m.wl + m.bl
+
+
+def residual(m: Model, final_state) -> np.ndarray:
+    """Output minus pred, (R, o), in the model's dtype."""
+    r = final_state @ m.wl
+    r += m.bl
+    r -= m.target
+    return r
 
 
 def loss(m: Model, final_state) -> float:
@@ -88,83 +135,42 @@ def loss_many(m: Model, final_states) -> np.ndarray:
     return np.mean(diff * diff, axis=(1, 2))
 
 
-def gradients(m: Model, inp_seq, out_seq, S) -> np.ndarray:
-    """dMSE/dS[k] for every k (one backward pass), (N+1, R, d)."""
-    diff = output(m, S[-1]) - m.pred.astype(S.dtype)
-    return _backward(m, inp_seq, out_seq, S, (2.0 / diff.size) * diff @ m.wl.T)
+def back_step(m: Model, i: int, j: int, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Carry output sensitivities v (o, R, d) at the state after block (i, j) back to its
+    input state x: v + J^T v, with the ReLU pattern of x."""
+    active = (x @ m.w1[i] + m.b1[i]) > 0  # (R, h)
+    g = v @ m.w2[j].T
+    g *= active
+    return v + g @ m.w1[i].T
 
 
 def output_sensitivity(m: Model, inp_seq, out_seq, S) -> np.ndarray:
-    """dy_r/dS[k]_r for each row and output: (o, N+1, R, d), one backward pass per output."""
-    rows = S.shape[1]
-    return np.stack([
-        _backward(m, inp_seq, out_seq, S, np.broadcast_to(m.wl[:, c], (rows, m.wl.shape[0])))
-        for c in range(m.wl.shape[1])
-    ])
-
-
-def _backward(m: Model, inp_seq, out_seq, S, seed) -> np.ndarray:
-    n = len(inp_seq)
-    G = np.empty_like(S)
-    G[n] = seed
+    """V[c, k] = dy_c/dS[k] row by row: (o, N+1, R, d), one backward pass."""
+    n, rows = len(inp_seq), S.shape[1]
+    V = np.empty((m.wl.shape[1], n + 1, rows, S.shape[2]), dtype=S.dtype)
+    V[:, n] = np.broadcast_to(m.wl.T[:, None, :], (m.wl.shape[1], rows, S.shape[2]))
     for k in range(n - 1, -1, -1):
-        i, j = inp_seq[k], out_seq[k]
-        active = (S[k] @ m.w1[i] + m.b1[i]) > 0
-        G[k] = G[k + 1] + ((G[k + 1] @ m.w2[j].T) * active) @ m.w1[i].T
-    return G
+        V[:, k] = back_step(m, inp_seq[k], out_seq[k], S[k], V[:, k + 1])
+    return V
 
 
-def placement_effects(m: Model, S, V, inp_seq, out_seq, window: int | None = None) -> np.ndarray:
-    """Linearised output change of moving the block now at position p to position k.
-
-    V is output_sensitivity(...). Returns D (N, N, R*o): per row (and output),
-    ``D[p, k] = V[k+1] . (f_p(S[k]) - f_k(S[k]))``, where f_p is the block now at p. Only
-    |p - k| <= window is computed; the rest is 0.
-    """
-    n = len(inp_seq)
-    window = n if window is None else window
-    h, rows, d = m.w1.shape[2], S.shape[1], m.w1.shape[1]
-    n_out = V.shape[0]
-    w1 = m.w1[inp_seq].transpose(1, 0, 2).reshape(d, -1)  # (d, N*h): block p at columns p*h..
-    b1 = m.b1[inp_seq].reshape(-1)
-    w2 = m.w2[out_seq].transpose(2, 0, 1).reshape(d, -1)  # v @ w2: v . out_p per hidden unit
-    b2 = m.b2[out_seq]
-    D = np.zeros((n, n, rows * n_out), dtype=S.dtype)
-    for k in range(n):
-        lo, hi = max(0, k - window), min(n, k + window + 1)
-        cols = slice(lo * h, hi * h)
-        act = np.maximum(S[k] @ w1[:, cols] + b1[cols], 0)  # (R, B*h)
-        now = S[k + 1] - S[k]
-        for c in range(n_out):
-            v = V[c, k + 1]
-            eff = (act * (v @ w2[:, cols])).reshape(rows, hi - lo, h).sum(axis=2)  # (R, B)
-            eff += v @ b2[lo:hi].T - np.einsum("rd,rd->r", v, now)[:, None]
-            D[lo:hi, k, c * rows:(c + 1) * rows] = eff.T
-    return D
+def gradients(m: Model, inp_seq, out_seq, S) -> np.ndarray:
+    """dMSE/dS[k] for every k, (N+1, R, d)."""
+    V = output_sensitivity(m, inp_seq, out_seq, S)
+    r = (output(m, S[-1]) - m.pred.astype(S.dtype)) * (2.0 / (S.shape[1] * m.wl.shape[1]))
+    return np.einsum("ro,okrd->krd", r, V)
 
 
-def out_swap_effects(m: Model, S, V, inp_seq, out_seq, window: int | None = None) -> np.ndarray:
-    """Linearised output change at position k from using the out piece now at position j.
+def output_change(V_k: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """First-order output change (R, o) of adding delta (R, d) to the state V_k belongs to."""
+    return np.einsum("ord,rd->ro", V_k, delta)
 
-    Returns (N, N, R*o): ``V[k+1] . (f_(inp_k, out_j)(S[k]) - f_k(S[k]))`` for
-    |k - j| <= window, 0 elsewhere.
-    """
-    n, rows, h = len(inp_seq), S.shape[1], m.w1.shape[2]
-    d, n_out = m.w1.shape[1], V.shape[0]
-    window = n if window is None else window
-    w2 = m.w2[out_seq].transpose(2, 0, 1).reshape(d, -1)  # (d, N*h)
-    b2 = m.b2[out_seq]
-    E = np.zeros((n, n, rows * n_out), dtype=S.dtype)
-    for k in range(n):
-        lo, hi = max(0, k - window), min(n, k + window + 1)
-        act = np.maximum(S[k] @ m.w1[inp_seq[k]] + m.b1[inp_seq[k]], 0)  # (R, h)
-        now = S[k + 1] - S[k]
-        for c in range(n_out):
-            v = V[c, k + 1]
-            eff = ((v @ w2[:, lo * h:hi * h]).reshape(rows, hi - lo, h) * act[:, None, :]).sum(axis=2)
-            eff += v @ b2[lo:hi].T - np.einsum("rd,rd->r", v, now)[:, None]
-            E[k, lo:hi, c * rows:(c + 1) * rows] = eff.T
-    return E
+
+def estimated_loss(res: np.ndarray, change: np.ndarray) -> float:
+    """MSE once the output moves by change: the Gauss-Newton estimate of a move's effect.
+    Unlike a plain gradient step it never promises less than zero."""
+    total = res + change
+    return float(np.mean(total * total, dtype=np.float64))
 
 
 def insertion_losses(m: Model, inp_seq, out_seq, i: int, j: int, S=None) -> np.ndarray:
@@ -174,13 +180,12 @@ def insertion_losses(m: Model, inp_seq, out_seq, i: int, j: int, S=None) -> np.n
     if S is None:
         S = states(m, inp_seq, out_seq)
     rows, d = S.shape[1], S.shape[2]
-    batch = np.empty((0, rows, d), dtype=S.dtype)
+    batch = np.empty((k + 1, rows, d), dtype=S.dtype)
     for p in range(k + 1):
-        born = S[p] + block(m, i, j, S[p])
-        batch = np.concatenate([batch, born[None]])
+        batch[p] = step(m, i, j, S[p])
         if p < k:
-            flat = batch.reshape(-1, d)
-            batch = (flat + block(m, inp_seq[p], out_seq[p], flat)).reshape(batch.shape)
+            live = batch[: p + 1].reshape(-1, d)
+            batch[: p + 1] = step(m, inp_seq[p], out_seq[p], live).reshape(p + 1, rows, d)
     # candidate q was born at p = q, so it sits at index q
     return loss_many(m, batch)
 

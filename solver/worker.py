@@ -165,7 +165,7 @@ class Worker:
         await store.heartbeat(self.worker_id, status=self.status, run=self.run,
                               step=self.steps_done + int(p.get("step", 0)), temperature=p.get("temperature"),
                               current_mse=p.get("mse"), best_mse=_finite(self.best_mse),
-                              moves_per_s=p.get("moves_per_s"), config_version=self.config_version)
+                              moves_per_s=p.get("evals_per_s"), config_version=self.config_version)
         points = list(self.history)
         await store.record_history(self.worker_id, points)
         for _ in points:
@@ -257,7 +257,7 @@ class Worker:
 
     async def choose_start(self):
         """An elite from the pool perturbed by the configured width, or a fresh seed."""
-        from solver.search import SEED_METHODS, make_seed, perturb
+        from solver.seeds import SEED_METHODS, make_seed, perturb
 
         if self.rng.random() >= self.knob("restart_share") and self.link.online:
             k = int(self.knob("elite_pool"))

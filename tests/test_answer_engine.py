@@ -110,12 +110,12 @@ def test_moves_keep_permutation_valid(puzzle, answer, kind):
 
 
 def test_evaluator_batch_equals_single(puzzle, answer):
-    from solver.search import Evaluator
+    from solver.evaluator import Evaluator
     inp, out = from_permutation(puzzle, answer)
-    ev = Evaluator(puzzle, np.arange(puzzle.n_rows), 64)
+    ev = Evaluator(engine.prepare(puzzle, dtype=np.float32))
     ev.set(inp, out)
     cands = [moves.apply(mv, inp, out) for mv in [("swap", 0, 1), ("insert", 4, 1), ("pair", 2, 5), ("cycle", 1, 3, 4)]]
-    batch = ev.evaluate(cands)
+    batch = ev.candidates(cands)
     m = engine.prepare(puzzle, dtype=np.float32)
     for (i2, o2, _), got in zip(cands, batch):
         assert got == pytest.approx(engine.loss(m, engine.run_blocks(m, i2, o2, m.x)), rel=1e-4)

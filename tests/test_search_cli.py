@@ -8,7 +8,8 @@ import pytest
 
 from solver.answer import from_permutation, to_permutation
 from solver.puzzle import load_puzzle
-from solver.search import SEED_METHODS, make_seed, perturb, solve
+from solver.search import solve
+from solver.seeds import SEED_METHODS, make_seed, perturb
 
 
 def run_cli(*args, timeout=240):

@@ -16,7 +16,7 @@ import pytest
 
 from solver.pool import connect, embedded
 from solver.puzzle import load_puzzle
-from solver.search import make_seed
+from solver.seeds import make_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 # Twelve blocks: solved in a second from a structural seed, not from a random one, so

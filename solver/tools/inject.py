@@ -5,7 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-KINDS = ("structural", "norm", "jacobian", "greedy", "loo", "random", "file")
+from solver.seeds import SEED_METHODS
+
+KINDS = SEED_METHODS + ("file",)  # a seed method of the registry, or answers read from a file
 
 
 def read_permutations(path: Path) -> list[list[int]]:
@@ -32,12 +34,11 @@ def read_permutations(path: Path) -> list[list[int]]:
 
 def make_seeds(puzzle, kind: str, count: int, rng: np.random.Generator, base=None) -> list[list[int]]:
     """COUNT seeds by KIND (deterministic kinds give the same seed each time)."""
-    from solver.search import make_seed
+    from solver.seeds import make_seed
 
     if kind not in KINDS or kind == "file":
         raise ValueError(f"unknown seed kind {kind!r} (choose from {', '.join(KINDS)})")
-    return [make_seed(puzzle, kind, rng, base=base) if kind == "loo" else make_seed(puzzle, kind, rng)
-            for _ in range(count)]
+    return [make_seed(puzzle, kind, rng, base=base) for _ in range(count)]
 
 
 async def inject(store, puzzle, kind: str, count: int = 1, path: Path | None = None,
