@@ -36,6 +36,8 @@ class DescentPlan:
     confirm: int = 12  # exact evaluations per ranked batch
     pairs: bool = True  # try pairs of moves when single moves are all uphill
     sweeps: bool = True
+    window: tuple | None = None  # (first, stop): only moves inside these positions (after a kick)
+    rank_rows: int = 256  # rows the ranking estimates run on (exact losses use all)
 
 
 class Descent:
@@ -47,17 +49,28 @@ class Descent:
         self.passes = 0  # block passes spent on sweeps and estimates
 
     def run(self, floor: float = 0.0) -> bool:
-        """Descend until no stage helps or the loss is below ``floor``; True if it moved."""
+        """Descend until no stage helps or the loss is below ``floor``; True if it moved.
+
+        Sweeps run first, and again after a ranked step only while they keep paying: far
+        from the answer, improving moves come one at a time from the ranked stage, and
+        sweeps that fail there only cost passes.
+        """
         start = self.ev.loss
+        sweeps_pay, rounds, last_look = self.plan.sweeps, 0, False
         while self.ev.loss > floor:
             self.tick()
-            if self.plan.sweeps:
-                self.sweeps(floor)  # they end where they stop helping: go on to the next stage
+            if sweeps_pay or (self.plan.sweeps and rounds % 8 == 0):
+                sweeps_pay = self.sweeps(floor)
             if self.ev.loss <= floor:
                 break
             self.tick()
-            if not self.neighbours():
+            rounds += 1
+            if self.neighbours():
+                last_look = False
+            elif last_look or sweeps_pay or not self.plan.sweeps:
                 break
+            else:
+                sweeps_pay = last_look = True  # sweeps have a last look before giving up
         return self.ev.loss < start
 
     # ---------------------------------------------------------------- sweeps
@@ -67,7 +80,8 @@ class Descent:
         any helped. Pairs far uphill are skipped while nothing near them changes; a failure with
         pairs skipped is checked by a sweep over all of them before it counts."""
         moved, failures, backward = False, 0, True
-        skip = np.zeros(max(len(self.ev.inp) - 1, 0), dtype=bool)
+        outside = self._outside()
+        skip = outside.copy()
         while failures < 2 and self.ev.loss > floor:
             self.tick()
             before = self.ev.loss
@@ -75,13 +89,22 @@ class Descent:
             if result is not None:
                 moved = True
                 failures = failures + 1 if self.ev.loss > before * (1 - WEAK_SWEEP) else 0
-                skip = self._skip_next(result, skip)
-            elif skip.any():
-                skip[:] = False
+                skip = self._skip_next(result, skip) | outside
+            elif (skip & ~outside).any():
+                skip = outside.copy()
             else:
                 failures += 1
             backward = not backward
         return moved
+
+    def _outside(self) -> np.ndarray:
+        """Pairs (a, a+1) the plan's window leaves alone."""
+        pairs = max(len(self.ev.inp) - 1, 0)
+        if self.plan.window is None:
+            return np.zeros(pairs, dtype=bool)
+        first, stop = self.plan.window
+        a = np.arange(pairs)
+        return (a < first) | (a + 2 > stop)
 
     @staticmethod
     def _skip_next(result, skip):
@@ -128,58 +151,140 @@ class Descent:
     # ---------------------------------------------------------------- ranked moves
 
     def _estimates(self, moves):
+        """Output changes of the moves on the ranking rows, and the residual there."""
         ev = self.ev
-        V = ev.sensitivity()
-        C = estimates.change_vectors(ev.m, ev.inp, ev.out, ev.S, V, moves)
-        self.passes += len(ev.inp) + len(moves) * 2
+        m = engine.head(ev.m, self.plan.rank_rows)
+        S = ev.S[:, :m.n_rows]
+        V = engine.output_sensitivity(m, ev.inp, ev.out, S)
+        C = estimates.change_vectors(m, ev.inp, ev.out, S, V, moves)
+        self.passes += (len(ev.inp) + len(moves) * 2) * m.n_rows / ev.n_rows
         ev.ranked += len(moves)
-        return C, ev.residual()
+        return C, self._rank_residual()
+
+    def _rank_residual(self):
+        rows = min(self.plan.rank_rows, self.ev.n_rows)
+        return engine.residual(engine.head(self.ev.m, rows), self.ev.S[-1, :rows]).T.reshape(-1)
 
     def neighbours(self) -> bool:
-        """The ranked neighbourhood: single moves first, then pairs of moves from the same
-        estimates (the compensating errors of the end game). True if one was taken."""
+        """The ranked neighbourhood, used for several moves per ranking.
+
+        One ranking gives each move's output change C_i. Single moves and pairs of moves
+        on disjoint spans (the compensating errors of the end game) are proposed by their
+        estimated loss; the best few are evaluated exactly and the best improving one is
+        taken. Then the residual is the new exact one, moves that touch what changed are
+        dropped, and the rest are ranked again from the same C (their changes barely
+        move), until proposals keep failing. True if any move was taken.
+        """
         n = len(self.ev.inp)
         moves = mv.neighbourhood(self.plan.kinds, n, min(self.plan.reach, n - 1))
+        if self.plan.window is not None:
+            first, stop = self.plan.window
+            moves = [m for m in moves if first <= mv.kind_of(m).span(m)[0] and mv.kind_of(m).span(m)[1] <= stop]
         if not moves:
             return False
         C, res = self._estimates(moves)
-        est = estimates.estimated_losses(res, C)
-        order = np.argsort(est)[: self.plan.confirm]
-        if self._confirm([moves[i] for i in order]):
-            return True
-        self.tick()
-        return self.plan.pairs and self._pairs(moves, C, res)
-
-    def _pairs(self, moves, C, res) -> bool:
-        spans = [mv.kind_of(m).span(m) for m in moves]
-        pairs = estimates.best_pairs(res, C, spans, limit=4 * self.plan.confirm)
-        self.ev.ranked += len(moves) * (len(moves) - 1) // 2
-        ev = self.ev
-        candidates = []
-        for i, j, _ in pairs:
-            inp, out, _ = mv.apply(moves[i], ev.inp, ev.out)
-            inp, out, _ = mv.apply(moves[j], inp, out)
-            first = min(spans[i][0], spans[j][0])
-            stop = max(spans[i][1], spans[j][1])
-            candidates.append((inp, out, (first, stop)))
-        return self._confirm_candidates(candidates)
-
-    def _confirm(self, moves) -> bool:
-        ev = self.ev
-        return self._confirm_candidates([mv.apply(m, ev.inp, ev.out) for m in moves])
-
-    def _confirm_candidates(self, candidates, chunk: int = 8) -> bool:
-        """Exact losses of the candidates, best-estimated first, a few at a time: the
-        first few usually hold the answer, and each costs a pass over its suffix."""
-        ev = self.ev
-        for start in range(0, len(candidates), chunk):
-            part = candidates[start:start + chunk]
-            losses = ev.candidates(part)
-            best = int(np.argmin(losses))
-            if losses[best] < ev.loss * IMPROVEMENT:
-                inp, out, (first, _) = part[best]
-                ev.refresh(inp, out, first)
-                self.on_better(ev)
-                return True
+        ranking = _Ranking(moves, C, self.plan.pairs)
+        moved, misses = False, 0
+        while misses < 2:
             self.tick()
-        return False
+            proposals = ranking.proposals(res, self.plan.confirm)
+            if not proposals:
+                break
+            before = self.ev.inp.copy(), self.ev.out.copy()
+            candidates = [self._candidate(group) for group in proposals]
+            self.ev.ranked += ranking.last_count
+            if self._confirm_candidates(candidates):
+                moved, misses = True, 0
+                changed = np.flatnonzero((self.ev.inp != before[0]) | (self.ev.out != before[1]))
+                ranking.drop_touching(changed)
+                res = self._rank_residual()
+            else:
+                misses += 1
+                ranking.drop(proposals)
+        return moved
+
+    def _candidate(self, group):
+        """(inp, out, (first, stop)) for a tuple of moves on disjoint spans."""
+        inp, out = self.ev.inp, self.ev.out
+        first, stop = len(inp), 0
+        for move in group:
+            inp, out, (lo, hi) = mv.apply(move, inp, out)
+            first, stop = min(first, lo), max(stop, hi)
+        return inp, out, (first, stop)
+
+    def _confirm_candidates(self, candidates) -> bool:
+        """Exact losses of the candidates; the best improving one is taken, then the other
+        improving ones that touch other positions, as long as the loss keeps falling."""
+        losses = self.ev.candidates(candidates)
+        better = [candidates[i] for i in np.argsort(losses) if losses[i] < self.ev.loss * IMPROVEMENT]
+        if better:
+            self._take(better)
+        return bool(better)
+
+    def _take(self, better):
+        """Apply the first candidate, then each later one whose changed positions are
+        untouched so far, keeping it only if the exact loss goes on falling."""
+        ev = self.ev
+        inp, out, (first, stop) = better[0]
+        ev.refresh(inp, out, first)
+        taken = [(first, stop)]
+        for cand_inp, cand_out, (lo, hi) in better[1:]:
+            if any(lo < t_hi and t_lo < hi for t_lo, t_hi in taken):
+                continue
+            merged_inp, merged_out = ev.inp.copy(), ev.out.copy()
+            merged_inp[lo:hi], merged_out[lo:hi] = cand_inp[lo:hi], cand_out[lo:hi]
+            before = (ev.inp, ev.out, ev.S, ev.loss)
+            if ev.refresh(merged_inp, merged_out, lo) < before[3] * IMPROVEMENT:
+                taken.append((lo, hi))
+            else:
+                ev.inp, ev.out, ev.S, ev.loss = before
+        self.on_better(ev)
+
+
+class _Ranking:
+    """Estimated losses of single moves and of pairs of moves, from one set of output
+    changes C (moves x rows), re-ranked against a new residual at each call."""
+
+    def __init__(self, moves, C, pairs: bool):
+        self.moves, self.C = moves, C
+        self.spans = np.array([mv.kind_of(m).span(m) for m in moves])
+        self.alive = np.ones(len(moves), dtype=bool)
+        self.gram = C @ C.T if pairs and len(moves) > 1 else None
+        self.square = np.einsum("mq,mq->m", C, C)
+        lo, hi = self.spans[:, 0], self.spans[:, 1]
+        self.apart = (hi[:, None] <= lo[None, :]) | (hi[None, :] <= lo[:, None])
+        self.dead_pairs = np.zeros((len(moves), len(moves)), dtype=bool) if self.gram is not None else None
+        self.last_count = 0
+
+    def proposals(self, res, count: int):
+        """The best-estimated singles and pairs (as tuples of moves), best first, that
+        promise a lower loss than now."""
+        lin = 2.0 * (self.C @ res) + self.square
+        single = np.where(self.alive, lin, np.inf)
+        found = [(single[i], (i,)) for i in np.argsort(single)[:count] if single[i] < 0]
+        self.last_count = int(self.alive.sum())
+        if self.gram is not None:
+            both = self.alive[:, None] & self.alive[None, :] & self.apart & ~self.dead_pairs
+            pair = np.where(np.triu(both, 1), lin[:, None] + lin[None, :] + 2.0 * self.gram, np.inf)
+            flat = np.argsort(pair, axis=None)[:count]
+            i, j = np.unravel_index(flat, pair.shape)
+            found += [(pair[a, b], (int(a), int(b))) for a, b in zip(i, j) if pair[a, b] < 0]
+            self.last_count += int(both.sum()) // 2
+        found.sort(key=lambda f: f[0])
+        self._last = [idx for _, idx in found[:count]]
+        return [tuple(self.moves[k] for k in idx) for idx in self._last]
+
+    def drop(self, proposals):
+        """Forget what was just tried without success."""
+        for idx in self._last:
+            if len(idx) == 1:
+                self.alive[idx[0]] = False
+            else:
+                self.dead_pairs[idx[0], idx[1]] = self.dead_pairs[idx[1], idx[0]] = True
+
+    def drop_touching(self, positions):
+        """Forget the moves whose span reaches a changed position: their C is stale."""
+        if len(positions):
+            lo, hi = self.spans[:, 0], self.spans[:, 1]
+            near = (lo[:, None] <= positions[None, :] + 1) & (hi[:, None] >= positions[None, :])
+            self.alive &= ~near.any(axis=1)

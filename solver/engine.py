@@ -40,6 +40,13 @@ class Model:
         return float(np.var(self.pred)) or 1.0
 
 
+def head(m: Model, rows: int) -> Model:
+    """The same model on its first ``rows`` rows (views, no copies)."""
+    if rows >= m.n_rows:
+        return m
+    return Model(m.w1, m.b1, m.w2, m.b2, m.wl, m.bl, m.x[:rows], m.pred[:rows], m.target[:rows])
+
+
 def prepare(puzzle, rows=None, dtype=np.float64) -> Model:
     """Model over all rows, the first ``rows`` rows (int) or the given row indices."""
     if rows is None:

@@ -9,7 +9,7 @@ changed position's new block on its current input state, carried on from there),
 is cheaper and coarser.
 
 A move's estimated MSE is ``mean((residual + change)^2)``; two moves on disjoint spans
-add their changes, so pairs of moves are ranked from one Gram matrix.
+add their changes, so pairs of moves are ranked from one Gram matrix (solver.descent).
 """
 from __future__ import annotations
 
@@ -85,20 +85,3 @@ def estimated_losses(res: np.ndarray, C: np.ndarray) -> np.ndarray:
     q = res.shape[0]
     base = float(res @ res)
     return (base + 2.0 * (C @ res) + np.einsum("mq,mq->m", C, C)) / q
-
-
-def best_pairs(res: np.ndarray, C: np.ndarray, spans, limit: int = 64):
-    """The best-estimated pairs of moves on disjoint spans: (i, j, estimate)."""
-    if len(C) < 2:
-        return []
-    q = res.shape[0]
-    lin = 2.0 * (C @ res) + np.einsum("mq,mq->m", C, C)
-    gram = C @ C.T
-    est = (float(res @ res) + lin[:, None] + lin[None, :] + 2.0 * gram) / q
-    lo = np.array([s[0] for s in spans])
-    hi = np.array([s[1] for s in spans])
-    apart = (hi[:, None] <= lo[None, :]) | (hi[None, :] <= lo[:, None])
-    est = np.where(np.triu(apart, 1), est, np.inf)
-    flat = np.argsort(est, axis=None)[:limit]
-    i, j = np.unravel_index(flat, est.shape)
-    return [(int(a), int(b), float(est[a, b])) for a, b in zip(i, j) if np.isfinite(est[a, b])]

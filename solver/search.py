@@ -207,21 +207,28 @@ class Search:
         return np.flatnonzero(pairing.margin < CONFIDENT_MARGIN)
 
     def iterated_search(self):
-        """Kick, descend, accept or not (Metropolis on log-MSE); reheat from the best."""
+        """Kick, descend around the kick, accept or not (Metropolis on log-MSE); now and
+        then a full descent; reheat from the best after a long while without a new one."""
         s, ev = self.settings, self.current
         n = self.puzzle.n_blocks
         repair = len(self._uncertain_pairs()) > 0
-        plan = DescentPlan(kinds=("swap", "insert", "pair") if repair else ("swap", "insert"), reach=4)
-        self._descent(ev, plan).run(EXACT_LEVEL * self.scale)
+        kinds = ("swap", "insert", "pair") if repair else ("swap", "insert")
+        floor = EXACT_LEVEL * self.scale
+        self._descent(ev, DescentPlan(kinds=kinds, reach=4)).run(floor)
         self.consider(ev)
         cur = (ev.loss, ev.inp.copy(), ev.out.copy())
-        since_best, self.temp = 0, s.t0
+        since_best, self.temp, kicks = 0, s.t0, 0
         while True:
             self.tick()
             best_before = self.best[0]
             inp, out = self._kick(cur[1], cur[2], repair, since_best)
+            changed = np.flatnonzero((inp != cur[1]) | (out != cur[2]))
             ev.set(inp, out)
-            self._descent(ev, plan).run(EXACT_LEVEL * self.scale)
+            kicks += 1
+            # a kick is repaired around where it struck; a full descent now and then
+            window = None if kicks % 10 == 0 or not len(changed) else \
+                (max(0, changed[0] - 4), min(n, changed[-1] + 5))
+            self._descent(ev, DescentPlan(kinds=kinds, reach=4, window=window)).run(floor)
             self.consider(ev)
             delta = math.log(max(ev.loss, 1e-300)) - math.log(max(cur[0], 1e-300))
             if delta <= 0 or self.rng.random() < math.exp(-delta / max(self.temp, 1e-9)):
