@@ -48,6 +48,7 @@ ACTIONS = [
     ("o", "knobs", "knobs", "change the observer knobs"),
     ("l", "tail_log", "log", "tail the selected worker's log"),
     ("c", "chart", "chart", "large MSE chart"),
+    ("p", "switch_puzzle", "puzzle", "switch the puzzle on screen (the pool may hold several)"),
     ("slash", "filter", "filter", "filter workers"),
     ("t", "cycle_sort", "sort", "sort workers by the next column"),
     ("question_mark", "help", "help", "this help"),
@@ -56,7 +57,8 @@ ACTIONS = [
 CHANGING = {"relaunch_node", "relaunch_all", "stop_worker", "inject", "surgery", "deploy",
             "toggle_auto_relaunch", "knobs"}
 SORTS = ["node", "best", "mse", "rate", "status", "age", "step"]
-FOOTER_KEYS = {"r", "R", "k", "i", "s", "d", "a", "o", "l", "c", "slash", "question_mark", "q"}
+FOOTER_KEYS = {"r", "R", "k", "i", "s", "d", "a", "o", "l", "c", "p", "slash", "question_mark",
+               "q"}
 KEY_LABEL = {"slash": "/", "question_mark": "?"}
 
 
@@ -235,9 +237,20 @@ class ControlCenter(App):
             f"stop {worker.node}:{worker.pid}", lambda: self.controls.stop_worker(worker),
             "relaunch")
 
+    def refuse_off_fleet_puzzle(self, what: str) -> bool:
+        """Inject and surgery go to the observer, which works on the fleet's puzzle: not
+        while another puzzle is on screen, where their effect would not be seen."""
+        if self.snapshot.puzzle_is_configured:
+            return False
+        reason = (f"{what} refused: the screen shows {self.snapshot.puzzle}, not the configured "
+                  "puzzle the observer works on (p switches back)")
+        self.notify(reason, severity="error")
+        self.query_one(EventLog).note("error", reason, self.clock())
+        return True
+
     @work(group="dialogs")
     async def action_inject(self) -> None:
-        if self.refuse_if_read_only("inject"):
+        if self.refuse_if_read_only("inject") or self.refuse_off_fleet_puzzle("inject"):
             return
         kind = await self.push_screen_wait(ChoiceScreen("Inject which kind of seeds?", SEED_KINDS))
         if kind:
@@ -245,7 +258,7 @@ class ControlCenter(App):
 
     @work(group="dialogs")
     async def action_surgery(self) -> None:
-        if self.refuse_if_read_only("surgery"):
+        if self.refuse_if_read_only("surgery") or self.refuse_off_fleet_puzzle("surgery"):
             return
         uncertain = uncertain_positions(self.snapshot.zones)
         answer = await self.push_screen_wait(AskScreen(
@@ -320,6 +333,22 @@ class ControlCenter(App):
     def action_chart(self) -> None:
         self._chart = ChartScreen(self.snapshot)
         self.push_screen(self._chart)
+
+    @work(group="dialogs")
+    async def action_switch_puzzle(self) -> None:
+        options = self.snapshot.puzzles
+        if len(options) < 2:
+            self.notify(f"the pool holds {len(options) or 'no'} puzzle{'s' * (len(options) != 1)}:"
+                        " nothing to switch to", severity="warning")
+            return
+        listing = [(f"#{c.id}", f"{c.label}  {c.fingerprint[:12]}"
+                    + ("  (configured)" if c.is_configured else "")
+                    + ("  (on screen)" if c.id == self.snapshot.puzzle_id else ""))
+                   for c in options]
+        picked = await self.push_screen_wait(ChoiceScreen("Show which puzzle of the pool?", listing))
+        if picked:
+            self.source.choose_puzzle(int(picked[1:]))
+            self.query_one(EventLog).note("observe", f"showing puzzle #{picked[1:]}", self.clock())
 
     def action_help(self) -> None:
         keys = [(KEY_LABEL.get(k, k), d) for k, _, _, d in ACTIONS]

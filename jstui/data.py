@@ -9,7 +9,10 @@ import asyncio
 import math
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import AsyncIterator, Iterable, Protocol, Sequence
+
+from jstui.puzzles import ConfiguredPuzzle, PuzzleChoice, Shown, choices, choose, identify
 
 # Worker statuses, in the order an operator cares about them.
 RUNNING, FINISHED, LOST, CRASHED = "running", "finished", "lost", "crashed"
@@ -78,7 +81,11 @@ class Snapshot:
     """Everything the main screen shows at one instant."""
 
     taken_at: float
-    puzzle: str = ""
+    puzzle: str = ""                  # "name (N=48)" of the puzzle on screen
+    puzzle_id: int | None = None      # its id in the pool (None: not registered yet)
+    puzzle_why: str = ""              # why this one: "the configured puzzle", "chosen; ..."
+    puzzle_is_configured: bool = True  # the fleet's and the observer's (or none is configured)
+    puzzles: tuple[PuzzleChoice, ...] = ()   # every puzzle of the pool, to switch between
     target_sha256: str | None = None
     best_mse: float | None = None
     best_age: float | None = None     # seconds since the pool best was found
@@ -298,6 +305,9 @@ class SnapshotSource(Protocol):
 
     def snapshots(self) -> AsyncIterator[Snapshot]: ...
 
+    def choose_puzzle(self, puzzle_id: int) -> None:
+        """Show this puzzle of the pool from the next snapshot on."""
+
 
 class Controls(Protocol):
     """The commands the UI sends; each returns one line for the event log."""
@@ -323,6 +333,9 @@ class FixedSource:
     def push(self, snap: Snapshot) -> None:
         self.queue.put_nowait(snap)
 
+    def choose_puzzle(self, puzzle_id: int) -> None:
+        self.chosen_puzzle = puzzle_id   # a recorded state has only its own puzzle
+
     async def snapshots(self) -> AsyncIterator[Snapshot]:
         while True:
             yield await self.queue.get()
@@ -342,7 +355,9 @@ MAX_WORKER_ROWS = 300
 class PoolState:
     """What one refresh read from the pool (rows of solver.pool, untouched)."""
 
-    puzzle: object | None = None          # PuzzleRow
+    puzzle: object | None = None          # PuzzleRow of the puzzle shown
+    shown: Shown | None = None            # which puzzle is shown, and why
+    puzzles: tuple[PuzzleChoice, ...] = ()
     best: object | None = None            # SolutionRow
     top: tuple = ()                       # SolutionRow, best first
     counts: object | None = None          # PoolCounts
@@ -431,16 +446,15 @@ def build_snapshot(pool: PoolState, fleet_status, now: float, *, history: Histor
     best = pool.best
     puzzle = pool.puzzle
     target = getattr(puzzle, "target_sha256", None)
-    name = ""
-    if puzzle is not None:
-        name = f"{puzzle.name or puzzle.fingerprint[:8]} (N={puzzle.n_blocks})"
+    shown = pool.shown or Shown(None, "", "", True)
     counts = pool.counts
     fleet_error = None
     if fleet_status is not None:
         down = [n.node for n in fleet_status.nodes if _state(n.health.state) == "down"]
         fleet_error = f"{len(down)} node(s) down" if down else None
     return Snapshot(
-        taken_at=now, puzzle=name, target_sha256=target,
+        taken_at=now, puzzle=shown.label, puzzle_id=shown.id, puzzle_why=shown.why,
+        puzzle_is_configured=shown.is_configured, puzzles=pool.puzzles, target_sha256=target,
         best_mse=best.mse if best is not None else None,
         best_age=max(0.0, now - best.created_at.timestamp()) if best is not None else None,
         best_sha256=best.sha256 if best is not None else None,
@@ -520,10 +534,18 @@ class LiveSource:
     the reason. A slow node never holds up a refresh beyond the fleet's status deadline.
     """
 
-    def __init__(self, dsn: str | None, fleet=None, *, refresh: float = 5.0,
-                 min_interval: float = 0.5, zone_k: int = 20, lost_after: float = 60.0,
-                 clock=time.time) -> None:
+    def __init__(self, dsn: str | None, fleet=None, *, puzzle: str | ConfiguredPuzzle | None = None,
+                 refresh: float = 5.0, min_interval: float = 0.5, zone_k: int = 20,
+                 lost_after: float = 60.0, clock=time.time) -> None:
         self.dsn, self.fleet = dsn, fleet
+        # The puzzle to show: given, else the fleet's; identified by fingerprint on the
+        # first read (in a thread: loading a puzzle directory takes a while).
+        if puzzle is None and fleet is not None:
+            puzzle = fleet.config.puzzle
+        self.configured: ConfiguredPuzzle | None = puzzle if isinstance(puzzle, ConfiguredPuzzle) \
+            else None
+        self._puzzle_path = puzzle if isinstance(puzzle, str) else None
+        self.chosen_puzzle: int | None = None
         self.FULL_EVERY, self.SLOW_EVERY, self.AUTO_EVERY = max(30.0, refresh), 5.0, 10.0
         self.refresh, self.min_interval = refresh, min_interval
         self.zone_k, self.lost_after = zone_k, lost_after
@@ -539,7 +561,9 @@ class LiveSource:
         self.dirty: set[str] = set(POOL_TABLES)
         self._fleet_seen = False
         self._pid: int | None = None
+        self._shown: Shown | None = None
         self._puzzles: dict = {}
+        self._choices: tuple[PuzzleChoice, ...] = ()
         self._parts: dict = {}
         self._full_at = self._counted_at = -1e9
         self._best_id: int | None = None
@@ -554,6 +578,12 @@ class LiveSource:
     def poke(self) -> None:
         """Refresh now (after an action), within the rate limit."""
         self.changed.set()
+
+    def choose_puzzle(self, puzzle_id: int) -> None:
+        """The operator switched puzzles: read everything of that one at once."""
+        self.chosen_puzzle = puzzle_id
+        self._full_at = -1e9
+        self.poke()
 
     async def snapshots(self) -> AsyncIterator[Snapshot]:
         backoff = 0.5
@@ -571,11 +601,13 @@ class LiveSource:
         finally:
             await self._close()
 
-    async def read_once(self) -> Snapshot:
+    async def read_once(self, fleet_deadline: float | None = None) -> Snapshot:
         """One refresh: the pool and the fleet read concurrently. A pool that cannot be
-        read leaves its last state on show, with the reason; the fleet view goes on."""
+        read leaves its last state on show, with the reason; the fleet view goes on.
+        FLEET_DEADLINE: how long to wait for the nodes (a one-shot `status` waits;
+        the screen's refreshes do not, see _fleet_status)."""
         started = time.perf_counter()
-        fleet_task = asyncio.ensure_future(self._fleet_status())
+        fleet_task = asyncio.ensure_future(self._fleet_status(fleet_deadline))
         pool, pool_error = self._last_pool, None if self.dsn else "no pool DSN"
         if self.dsn:
             try:
@@ -603,16 +635,16 @@ class LiveSource:
         """
         store, now = self.store, time.monotonic()
         dirty, self.dirty = self.dirty, set()
-        if now - self._full_at >= self.FULL_EVERY:
+        # No notice comes when a puzzle is registered: look again on every full read, and
+        # on every read while the configured puzzle is not in the pool yet.
+        waiting = self._pid is None and self._puzzle_path is None
+        if now - self._full_at >= self.FULL_EVERY or waiting:
             dirty |= POOL_TABLES
             self._full_at = now
-            pid = await store.current_puzzle_id()   # no notice when another puzzle starts
-            if pid != self._pid:
-                self._pid, self._parts, self._best_id = pid, {}, None
-                self._puzzles = {p.id: p for p in await store.fetch_puzzles()}
+            await self._choose_puzzle(store)
         pid = self._pid
         if pid is None:
-            return PoolState()
+            return PoolState(shown=self._shown, puzzles=self._choices)
         parts = self._parts
         reads = {"workers": store.fetch_workers(pid)}
         if "solutions" in dirty or "best" not in parts:
@@ -646,15 +678,43 @@ class LiveSource:
             elif not self._best_over_time or best.mse < self._best_over_time[-1]:
                 self._best_over_time = (self._best_over_time + (best.mse,))[-500:]
             self._best_id = best.id
-        return PoolState(puzzle=self._puzzles.get(pid), best=best, top=tuple(parts.get("top", ())),
+        return PoolState(puzzle=self._puzzles.get(pid), shown=self._shown, puzzles=self._choices,
+                         best=best, top=tuple(parts.get("top", ())),
                          counts=parts.get("counts"), workers=tuple(parts["workers"]),
                          knobs=parts.get("knobs", ()), best_over_time=self._best_over_time)
 
-    async def _fleet_status(self):
+    async def _choose_puzzle(self, store) -> None:
+        from solver.puzzle import PuzzleError
+
+        if self._puzzle_path is not None:
+            try:
+                self.configured = await asyncio.to_thread(identify, self._puzzle_path)
+            except PuzzleError as exc:   # shown, and tried again at the next full read
+                self._shown = Shown(None, Path(self._puzzle_path).name,
+                                    f"cannot read the configured puzzle: {exc}", True)
+                self._pid, self._parts = None, {}
+                return
+            self._puzzle_path = None
+            self.book.local("observe", self.configured.description, self.clock())
+        rows = await store.fetch_puzzles()
+        newest = None
+        if self.configured is None and self.chosen_puzzle is None:
+            newest = await store.current_puzzle_id()
+        shown = choose(rows, self.configured, self.chosen_puzzle, newest)
+        self._puzzles = {p.id: p for p in rows}
+        self._choices = choices(rows, self.configured)
+        if shown.id != self._pid:
+            self._pid, self._parts, self._best_id = shown.id, {}, None
+            self._best_over_time = ()
+        self._shown = shown
+
+    async def _fleet_status(self, deadline: float | None = None):
         if self.fleet is None:
             return None
         try:
             self._fleet_seen, first = True, not self._fleet_seen
+            if deadline is not None:
+                return await self.fleet.status(deadline=deadline)
             if first:
                 return await self.fleet.status(deadline=0.3)
             # late nodes come back stale with their last state and are awaited in the
@@ -697,6 +757,10 @@ class LiveSource:
         except Exception:
             await self._close()
             raise
+
+    async def close(self) -> None:
+        """Close the pool connections (the reader's own, when it is used once)."""
+        await self._close()
 
     async def _close(self) -> None:
         listener, self._listener = self._listener, None

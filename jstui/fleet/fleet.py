@@ -55,11 +55,12 @@ class Fleet:
 
     @classmethod
     async def local_default(cls, *, puzzle: str | None = None, dsn: str | None = None,
-                            workers: int | None = None) -> "Fleet":
+                            workers: int | None = None, make_puzzle: bool = True) -> "Fleet":
         """No fleet file: this machine, the embedded PostgreSQL, a default puzzle."""
         from jstui.fleet.local import local_default_config
 
-        return cls(await local_default_config(puzzle=puzzle, dsn=dsn, workers=workers))
+        return cls(await local_default_config(puzzle=puzzle, dsn=dsn, workers=workers,
+                                              make_puzzle=make_puzzle))
 
     # ---- node state -------------------------------------------------------------
 

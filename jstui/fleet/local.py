@@ -20,9 +20,13 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir("jstui"))
 
 
+def default_puzzle_path() -> Path:
+    return data_dir() / "puzzles" / "default"
+
+
 def default_puzzle_dir() -> Path:
     """Generated once (torch needed), reused afterwards."""
-    target = data_dir() / "puzzles" / "default"
+    target = default_puzzle_path()
     if not target.is_dir():
         import shutil
         import tempfile
@@ -64,5 +68,7 @@ async def local_default_config(*, puzzle: str | None = None, dsn: str | None = N
         dsn = state.dsn
     if puzzle is None and make_puzzle:
         puzzle = str(await asyncio.to_thread(default_puzzle_dir))
+    elif puzzle is None and default_puzzle_path().is_dir():   # made by an earlier run
+        puzzle = str(default_puzzle_path())
     return FleetConfig(dsn=dsn, nodes=(local_node(workers),),
                        puzzle=str(Path(puzzle).expanduser().resolve()) if puzzle else None)
