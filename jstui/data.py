@@ -12,11 +12,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import AsyncIterator, Iterable, Protocol, Sequence
 
+from jstui.fleet.model import WorkerState
 from jstui.puzzles import ConfiguredPuzzle, PuzzleChoice, Shown, choices, choose, identify
 
-# Worker statuses, in the order an operator cares about them.
-RUNNING, FINISHED, LOST, CRASHED = "running", "finished", "lost", "crashed"
-STATUSES = (RUNNING, LOST, CRASHED, FINISHED)
+# Worker states: the fleet's words (WorkerState), in the order an operator cares about them.
+RUNNING, STALLED, CRASHED, LOST, STOPPED, DONE, SOLVED = STATUSES = tuple(s.value for s in (
+    WorkerState.RUNNING, WorkerState.STALLED, WorkerState.CRASHED, WorkerState.LOST,
+    WorkerState.STOPPED, WorkerState.DONE, WorkerState.SOLVED))
 
 # Agreement zones: share of the top-K solutions that agree with the best at a position.
 LOCKED, MIXED, UNCERTAIN = "locked", "mixed", "uncertain"
@@ -49,10 +51,14 @@ class WorkerView:
     mse: float | None = None
     best_mse: float | None = None
     moves_per_s: float | None = None
-    status: str = RUNNING
+    status: str = RUNNING             # a WorkerState value: running, stalled, done, ...
     age: float | None = None          # seconds since its last heartbeat
     history: tuple[float, ...] = ()   # its best MSE over time, oldest first
     fleet_name: str = ""               # "NODE/SLOT" when the fleet started it
+
+    @property
+    def alive(self) -> bool:
+        return WorkerState(self.status).alive
 
 
 @dataclass(frozen=True)
@@ -257,7 +263,7 @@ def summarise_nodes(nodes: Iterable[NodeView], workers: Sequence[WorkerView]) ->
     out = []
     for node in nodes:
         mine = [w for w in workers if w.node == node.name]
-        running = [w for w in mine if w.status == RUNNING]
+        running = [w for w in mine if w.alive]
         ages = [w.age for w in running if w.age is not None]
         out.append(replace(
             node,
@@ -343,10 +349,6 @@ class FixedSource:
 
 # ---- from pool rows and fleet status to a snapshot (pure) -----------------------
 
-POOL_STATUS = {"starting": RUNNING, "running": RUNNING, "stopped": FINISHED,
-               "finished": FINISHED, "solved": FINISHED, "lost": LOST, "failed": CRASHED}
-FLEET_STATE = {"running": RUNNING, "stalled": LOST, "done": FINISHED, "solved": FINISHED, "stopped": FINISHED,
-               "crashed": CRASHED, "lost": LOST}
 SHOW_ENDED_FOR = 3600.0   # ended workers stay in the table this long
 MAX_WORKER_ROWS = 300
 
@@ -379,18 +381,18 @@ def worker_views(rows, processes, now: float, lost_after: float,
     for row in rows:
         proc = procs.get((row.node, row.pid))
         seen.add((row.node, row.pid))
-        status = POOL_STATUS.get(row.status, LOST)
-        if proc is not None:
-            status = FLEET_STATE.get(_state(proc.state), status)
-        elif status == RUNNING and row.heartbeat_age_s > lost_after:
-            status = LOST
-        if status != RUNNING and row.heartbeat_age_s > SHOW_ENDED_FOR:
+        status = WorkerState.from_pool(row.status)
+        if proc is not None:      # the process itself knows best
+            status = WorkerState(_state(proc.state))
+        elif status == WorkerState.RUNNING and row.heartbeat_age_s > lost_after:
+            status = WorkerState.LOST
+        if not status.alive and row.heartbeat_age_s > SHOW_ENDED_FOR:
             continue
         key = f"w{row.id}"
         out.append(WorkerView(
             key=key, node=row.node, pid=row.pid, run=row.run, step=row.step,
             temperature=row.temperature, mse=row.current_mse, best_mse=row.best_mse,
-            moves_per_s=row.moves_per_s if status == RUNNING else None, status=status,
+            moves_per_s=row.moves_per_s if status.alive else None, status=status.value,
             age=row.heartbeat_age_s, history=history.add(key, row.best_mse, now),
             fleet_name=proc.name if proc is not None else "",
         ))
@@ -400,19 +402,18 @@ def worker_views(rows, processes, now: float, lost_after: float,
         started = proc.started_at or now
         out.append(WorkerView(
             key=f"p:{proc.name}", node=proc.node, pid=proc.pid,
-            status=FLEET_STATE.get(_state(proc.state), LOST), age=proc.heartbeat_age
+            status=_state(proc.state), age=proc.heartbeat_age
             if proc.heartbeat_age is not None else max(0.0, now - started), fleet_name=proc.name))
-    out.sort(key=lambda w: (w.status != RUNNING, w.node, w.pid or 0))
+    out.sort(key=lambda w: (not w.alive, w.node, w.pid or 0))
     return tuple(out[:MAX_WORKER_ROWS])
 
 
 def node_views(fleet_status, workers: Sequence[WorkerView]) -> tuple[NodeView, ...]:
     """The fleet's nodes; without a fleet, the nodes the pool has heard of."""
     if fleet_status is None:
-        names = sorted({w.node for w in workers})
-        nodes = [NodeView(n, up=any(w.status == RUNNING for w in workers if w.node == n),
-                          reason="" if any(w.status == RUNNING for w in workers if w.node == n)
-                          else "no running worker") for n in names]
+        alive = {w.node for w in workers if w.alive}
+        nodes = [NodeView(n, up=n in alive, reason="" if n in alive else "no running worker")
+                 for n in sorted({w.node for w in workers})]
         return summarise_nodes(nodes, workers)
     nodes = []
     for ns in fleet_status.nodes:

@@ -359,7 +359,8 @@ class Worker:
         elif self.stop.is_set():
             self.status, code, reason = "stopped", EXIT_DONE, self.stop_reason
         else:
-            self.status, code, reason = "finished", EXIT_DONE, f"{self.run} runs done"
+            # "done": the word `fleet status` and the screen use for a worker whose runs are done
+            self.status, code, reason = "done", EXIT_DONE, f"{self.run} runs done"
         return await self.shut_down(code, reason)
 
     async def shut_down(self, code: int, reason: str) -> int:

@@ -86,7 +86,7 @@ async def test_three_workers_reach_the_exact_answer_and_share_elites(fresh_dsn, 
             codes = [await asyncio.to_thread(p.wait, 30) for p in others]
             assert codes == [3, 3]
             workers = {w.node: w for w in await store.fetch_workers()}
-            assert workers["alpha"].status == "finished"
+            assert workers["alpha"].status == "done"
             assert {workers["beta"].status, workers["gamma"].status} == {"solved"}
             top = await store.fetch_top(1000)
             by_id = {s.id: s for s in top}

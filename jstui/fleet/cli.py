@@ -12,13 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from jstui.config import ConfigError, find_config, load_config, with_overrides
-from jstui.fleet.model import FleetStatus, NodeResult, NodeState, WorkerState
+from jstui.fleet.model import STATE_STYLE, FleetStatus, NodeResult, NodeState
 
 _STATE_STYLE = {NodeState.UP: "green", NodeState.DOWN: "red", NodeState.CONNECTING: "yellow",
-                WorkerState.RUNNING: "green", WorkerState.STALLED: "yellow",
-                WorkerState.DONE: "cyan", WorkerState.SOLVED: "bold green",
-                WorkerState.STOPPED: "dim",
-                WorkerState.CRASHED: "red", WorkerState.LOST: "red"}
+                **STATE_STYLE}
 
 
 def add_commands(sub) -> None:

@@ -4,12 +4,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from jstui.data import (
-    CRASHED, FINISHED, LOST, RUNNING, NodeView, WorkerView, fmt_age, fmt_mse, fmt_rate,
-    sparkline,
-)
-
-STATUS_STYLE = {RUNNING: "green", FINISHED: "cyan", LOST: "yellow", CRASHED: "bold red"}
+from jstui.data import NodeView, WorkerView, fmt_age, fmt_mse, fmt_rate, sparkline
+from jstui.fleet.model import STATE_STYLE
 
 
 class KeyedTable(DataTable):
@@ -109,7 +105,7 @@ def worker_cells(w: WorkerView, trend_width: int) -> tuple:
     return (
         w.node,
         "-" if w.pid is None else str(w.pid),
-        Text(w.status, style=STATUS_STYLE.get(w.status, "")),
+        Text(w.status, style=STATE_STYLE.get(w.status, "")),
         fmt_mse(w.best_mse),
         fmt_mse(w.mse),
         fmt_rate(w.moves_per_s),
