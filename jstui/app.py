@@ -212,16 +212,25 @@ class ControlCenter(App):
         if node is None:
             self.notify("no node selected", severity="warning")
             return
+        view = next((n for n in self.snapshot.nodes if n.name == node), None)
+        count = f"its {view.workers_expected} configured" if view is not None else "its configured"
         await self.confirm_then_perform(
-            f"Relaunch the workers on node {node}? Its running workers are stopped first.",
+            f"Relaunch node {node}? Its running workers are stopped, then {count} workers "
+            f"start.{self.solved_note()}",
             f"relaunch {node}", lambda: self.controls.relaunch(node), "relaunch")
+
+    def solved_note(self) -> str:
+        """Said before a relaunch: new workers would find the answer in and exit at once."""
+        return (" The pool holds the exact answer already: new workers exit at once."
+                if self.snapshot.solved else "")
 
     @work(group="dialogs")
     async def action_relaunch_all(self) -> None:
         if self.refuse_if_read_only("relaunch", needs_fleet=True):
             return
         await self.confirm_then_perform(
-            "Relaunch the workers on ALL nodes? Every running worker is stopped first.",
+            "Relaunch ALL nodes? Every running worker is stopped, then each node starts "
+            f"its configured workers.{self.solved_note()}",
             "relaunch all", lambda: self.controls.relaunch(None), "relaunch")
 
     @work(group="dialogs")

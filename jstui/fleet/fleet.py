@@ -189,23 +189,24 @@ class Fleet:
         return await self._each(nodes, one)
 
     async def relaunch(self, target: str | None = None) -> list[NodeResult]:
-        """Stop and start again the same slots; a node also gets its ended slots back
-        up to the configured count."""
+        """A worker ("NODE/SLOT"): stop it and start it again. A node (or all): stop its
+        workers and start what it is configured to run, slots 0..workers-1, whatever ran
+        before (a worker added with launch -n beyond the count is not started again)."""
         nodes, slot = self._parse_target(target)
         grace = self.config.workers.stop_grace
         self._require_dsn()
 
         async def one(ops: NodeOps) -> NodeResult:
             if slot is not None:
-                slots = [slot]
-            else:
-                records = (await ops.status(0))["workers"]
-                slots = sorted({w["slot"] for w in records if w["alive"]}
-                               | {w["slot"] for w in records
-                                  if not w["alive"] and w["slot"] < ops.node.workers})
-                slots = slots or list(range(ops.node.workers))
-            await ops.stop(slots, grace)
-            return await self._launch_slots(ops, slots)
+                await ops.stop([slot], grace)
+                return await self._launch_slots(ops, [slot])
+            configured = ops.node.workers
+            stopped = (await ops.stop(None, grace))["stopped"]
+            extra = [s for s in stopped if s >= configured]
+            result = await self._launch_slots(ops, list(range(configured)))
+            note = f" (configured: {configured})" + (
+                f"; {len(extra)} beyond the configured count stopped" if extra else "")
+            return replace(result, detail=result.detail + note)
         return await self._each(nodes, one)
 
     async def auto_relaunch_once(self, status: FleetStatus | None = None) -> list[NodeResult]:
