@@ -21,8 +21,9 @@ def toml_value(v):
     return json.dumps(str(v))  # a JSON string is a valid TOML basic string
 
 
-def write_fleet_file(path, sshd_fleet, names, **overrides):
-    lines = ["[workers]", "stop_grace = 2", ""]
+def write_fleet_file(path, sshd_fleet, names, dsn=None, **overrides):
+    lines = [f"[pool]\ndsn = {toml_value(dsn)}\n"] if dsn else []
+    lines += ["[workers]", "stop_grace = 2", ""]
     for name in names:
         lines.append("[[node]]")
         for k, v in sshd_fleet.node(name, **overrides.get(name, {})).items():
@@ -51,8 +52,35 @@ def test_check_and_status_report_a_down_node_and_exit_1(sshd_fleet, tmp_path):
     r = fleet_cli("status", "--config", str(cfg))
     assert r.returncode == 1
     assert "down" in r.stdout and "up" in r.stdout
-    r = fleet_cli("check", "alpha", "--config", str(cfg))
+    r = fleet_cli("check", "alpha", "--config", str(cfg), "--dsn", "postgresql://x@127.0.0.1:1/x")
+    assert r.returncode == 1 and "cannot reach the pool" in rows_of(r)["alpha"]
+
+
+def rows_of(r) -> dict[str, str]:
+    """A table's rows by their first cell (a long cell may wrap onto more lines)."""
+    rows, key = {}, None
+    for line in r.stdout.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if not cells:
+            continue
+        key = cells[0] or key
+        rows[key] = " ".join(filter(None, [rows.get(key, ""), *cells[1:]]))
+    return rows
+
+
+def test_check_reports_a_missing_dsn_before_launch_does(sshd_fleet, tmp_path, fresh_dsn):
+    cfg = write_fleet_file(tmp_path / "fleet.toml", sshd_fleet, ["alpha"])
+    r = fleet_cli("check", "--config", str(cfg))
+    assert r.returncode == 1, r.stdout + r.stderr
+    rows = rows_of(r)
+    workdir = sshd_fleet.daemons["alpha"].workdir
+    assert "ok" in rows["alpha"] and f"workdir {workdir}" in rows["alpha"]
+    assert rows["(pool)"].startswith("failed") and f"{cfg}: no pool DSN" in rows["(pool)"]
+    cfg = write_fleet_file(tmp_path / "fleet.toml", sshd_fleet, ["alpha"], dsn=fresh_dsn)
+    r = fleet_cli("check", "--config", str(cfg))
     assert r.returncode == 0, r.stdout + r.stderr
+    rows = rows_of(r)
+    assert "pool reachable" in rows["alpha"] and "PostgreSQL" in rows["(pool)"]
 
 
 def test_deploy_launch_logs_stop_from_a_shell(sshd_fleet, small_puzzle_dir, tmp_path):

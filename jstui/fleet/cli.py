@@ -159,7 +159,13 @@ def _per_node(title: str, call, **needs):
 cmd_deploy = _per_node("deploy", lambda f, a: f.deploy(a.node), need_puzzle=True)
 cmd_stop = _per_node("stop", lambda f, a: f.stop(a.target))
 cmd_relaunch = _per_node("relaunch", lambda f, a: f.relaunch(a.target), need_pool=True)
-cmd_check = _per_node("check", lambda f, a: f.check(a.node))
+async def cmd_check(args, console: Console) -> int:
+    """Every node, then the pool: a fleet file without a DSN fails here, not at launch."""
+    async def body(fleet):
+        nodes, pool = await asyncio.gather(fleet.check(args.node), fleet.check_pool())
+        return _report(console, "check", [*nodes, pool])
+    return await _with_fleet(args, body)
+
 _launch = _per_node("launch", lambda f, a: f.launch(a.node, a.n), need_pool=True)
 
 

@@ -14,11 +14,13 @@ from jstui.fleet.bundle import PUZZLE_REL, BundleFile, build_bundle
 from jstui.fleet.model import (FleetStatus, NodeFacts, NodeHealth, NodeResult, NodeState,
                                NodeStatus, WorkerProcess, WorkerState)
 from jstui.fleet.node import NodeOps
-from jstui.fleet.transport import NodeError, StateListener, make_transport
+from jstui.fleet.transport import NodeError, StateListener, describe_error, make_transport
+from solver.pool.store import redact
 
 # argv of one worker on a node: (node, fleet config) -> [python, -m, solver.worker, ...]
 WorkerArgv = Callable[[NodeConfig, FleetConfig], list[str]]
 POOL_ALIVE = ("starting", "running")
+POOL_ROW = "(pool)"  # check's row for the pool: no node name has parentheses
 EXIT_SOLVED = 3  # solver.worker: the pool holds the exact answer
 
 
@@ -116,7 +118,8 @@ class Fleet:
     # ---- commands ---------------------------------------------------------------
 
     async def check(self, node: str | None = None) -> list[NodeResult]:
-        """Connectivity and the interpreter (version, worker imports) of each node."""
+        """Connectivity, the interpreter (version, worker imports) and, with a DSN, whether
+        the node reaches the pool; the detail names the work directory."""
         async def one(ops: NodeOps) -> NodeResult:
             interp = await ops.check_interpreter()
             address = ops.transport.health.address
@@ -127,9 +130,39 @@ class Fleet:
                 return NodeResult(ops.node.name, False, interpreter=interp, detail=address,
                                   error=f"node {ops.node.name}: {interp.python} lacks "
                                   + "; ".join(interp.missing))
-            return NodeResult(ops.node.name, True, interpreter=interp,
-                              detail=f"Python {interp.version} via {address}")
+            detail = f"Python {interp.version} via {address}, workdir {ops.node.workdir}"
+            if self.config.dsn:
+                why = await ops.pool_unreachable(self.config.dsn)
+                if why:
+                    return NodeResult(ops.node.name, False, interpreter=interp, detail=detail,
+                                      error=f"node {ops.node.name}: cannot reach the pool "
+                                      f"{redact(self.config.dsn)}: {why}")
+                detail += ", pool reachable"
+            return NodeResult(ops.node.name, True, interpreter=interp, detail=detail)
         return await self._each(self._select(node), one)
+
+    async def check_pool(self) -> NodeResult:
+        """Whether launch will have a pool: a DSN is configured and answers from here.
+        Read-only: a plain connection, no migration."""
+        import asyncpg
+
+        if not self.config.dsn:
+            where = self.config.source or "the fleet config"
+            return NodeResult(POOL_ROW, False, error=f"{where}: no pool DSN ([pool] dsn, --dsn "
+                              f"or JSTUI_DSN): launch and relaunch need one")
+        t0 = time.perf_counter()
+        try:
+            conn = await asyncpg.connect(self.config.dsn, timeout=5)
+            try:
+                version = await conn.fetchval("SHOW server_version")
+            finally:
+                await conn.close()
+        except Exception as e:  # any failure is the answer: say it in one line
+            return NodeResult(POOL_ROW, False, seconds=time.perf_counter() - t0,
+                              error=f"pool {redact(self.config.dsn)}: cannot connect from "
+                              f"here: {describe_error(e)}")
+        return NodeResult(POOL_ROW, True, seconds=time.perf_counter() - t0,
+                          detail=f"PostgreSQL {version} at {redact(self.config.dsn)}")
 
     async def bundle(self) -> list[BundleFile]:
         """The files deploy sends; the puzzle .npz is made once per fleet."""
