@@ -222,10 +222,9 @@ def status_text(snap, error: str | None) -> str:
         f"{snap.pool_rows:,} solutions in the pool",
     ]
     lines.append("nodes")
-    for n in snap.nodes:
-        state = "up" if n.up else f"down: {n.reason}"
-        lines.append(f"  {n.name:<14} {state:<30} {n.workers_running}/{n.workers_expected} "
-                     f"workers  {fmt_rate(n.moves_per_s)} moves/s")
+    for n in snap.nodes:   # the reason last: a long one never shifts the figures
+        lines.append(f"  {n.name:<14} {n.state:<10} {n.workers_running}/{n.workers_expected} "
+                     f"workers  {fmt_rate(n.moves_per_s):>5} moves/s  {n.reason}".rstrip())
     lines.append("workers")
     for w in snap.workers:
         lines.append(f"  {w.node:<14} {str(w.pid or '-'):>7} {w.status:<9} "
@@ -240,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
     import solver.pool  # noqa: F401  (import-time output, if any, before the screen)
     from jstui.config import ConfigError
+    from jstui.shell import until_reader_stops
     from solver.pool.embedded import EmbeddedError
     from solver.puzzle import PuzzleError
 
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.refresh > 0:
             raise UsageError(f"--refresh: {args.refresh:g} is not a positive number of seconds")
         if args.command == "status":
-            return run_status(args)
+            return until_reader_stops(lambda: run_status(args))
         return run_app(args)
     except (ConfigError, UsageError, PuzzleError) as exc:
         print(f"jstui: {exc}", file=sys.stderr)

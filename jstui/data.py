@@ -29,13 +29,24 @@ class NodeView:
     """One machine of the fleet as the operator sees it."""
 
     name: str
-    up: bool
-    reason: str = ""                  # why it is down (or a note while up)
+    state: str = "up"                 # see NODE_STATES
+    reason: str = ""                  # why it is not up, or what is wrong while up
     workers_running: int = 0
     workers_expected: int = 0
     load: float | None = None         # 1-minute load average
     moves_per_s: float = 0.0
     heartbeat_age: float | None = None  # seconds since its newest worker heartbeat
+
+    @property
+    def up(self) -> bool:
+        return self.state == "up"
+
+
+# up: it answered this refresh. slow: connected, but no answer within the deadline (its
+# last known figures are shown). connecting, down: the SSH connection. idle: without a
+# fleet, a node the pool knows with no running worker (whether the machine is up, the
+# pool cannot tell).
+NODE_STATES = ("up", "slow", "connecting", "down", "idle")
 
 
 @dataclass(frozen=True)
@@ -412,20 +423,29 @@ def node_views(fleet_status, workers: Sequence[WorkerView]) -> tuple[NodeView, .
     """The fleet's nodes; without a fleet, the nodes the pool has heard of."""
     if fleet_status is None:
         alive = {w.node for w in workers if w.alive}
-        nodes = [NodeView(n, up=n in alive, reason="" if n in alive else "no running worker")
+        nodes = [NodeView(n, "up" if n in alive else "idle",
+                          "" if n in alive else "no running worker in the pool")
                  for n in sorted({w.node for w in workers})]
         return summarise_nodes(nodes, workers)
     nodes = []
     for ns in fleet_status.nodes:
-        health = ns.health
-        up = _state(health.state) == "up"
-        reason = health.reason if not up else (ns.error or ("slow to answer" if ns.stale else ""))
-        if not up and not reason:
-            reason = _state(health.state)
+        state, reason = node_state(ns)
         nodes.append(NodeView(
-            name=ns.node, up=up, reason=reason, workers_expected=ns.configured_workers,
+            name=ns.node, state=state, reason=reason, workers_expected=ns.configured_workers,
             load=ns.facts.load[0] if ns.facts is not None and ns.facts.load else None))
     return summarise_nodes(nodes, workers)
+
+
+def node_state(ns) -> tuple[str, str]:
+    """(state, reason) of a fleet NodeStatus, in the words of NODE_STATES."""
+    health = _state(ns.health.state)
+    if health == "down":
+        return "down", ns.health.reason or "down"
+    if health != "up":
+        return "connecting", ""
+    if ns.stale:
+        return "slow", f"{ns.error}; its last known figures are shown"
+    return "up", ns.error
 
 
 def zones_from_top(best, top) -> Zones | None:
@@ -570,6 +590,7 @@ class LiveSource:
         self._best_id: int | None = None
         self._best_over_time: tuple[float, ...] = ()
         self._relaunching: asyncio.Task | None = None
+        self._down: dict[str, str | None] = {}   # node -> the reason it was last seen down
         self._relaunched_at = -1e9
 
     def _on_notice(self, table: str) -> None:
@@ -624,7 +645,21 @@ class LiveSource:
         snap = build_snapshot(pool, fleet_status, self.clock(), history=self.history,
                               events=self.book.snapshot(), auto_relaunch=self.auto_relaunch,
                               lost_after=self.lost_after, pool_error=pool_error)
+        if self._note_down_nodes(snap.nodes):
+            snap = replace(snap, events=self.book.snapshot())
         return replace(snap, refresh_ms=(time.perf_counter() - started) * 1000)
+
+    def _note_down_nodes(self, nodes: Sequence[NodeView]) -> bool:
+        """A node that goes down (or is down for a new reason): its whole reason, once,
+        in the event log, where the nodes table has room for only its start."""
+        noted = False
+        for n in nodes:
+            now_down = n.reason if n.state == "down" else None
+            if now_down is not None and self._down.get(n.name) != now_down:
+                self.book.local("error", f"node {n.name} down: {n.reason}", self.clock())
+                noted = True
+            self._down[n.name] = now_down
+        return noted
 
     async def _read_pool(self) -> PoolState:
         """Re-read what the change notices named; workers every time (their ages move).

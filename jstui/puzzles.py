@@ -112,5 +112,5 @@ def choose(rows: Sequence, configured: ConfiguredPuzzle | None, chosen_id: int |
         return Shown(row.id, label_of(row, configured), "the configured puzzle", True)
     if newest_id in by_id:
         return Shown(newest_id, label_of(by_id[newest_id], None),
-                     "the pool's most recently active (none configured)", True)
+                     "the pool's most recently active; none configured", True)
     return Shown(None, "", "the pool holds no puzzle yet", True)

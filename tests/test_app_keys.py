@@ -71,3 +71,26 @@ async def test_read_only_is_shown_and_refuses_without_a_pool():
         assert "READ-ONLY" in str(app.query_one("#header").render())
         await pilot.press("R")
         assert type(app.screen).__name__ == "Screen"
+
+
+async def test_a_long_down_reason_never_pushes_the_figures_out_of_view():
+    from dataclasses import replace
+
+    from jstui.widgets import NodesTable
+    from tests.snapshot_apps.recorded_state import T0
+
+    reason = "127.0.0.1:2222: " + "the machine refused the connection again " * 8
+    snap = recorded_snapshot()
+    snap = replace(snap, nodes=tuple(replace(n, reason=reason) if n.name == "cirrus" else n
+                                     for n in snap.nodes))
+    for size in ((80, 24), (160, 48)):
+        app = ControlCenter(FixedSource(snap), controls=None, clock=lambda: T0)
+        async with app.run_test(size=size) as pilot:
+            await settled(app, pilot)
+            table = app.query_one(NodesTable)
+            widths = [c.get_render_width(table) for c in table.ordered_columns]
+            # every column but the reason fits in the panel, whatever the reason's length
+            assert sum(widths[:-1]) <= table.scrollable_content_region.width, (size, widths)
+            why = table.get_cell("cirrus", "why").plain
+            assert len(why) <= 60 and why.endswith("again…") and reason.startswith(why[:-1])
+            assert table.get_cell("cirrus", "state").plain == "down"

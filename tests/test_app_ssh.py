@@ -46,8 +46,12 @@ async def test_dead_and_mute_nodes_do_not_hold_up_the_screen(sshd_fleet, fresh_d
                 timeout=15)
             assert time.monotonic() - started < 8     # mute alone would take 20 s
             states = {n.name: n for n in app.snapshot.nodes}
-            assert not states["delta"].up and states["delta"].reason
-            assert not states["mute"].up and states["mute"].reason == "connecting"
+            assert states["delta"].state == "down" and states["delta"].reason
+            # the whole reason is in the event log, once, naming the port
+            port = sshd_fleet.daemons["delta"].port
+            log = " ".join(log_text(app).split())
+            assert log.count(f"node delta down: 127.0.0.1:{port}: connection refused") == 1
+            assert states["mute"].state == "connecting"
             assert [w.node for w in app.snapshot.workers] == ["nodeA"]
             # keys answer at once although mute has not answered yet
             t = time.monotonic()

@@ -70,7 +70,8 @@ def test_sort_and_filter_workers():
 
 
 def test_summarise_nodes_counts_only_running_workers():
-    nodes = [NodeView("alpha", up=True, workers_expected=2), NodeView("gamma", up=False, reason="ssh: refused")]
+    nodes = [NodeView("alpha", "up", workers_expected=2),
+             NodeView("gamma", "down", reason="ssh: refused")]
     alpha, gamma = summarise_nodes(nodes, _workers())
     assert (alpha.workers_running, alpha.moves_per_s, alpha.heartbeat_age) == (1, 100, 2)
     assert (gamma.workers_running, gamma.up, gamma.reason) == (0, False, "ssh: refused")
@@ -183,6 +184,20 @@ def test_the_screen_says_the_fleet_words_for_every_worker_state():
     assert [shown[("far", 900 + i)] for i in range(len(pool))] == [word for _, word in pool]
     assert set(STATE_STYLE) == set(states)
     assert snap.nodes[0].workers_running == 2      # running and stalled are both alive
+
+
+def test_a_node_that_misses_the_deadline_is_slow_not_up():
+    from jstui.data import node_state
+    from jstui.fleet.model import NodeHealth, NodeState, NodeStatus
+
+    up = NodeHealth("a", NodeState.UP)
+    late = NodeStatus("a", "ssh", up, 2, stale=True, error="no answer within 0.3 s")
+    assert node_state(late) == ("slow", "no answer within 0.3 s; its last known figures are shown")
+    assert node_state(NodeStatus("a", "ssh", up, 2)) == ("up", "")
+    assert node_state(NodeStatus("a", "ssh", NodeHealth("a", NodeState.CONNECTING), 2)) == \
+        ("connecting", "")
+    down = NodeHealth("a", NodeState.DOWN, reason="10.0.0.1:22: connection timed out")
+    assert node_state(NodeStatus("a", "ssh", down, 2)) == ("down", down.reason)
 
 
 def test_build_snapshot_without_fleet_lists_the_nodes_the_pool_knows():

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,11 @@ def write_fleet_file(path, sshd_fleet, names, dsn=None, **overrides):
     return path
 
 
-def fleet_cli(*args, env=None):
-    env = {**os.environ, "COLUMNS": "200", **(env or {})}
+def fleet_cli(*args, env=None, columns="200"):
+    """COLUMNS=200 as in a wide terminal; columns=None: piped with nothing set."""
+    env = {**os.environ, "COLUMNS": columns, **(env or {})}
+    if columns is None:
+        env.pop("COLUMNS")
     env.pop("JSTUI_CONFIG", None)
     env.pop("JSTUI_DSN", None)
     return subprocess.run([sys.executable, "-m", "jstui.fleet", *args], cwd=ROOT, env=env,
@@ -93,12 +97,35 @@ def test_deploy_launch_logs_stop_from_a_shell(sshd_fleet, small_puzzle_dir, tmp_
     r = fleet_cli("launch", "gamma", "-n", "1", "--config", str(cfg), "--dsn", dsn)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "1 started" in r.stdout
-    r = fleet_cli("logs", "gamma/0", "--config", str(cfg))
+    # Piped with no COLUMNS: the log's lines come out whole (rich wrapped them at 80).
+    log = sshd_fleet.daemons["gamma"].workdir / "logs" / "0.log"
+    assert wait_until(lambda: any(len(line) > 100 for line in log.read_text().splitlines()))
+    r = fleet_cli("logs", "gamma/0", "-n", "5", "--config", str(cfg), columns=None)
     assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 5 and any(len(line) > 100 for line in lines)
+    assert all(line in log.read_text().splitlines() for line in lines)
+    r = fleet_cli("logs", "gamma/5", "--config", str(cfg))    # no such slot: an error
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip() == "error: 'gamma/5': node gamma has no worker in slot 5 " \
+                               "(its workers: gamma/0)"
     r = fleet_cli("stop", "gamma/0", "--config", str(cfg))
     assert r.returncode == 0 and "1 stopped" in r.stdout, r.stdout + r.stderr
-    r = fleet_cli("status", "--config", str(cfg))
-    assert "gamma/0" in r.stdout and "stopped" in r.stdout
+    r = fleet_cli("status", "--config", str(cfg), columns=None)
+    row = rows_of(r)["gamma/0"]
+    # The log column: the worker's own last words without their timestamp prefix, cut at
+    # a word (it was killed after the grace, still retrying the pool).
+    assert row.startswith("stopped")
+    assert "pool unreachable (cannot reach the pool database at…" in row
+
+
+def wait_until(condition, timeout=30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_user_errors_are_one_line_and_exit_2(sshd_fleet, tmp_path):

@@ -257,25 +257,32 @@ class Fleet:
         return await self._each(nodes, lambda ops: self._launch_slots(ops, by_node[ops.node.name]))
 
     async def tail_log(self, worker: str, lines: int = 100) -> list[str]:
-        """The last lines of a worker's log ("NODE/SLOT"); NodeError if unreachable."""
+        """The last lines of a worker's log ("NODE/SLOT"); NodeError if unreachable,
+        ConfigError if the node has no such slot."""
+        return (await self._tail(worker, lines))[2]["lines"]
+
+    async def _tail(self, worker: str, lines: int) -> tuple[NodeOps, int, dict]:
         nodes, slot = self._parse_target(worker)
         if slot is None:
             raise ConfigError(f"{worker!r}: name a worker as NODE/SLOT, e.g. {worker}/0")
-        return (await nodes[0].tail(slot, lines))["lines"]
+        ops = nodes[0]
+        answer = await ops.tail(slot, lines)
+        if not answer.get("exists", True):   # (an agent deployed before it said so: trust)
+            known = ", ".join(f"{ops.node.name}/{s}" for s in answer.get("slots", ()))
+            raise ConfigError(f"{worker!r}: node {ops.node.name} has no worker in slot {slot} "
+                              f"({'its workers: ' + known if known else 'none launched yet'})")
+        return ops, slot, answer
 
     async def follow_log(self, worker: str, lines: int = 20,
                          interval: float = 1.0) -> AsyncIterator[str]:
         """The last lines of a worker's log, then each new line as it is written;
         runs until the consumer stops iterating (NodeError if the node goes away)."""
-        nodes, slot = self._parse_target(worker)
-        if slot is None:
-            raise ConfigError(f"{worker!r}: name a worker as NODE/SLOT, e.g. {worker}/0")
-        first = await nodes[0].tail(slot, lines)
+        ops, slot, first = await self._tail(worker, lines)
         for line in first["lines"]:
             yield line
         offset = first["size"]
         while True:
-            chunk = await nodes[0].read(slot, offset)
+            chunk = await ops.read(slot, offset)
             offset = chunk["offset"]
             for line in chunk["text"].splitlines():
                 yield line

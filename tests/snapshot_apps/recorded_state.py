@@ -22,10 +22,10 @@ def decay(start: float, end: float, n: int) -> tuple[float, ...]:
 
 def recorded_snapshot(solved: bool = False) -> Snapshot:
     nodes = [
-        NodeView("atlas", up=True, workers_expected=3, load=2.91),
-        NodeView("borealis", up=True, workers_expected=2, load=1.97),
-        NodeView("mac-mini", up=True, workers_expected=2, load=0.64, reason="1 done"),
-        NodeView("cirrus", up=False, workers_expected=2, reason="ssh: connection refused"),
+        NodeView("atlas", "up", workers_expected=3, load=2.91),
+        NodeView("borealis", "up", workers_expected=2, load=1.97),
+        NodeView("mac-mini", "up", workers_expected=2, load=0.64, reason="1 done"),
+        NodeView("cirrus", "down", workers_expected=2, reason="ssh: connection refused"),
     ]
     spec = [  # node, pid, run, status, best, age, rate
         ("atlas", 41211, 3, RUNNING, 2.31e-4, 1.2, 1840.0),
