@@ -94,3 +94,19 @@ async def test_a_long_down_reason_never_pushes_the_figures_out_of_view():
             why = table.get_cell("cirrus", "why").plain
             assert len(why) <= 60 and why.endswith("again…") and reason.startswith(why[:-1])
             assert table.get_cell("cirrus", "state").plain == "down"
+
+
+async def test_one_solution_in_the_pool_draws_no_agreement():
+    """A single solution agrees with itself at 100 %: no evidence, so neither ▓ nor █."""
+    from dataclasses import replace
+
+    from jstui.data import Zones
+    from jstui.widgets import ZonesBar
+
+    snap = replace(recorded_snapshot(), zones=Zones(shares=(1.0,) * 48, k=1))
+    app = ControlCenter(FixedSource(snap), controls=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(app, pilot)
+        text = str(app.query_one(ZonesBar).render())
+        assert "▓" not in text and "█" not in text and "·" * 48 in text
+        assert "1 solution in the pool: agreement is judged from 5 on" in text
