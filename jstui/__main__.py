@@ -74,8 +74,14 @@ async def open_fleet(args, make_puzzle: bool = True) -> tuple[object | None, str
     if path is not None:
         cfg = with_overrides(load_config(path), dsn=args.dsn, puzzle=args.puzzle)
         return Fleet.from_config(cfg), cfg.dsn, False
+    from jstui.fleet.local import DEFAULT_PUZZLE, default_puzzle_path
+
     print("jstui: no fleet file; starting the local fleet on the embedded pool…",
           file=sys.stderr)
+    if make_puzzle and args.puzzle is None and not default_puzzle_path().is_dir():
+        print(f"jstui: generating the first-run puzzle once ({DEFAULT_PUZZLE['blocks']} blocks, "
+              f"kind '{DEFAULT_PUZZLE['kind']}': the fleet needs minutes for it; about 30 s)…",
+              file=sys.stderr)
     fleet = await Fleet.local_default(puzzle=args.puzzle, dsn=args.dsn, workers=args.workers,
                                       make_puzzle=make_puzzle)
     return fleet, fleet.config.dsn, True

@@ -136,7 +136,13 @@ class ControlCenter(App):
         self.snapshot = message.snapshot
 
     def watch_snapshot(self, snap: Snapshot) -> None:
-        if newly_solved(self.previous, snap):
+        if newly_solved(self.previous, snap) and self.previous is None:
+            # Solved in an earlier session: the workers would exit at once, every time.
+            self.query_one(EventLog).note(
+                "answer", "the pool held the exact answer for this puzzle before this session: "
+                "workers exit at once. For a new search: python -m solver generate DIR --kind "
+                "pairing --seed 2, then jstui --puzzle DIR", snap.taken_at)
+        elif newly_solved(self.previous, snap):
             self.bell()
             self.query_one(EventLog).note("answer", "the pool holds the target hash", snap.taken_at)
         self.previous = snap

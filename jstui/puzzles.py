@@ -68,8 +68,9 @@ def identify(path: str) -> ConfiguredPuzzle:
     puzzle = load_puzzle(p)
     kind = None
     try:
-        kind = json.loads((p / "generate.json").read_text()).get("kind") if p.is_dir() else None
-    except (OSError, ValueError, AttributeError):
+        if p.is_dir():
+            kind = json.loads((p / "generate.json").read_text())["parameters"]["kind"]
+    except (OSError, ValueError, KeyError, TypeError):
         pass  # not a generated puzzle, or an unreadable note: the name says enough
     name = p.name if p.is_dir() else p.stem
     return ConfiguredPuzzle(str(p), name, puzzle.fingerprint, puzzle.n_blocks, kind)

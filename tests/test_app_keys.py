@@ -110,3 +110,15 @@ async def test_one_solution_in_the_pool_draws_no_agreement():
         text = str(app.query_one(ZonesBar).render())
         assert "▓" not in text and "█" not in text and "·" * 48 in text
         assert "1 solution in the pool: agreement is judged from 5 on" in text
+
+
+async def test_an_answer_found_before_this_session_is_said_without_a_bell():
+    app = recorded_app(solved=True)
+    bells = []
+    app.bell = lambda: bells.append(1)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(app, pilot)
+        from jstui.widgets import EventLog
+        log = " ".join(line.text for line in app.query_one(EventLog).lines)
+        assert "held the exact answer for this puzzle before this session" in " ".join(log.split())
+        assert "jstui --puzzle DIR" in " ".join(log.split()) and bells == []
