@@ -343,6 +343,7 @@ class FixedSource:
     """A recorded state: yields its snapshots once, then stays quiet (no clock)."""
 
     def __init__(self, *snapshots: Snapshot) -> None:
+        self.chosen_puzzle: int | None = None
         self.queue: asyncio.Queue[Snapshot] = asyncio.Queue()
         for snap in snapshots:
             self.queue.put_nowait(snap)
