@@ -137,7 +137,8 @@ class ControlCenter(App):
 
     def watch_snapshot(self, snap: Snapshot) -> None:
         if newly_solved(self.previous, snap) and self.previous is None:
-            # Solved in an earlier session: the workers would exit at once, every time.
+            # Solved in an earlier session: no bell, but workers would exit at once, every
+            # time; say how to give them something to do.
             self.query_one(EventLog).note(
                 "answer", "the pool held the exact answer for this puzzle before this session: "
                 "workers exit at once. For a new search: python -m solver generate DIR --kind "
@@ -185,11 +186,23 @@ class ControlCenter(App):
             reason = f"read-only: {what} refused"
         elif needs_fleet and not getattr(self.controls, "has_fleet", True):
             reason = f"no fleet: {what} needs a fleet file or the local fleet"
-        if reason:
-            self.notify(reason, severity="error")
-            self.query_one(EventLog).note("error", reason, self.clock())
-            return True
-        return False
+        return self.refuse(reason)
+
+    def refuse_off_configured_puzzle(self, what: str) -> bool:
+        """Inject and surgery go to the observer, which works on the configured puzzle:
+        not while another one is on screen, where their effect would not be seen."""
+        if self.snapshot.puzzle_is_configured:
+            return False
+        return self.refuse(f"{what} refused: the screen shows {self.snapshot.puzzle}, not the "
+                           "configured puzzle the observer works on (p switches back)")
+
+    def refuse(self, reason: str | None) -> bool:
+        """Say why an action is refused (a toast and the event log); False: no reason."""
+        if not reason:
+            return False
+        self.notify(reason, severity="error")
+        self.query_one(EventLog).note("error", reason, self.clock())
+        return True
 
     @work(group="actions")
     async def perform(self, what: str, call: Callable[[], Awaitable[str | None]],
@@ -252,20 +265,9 @@ class ControlCenter(App):
             f"stop {worker.node}:{worker.pid}", lambda: self.controls.stop_worker(worker),
             "relaunch")
 
-    def refuse_off_fleet_puzzle(self, what: str) -> bool:
-        """Inject and surgery go to the observer, which works on the fleet's puzzle: not
-        while another puzzle is on screen, where their effect would not be seen."""
-        if self.snapshot.puzzle_is_configured:
-            return False
-        reason = (f"{what} refused: the screen shows {self.snapshot.puzzle}, not the configured "
-                  "puzzle the observer works on (p switches back)")
-        self.notify(reason, severity="error")
-        self.query_one(EventLog).note("error", reason, self.clock())
-        return True
-
     @work(group="dialogs")
     async def action_inject(self) -> None:
-        if self.refuse_if_read_only("inject") or self.refuse_off_fleet_puzzle("inject"):
+        if self.refuse_if_read_only("inject") or self.refuse_off_configured_puzzle("inject"):
             return
         kind = await self.push_screen_wait(ChoiceScreen("Inject which kind of seeds?", SEED_KINDS))
         if kind:
@@ -273,7 +275,7 @@ class ControlCenter(App):
 
     @work(group="dialogs")
     async def action_surgery(self) -> None:
-        if self.refuse_if_read_only("surgery") or self.refuse_off_fleet_puzzle("surgery"):
+        if self.refuse_if_read_only("surgery") or self.refuse_off_configured_puzzle("surgery"):
             return
         uncertain = uncertain_positions(self.snapshot.zones)
         answer = await self.push_screen_wait(AskScreen(
@@ -360,7 +362,8 @@ class ControlCenter(App):
                     + ("  (configured)" if c.is_configured else "")
                     + ("  (on screen)" if c.id == self.snapshot.puzzle_id else ""))
                    for c in options]
-        picked = await self.push_screen_wait(ChoiceScreen("Show which puzzle of the pool?", listing))
+        picked = await self.push_screen_wait(ChoiceScreen("Show which puzzle of the pool?",
+                                                          listing))
         if picked:
             self.source.choose_puzzle(int(picked[1:]))
             self.query_one(EventLog).note("observe", f"showing puzzle #{picked[1:]}", self.clock())

@@ -556,16 +556,16 @@ class LiveSource:
     the reason. A slow node never holds up a refresh beyond the fleet's status deadline.
     """
 
-    def __init__(self, dsn: str | None, fleet=None, *, puzzle: str | ConfiguredPuzzle | None = None,
-                 refresh: float = 5.0, min_interval: float = 0.5, zone_k: int = 20,
-                 lost_after: float = 60.0, clock=time.time) -> None:
+    def __init__(self, dsn: str | None, fleet=None, *,
+                 puzzle: str | ConfiguredPuzzle | None = None, refresh: float = 5.0,
+                 min_interval: float = 0.5, zone_k: int = 20, lost_after: float = 60.0,
+                 clock=time.time) -> None:
         self.dsn, self.fleet = dsn, fleet
-        # The puzzle to show: given, else the fleet's; identified by fingerprint on the
-        # first read (in a thread: loading a puzzle directory takes a while).
+        # The puzzle to show: given, else the fleet's. A path is identified (by
+        # fingerprint) on the first read, in a thread: loading a puzzle takes a while.
         if puzzle is None and fleet is not None:
             puzzle = fleet.config.puzzle
-        self.configured: ConfiguredPuzzle | None = puzzle if isinstance(puzzle, ConfiguredPuzzle) \
-            else None
+        self.configured = puzzle if isinstance(puzzle, ConfiguredPuzzle) else None
         self._puzzle_path = puzzle if isinstance(puzzle, str) else None
         self.chosen_puzzle: int | None = None
         self.FULL_EVERY, self.SLOW_EVERY, self.AUTO_EVERY = max(30.0, refresh), 5.0, 10.0
