@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import warnings
+from pathlib import Path
 
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -23,11 +24,7 @@ def parser() -> argparse.ArgumentParser:
         epilog="Without --config and without a fleet file in the XDG config dir, jstui "
                "starts this machine's local fleet on the embedded PostgreSQL. "
                "Keys: press ? inside the app.")
-    p.add_argument("--config", metavar="F", help="fleet file (TOML); default: "
-                   "$JSTUI_CONFIG or the XDG config dir's jstui/fleet.toml")
-    p.add_argument("--dsn", help="pool DSN (default: $JSTUI_DSN, the fleet file, or the "
-                   "embedded PostgreSQL)")
-    p.add_argument("--puzzle", metavar="DIR", help="puzzle directory or .npz for the workers")
+    add_view_flags(p)
     p.add_argument("--read-only", action="store_true",
                    help="watch only: every action that changes the fleet or pool is refused")
     p.add_argument("--refresh", metavar="S", type=float, default=5.0,
@@ -36,17 +33,34 @@ def parser() -> argparse.ArgumentParser:
                    help="local fleet only: workers to start (default: one per core)")
     p.add_argument("--keep-running", action="store_true",
                    help="local fleet only: leave the workers running when jstui quits")
-    p.add_argument("--pool-only", action="store_true",
-                   help="no fleet: show the pool at --dsn and the workers it knows of")
     sub = p.add_subparsers(dest="command")
     st = sub.add_parser("status", help="print pool and fleet status once and exit "
                         "(exit 1 if the pool cannot be read)")
+    # `jstui status --config F` and `jstui --config F status` both work: the copies here
+    # leave the top level's values alone unless given after `status`.
+    add_view_flags(st, default=argparse.SUPPRESS)
     st.add_argument("--json", action="store_true", help="machine-readable output")
+    st.add_argument("--deadline", metavar="S", type=float, default=5.0,
+                    help="seconds to wait for each node's answer (default 5)")
     return p
 
 
-async def open_fleet(args) -> tuple[object | None, str | None, bool]:
-    """(fleet, dsn, is_local_default) from the flags, the fleet file or the local default."""
+def add_view_flags(p: argparse.ArgumentParser, default=None) -> None:
+    """What to look at: the fleet file, the pool and the puzzle."""
+    p.add_argument("--config", metavar="F", default=default, help="fleet file (TOML); "
+                   "default: $JSTUI_CONFIG or the XDG config dir's jstui/fleet.toml")
+    p.add_argument("--dsn", default=default, help="pool DSN (default: $JSTUI_DSN, the "
+                   "fleet file, or the embedded PostgreSQL)")
+    p.add_argument("--puzzle", metavar="DIR", default=default,
+                   help="puzzle directory or .npz: the one the workers get and the screen "
+                   "shows (default: the fleet file's [puzzle] path)")
+    p.add_argument("--pool-only", action="store_true", default=default or False,
+                   help="no fleet: show the pool at --dsn and the workers it knows of")
+
+
+async def open_fleet(args, make_puzzle: bool = True) -> tuple[object | None, str | None, bool]:
+    """(fleet, dsn, is_local_default) from the flags, the fleet file or the local default.
+    MAKE_PUZZLE: the local default generates its puzzle if it is not there yet."""
     from jstui.config import find_config, load_config, with_overrides
 
     if args.pool_only:
@@ -60,10 +74,28 @@ async def open_fleet(args) -> tuple[object | None, str | None, bool]:
     if path is not None:
         cfg = with_overrides(load_config(path), dsn=args.dsn, puzzle=args.puzzle)
         return Fleet.from_config(cfg), cfg.dsn, False
+    from jstui.fleet.local import DEFAULT_PUZZLE, default_puzzle_path
+
     print("jstui: no fleet file; starting the local fleet on the embedded pool…",
           file=sys.stderr)
-    fleet = await Fleet.local_default(puzzle=args.puzzle, dsn=args.dsn, workers=args.workers)
+    if make_puzzle and args.puzzle is None and not default_puzzle_path().is_dir():
+        print(f"jstui: generating the first-run puzzle once ({DEFAULT_PUZZLE['blocks']} blocks, "
+              f"kind '{DEFAULT_PUZZLE['kind']}': the fleet needs minutes for it; about 30 s)…",
+              file=sys.stderr)
+    fleet = await Fleet.local_default(puzzle=args.puzzle, dsn=args.dsn, workers=args.workers,
+                                      make_puzzle=make_puzzle)
     return fleet, fleet.config.dsn, True
+
+
+async def shown_puzzle(args, fleet):
+    """The puzzle the screen shows, identified now, so that a wrong path is one line and
+    exit 2 before anything starts: --puzzle, else the fleet's; None: the pool's newest."""
+    from jstui.puzzles import identify
+
+    path = fleet.config.puzzle if fleet is not None else args.puzzle
+    if path is None:
+        return None
+    return await asyncio.to_thread(identify, str(Path(path).expanduser().resolve()))
 
 
 class UsageError(Exception):
@@ -90,11 +122,12 @@ def run_app(args) -> int:
         # One event loop for setup, the app and shutdown: the fleet's connections and
         # child processes belong to the loop that made them.
         fleet, dsn, local = await open_fleet(args)
+        puzzle = await shown_puzzle(args, fleet)
         problems = await start_local_workers(fleet) if local and not args.read_only else []
         observer = await start_observer(fleet) if local and not args.read_only else None
         for line in problems:
             print(f"jstui: {line}", file=sys.stderr)
-        source = LiveSource(dsn, fleet, refresh=args.refresh)
+        source = LiveSource(dsn, fleet, puzzle=puzzle, refresh=args.refresh)
         for line in problems:
             source.book.local("error", line, source.clock())
         controls = LiveControls(source, fleet)   # read-only: the app refuses what changes
@@ -147,12 +180,14 @@ def run_status(args) -> int:
     from jstui.data import LiveSource
 
     async def once():
-        fleet, dsn, _ = await open_fleet(args)
-        source = LiveSource(dsn, fleet)
+        fleet, dsn, _ = await open_fleet(args, make_puzzle=False)
         try:
-            snap = await source.read_once()
+            source = LiveSource(dsn, fleet, puzzle=await shown_puzzle(args, fleet))
+            try:
+                snap = await source.read_once(fleet_deadline=args.deadline)
+            finally:
+                await source.close()
         finally:
-            await source._close()
             if fleet is not None:
                 await fleet.close()
         return snap, snap.pool_error and f"pool {snap.pool_error}"
@@ -182,18 +217,20 @@ def status_text(snap, error: str | None) -> str:
     if snap is None:
         return f"jstui: {error}"
     lines = [f"jstui: pool {snap.pool_error}"] if snap.pool_error else []
+    others = [f"#{c.id} {c.label}" for c in snap.puzzles if c.id != snap.puzzle_id]
     lines += [
-        f"puzzle   {snap.puzzle or '-'}",
+        f"puzzle   {snap.puzzle or '-'}" + (f" ({snap.puzzle_why})" if snap.puzzle_why else ""),
+        *([f"         also in the pool: {', '.join(others)} (--puzzle DIR shows another)"]
+          if others else []),
         f"target   {snap.target_sha256 or '-'}",
         f"answer   {'FOUND' if snap.solved else 'not yet'}",
         f"best     {fmt_mse(snap.best_mse)} ({fmt_age(snap.best_age)} ago), "
         f"{snap.pool_rows:,} solutions in the pool",
     ]
     lines.append("nodes")
-    for n in snap.nodes:
-        state = "up" if n.up else f"down: {n.reason}"
-        lines.append(f"  {n.name:<14} {state:<30} {n.workers_running}/{n.workers_expected} "
-                     f"workers  {fmt_rate(n.moves_per_s)} moves/s")
+    for n in snap.nodes:   # the reason last: a long one never shifts the figures
+        lines.append(f"  {n.name:<14} {n.state:<10} {n.workers_running}/{n.workers_expected} "
+                     f"workers  {fmt_rate(n.moves_per_s):>5} moves/s  {n.reason}".rstrip())
     lines.append("workers")
     for w in snap.workers:
         lines.append(f"  {w.node:<14} {str(w.pid or '-'):>7} {w.status:<9} "
@@ -208,15 +245,17 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
     import solver.pool  # noqa: F401  (import-time output, if any, before the screen)
     from jstui.config import ConfigError
+    from jstui.shell import until_reader_stops
     from solver.pool.embedded import EmbeddedError
+    from solver.puzzle import PuzzleError
 
     try:
         if not args.refresh > 0:
             raise UsageError(f"--refresh: {args.refresh:g} is not a positive number of seconds")
         if args.command == "status":
-            return run_status(args)
+            return until_reader_stops(lambda: run_status(args))
         return run_app(args)
-    except (ConfigError, UsageError) as exc:
+    except (ConfigError, UsageError, PuzzleError) as exc:
         print(f"jstui: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except EmbeddedError as exc:

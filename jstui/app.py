@@ -48,6 +48,7 @@ ACTIONS = [
     ("o", "knobs", "knobs", "change the observer knobs"),
     ("l", "tail_log", "log", "tail the selected worker's log"),
     ("c", "chart", "chart", "large MSE chart"),
+    ("p", "switch_puzzle", "puzzle", "switch the puzzle on screen (the pool may hold several)"),
     ("slash", "filter", "filter", "filter workers"),
     ("t", "cycle_sort", "sort", "sort workers by the next column"),
     ("question_mark", "help", "help", "this help"),
@@ -56,7 +57,8 @@ ACTIONS = [
 CHANGING = {"relaunch_node", "relaunch_all", "stop_worker", "inject", "surgery", "deploy",
             "toggle_auto_relaunch", "knobs"}
 SORTS = ["node", "best", "mse", "rate", "status", "age", "step"]
-FOOTER_KEYS = {"r", "R", "k", "i", "s", "d", "a", "o", "l", "c", "slash", "question_mark", "q"}
+FOOTER_KEYS = {"r", "R", "k", "i", "s", "d", "a", "o", "l", "c", "p", "slash", "question_mark",
+               "q"}
 KEY_LABEL = {"slash": "/", "question_mark": "?"}
 
 
@@ -134,7 +136,14 @@ class ControlCenter(App):
         self.snapshot = message.snapshot
 
     def watch_snapshot(self, snap: Snapshot) -> None:
-        if newly_solved(self.previous, snap):
+        if newly_solved(self.previous, snap) and self.previous is None:
+            # Solved in an earlier session: no bell, but workers would exit at once, every
+            # time; say how to give them something to do.
+            self.query_one(EventLog).note(
+                "answer", "the pool held the exact answer for this puzzle before this session: "
+                "workers exit at once. For a new search: python -m solver generate DIR --kind "
+                "pairing --seed 2, then jstui --puzzle DIR", snap.taken_at)
+        elif newly_solved(self.previous, snap):
             self.bell()
             self.query_one(EventLog).note("answer", "the pool holds the target hash", snap.taken_at)
         self.previous = snap
@@ -177,11 +186,23 @@ class ControlCenter(App):
             reason = f"read-only: {what} refused"
         elif needs_fleet and not getattr(self.controls, "has_fleet", True):
             reason = f"no fleet: {what} needs a fleet file or the local fleet"
-        if reason:
-            self.notify(reason, severity="error")
-            self.query_one(EventLog).note("error", reason, self.clock())
-            return True
-        return False
+        return self.refuse(reason)
+
+    def refuse_off_configured_puzzle(self, what: str) -> bool:
+        """Inject and surgery go to the observer, which works on the configured puzzle:
+        not while another one is on screen, where their effect would not be seen."""
+        if self.snapshot.puzzle_is_configured:
+            return False
+        return self.refuse(f"{what} refused: the screen shows {self.snapshot.puzzle}, not the "
+                           "configured puzzle the observer works on (p switches back)")
+
+    def refuse(self, reason: str | None) -> bool:
+        """Say why an action is refused (a toast and the event log); False: no reason."""
+        if not reason:
+            return False
+        self.notify(reason, severity="error")
+        self.query_one(EventLog).note("error", reason, self.clock())
+        return True
 
     @work(group="actions")
     async def perform(self, what: str, call: Callable[[], Awaitable[str | None]],
@@ -210,16 +231,25 @@ class ControlCenter(App):
         if node is None:
             self.notify("no node selected", severity="warning")
             return
+        view = next((n for n in self.snapshot.nodes if n.name == node), None)
+        count = f"its {view.workers_expected} configured" if view is not None else "its configured"
         await self.confirm_then_perform(
-            f"Relaunch the workers on node {node}? Its running workers are stopped first.",
+            f"Relaunch node {node}? Its running workers are stopped, then {count} workers "
+            f"start.{self.solved_note()}",
             f"relaunch {node}", lambda: self.controls.relaunch(node), "relaunch")
+
+    def solved_note(self) -> str:
+        """Said before a relaunch: new workers would find the answer in and exit at once."""
+        return (" The pool holds the exact answer already: new workers exit at once."
+                if self.snapshot.solved else "")
 
     @work(group="dialogs")
     async def action_relaunch_all(self) -> None:
         if self.refuse_if_read_only("relaunch", needs_fleet=True):
             return
         await self.confirm_then_perform(
-            "Relaunch the workers on ALL nodes? Every running worker is stopped first.",
+            "Relaunch ALL nodes? Every running worker is stopped, then each node starts "
+            f"its configured workers.{self.solved_note()}",
             "relaunch all", lambda: self.controls.relaunch(None), "relaunch")
 
     @work(group="dialogs")
@@ -237,7 +267,7 @@ class ControlCenter(App):
 
     @work(group="dialogs")
     async def action_inject(self) -> None:
-        if self.refuse_if_read_only("inject"):
+        if self.refuse_if_read_only("inject") or self.refuse_off_configured_puzzle("inject"):
             return
         kind = await self.push_screen_wait(ChoiceScreen("Inject which kind of seeds?", SEED_KINDS))
         if kind:
@@ -245,7 +275,7 @@ class ControlCenter(App):
 
     @work(group="dialogs")
     async def action_surgery(self) -> None:
-        if self.refuse_if_read_only("surgery"):
+        if self.refuse_if_read_only("surgery") or self.refuse_off_configured_puzzle("surgery"):
             return
         uncertain = uncertain_positions(self.snapshot.zones)
         answer = await self.push_screen_wait(AskScreen(
@@ -320,6 +350,23 @@ class ControlCenter(App):
     def action_chart(self) -> None:
         self._chart = ChartScreen(self.snapshot)
         self.push_screen(self._chart)
+
+    @work(group="dialogs")
+    async def action_switch_puzzle(self) -> None:
+        options = self.snapshot.puzzles
+        if len(options) < 2:
+            self.notify(f"the pool holds {len(options) or 'no'} puzzle{'s' * (len(options) != 1)}:"
+                        " nothing to switch to", severity="warning")
+            return
+        listing = [(f"#{c.id}", f"{c.label}  {c.fingerprint[:12]}"
+                    + ("  (configured)" if c.is_configured else "")
+                    + ("  (on screen)" if c.id == self.snapshot.puzzle_id else ""))
+                   for c in options]
+        picked = await self.push_screen_wait(ChoiceScreen("Show which puzzle of the pool?",
+                                                          listing))
+        if picked:
+            self.source.choose_puzzle(int(picked[1:]))
+            self.query_one(EventLog).note("observe", f"showing puzzle #{picked[1:]}", self.clock())
 
     def action_help(self) -> None:
         keys = [(KEY_LABEL.get(k, k), d) for k, _, _, d in ACTIONS]

@@ -122,7 +122,7 @@ def load_config(path: str | os.PathLike) -> FleetConfig:
 def parse_config(raw: Mapping[str, Any], source: str | None = None) -> FleetConfig:
     """Validate a parsed fleet file (a dict as tomllib returns it)."""
     where = source or "fleet config"
-    _no_unknown(raw, {"pool", "puzzle", "workers", "defaults", "node"}, where)
+    _no_unknown_tables(raw, where)
     pool = _table(raw, "pool", where)
     _no_unknown(pool, {"dsn"}, f"{where} [pool]")
     dsn = _opt_str(pool, "dsn", f"{where} [pool]")
@@ -169,9 +169,7 @@ def _parse_node(raw: dict, index: int, where: str, source: str | None) -> NodeCo
         raise ConfigError(f"{where}: node #{index + 1}: field 'name': required, letters, "
                           f"digits, '.', '_' or '-' (got {name!r})")
     at = f"{where}: node {name!r}"
-    unknown = sorted(set(raw) - _NODE_FIELDS)
-    if unknown:
-        raise ConfigError(f"{at}: unknown field {unknown[0]!r}")
+    _no_unknown(raw, _NODE_FIELDS, at)
     kind = raw.get("kind", "ssh")
     if kind not in NODE_KINDS:
         raise ConfigError(f"{at}: field 'kind': must be one of {', '.join(NODE_KINDS)} "
@@ -248,7 +246,42 @@ def _table(raw: Mapping, key: str, where: str) -> dict:
 def _no_unknown(raw: Mapping, allowed: set[str], at: str) -> None:
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise ConfigError(f"{at}: unknown field {unknown[0]!r}")
+        raise ConfigError(f"{at}: unknown field {unknown[0]!r}{_did_you_mean(unknown[0], allowed)}")
+
+
+_TABLES = {"pool": "[pool]", "puzzle": "[puzzle]", "workers": "[workers]",
+           "defaults": "[defaults]", "node": "[[node]]"}
+
+
+def _no_unknown_tables(raw: Mapping, where: str) -> None:
+    """The top level holds tables only; a field written there belongs in one of them."""
+    unknown = sorted(set(raw) - set(_TABLES))
+    if not unknown:
+        return
+    name = unknown[0]
+    if isinstance(raw[name], (dict, list)):
+        written = f"[[{name}]]" if isinstance(raw[name], list) else f"[{name}]"
+        hint = _did_you_mean(name, set(_TABLES), shown=lambda t: _TABLES[t])
+        raise ConfigError(f"{where}: unknown table {written}{hint}")
+    home = _home_table(name)
+    hint = f" (it belongs in {home})" if home else _did_you_mean(name, set(_TABLES),
+                                                                 shown=lambda t: _TABLES[t])
+    raise ConfigError(f"{where}: unknown field {name!r} at the top level{hint}")
+
+
+def _home_table(field_name: str) -> str | None:
+    """The table a field belongs in, for a field written at the top level."""
+    homes = [({"dsn"}, "[pool]"), ({"path"}, "[puzzle]"),
+             ({f.name for f in dataclasses.fields(WorkerSettings)}, "[workers]"),
+             (_NODE_FIELDS, "[defaults] or a [[node]]")]
+    return next((home for fields_, home in homes if field_name in fields_), None)
+
+
+def _did_you_mean(name: str, allowed: set[str], shown=repr) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(allowed), n=1, cutoff=0.6)
+    return f" (did you mean {shown(close[0])}?)" if close else ""
 
 
 def _typed(raw: Mapping, key: str, kind: type, default: Any, at: str) -> Any:

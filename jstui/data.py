@@ -9,11 +9,16 @@ import asyncio
 import math
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import AsyncIterator, Iterable, Protocol, Sequence
 
-# Worker statuses, in the order an operator cares about them.
-RUNNING, FINISHED, LOST, CRASHED = "running", "finished", "lost", "crashed"
-STATUSES = (RUNNING, LOST, CRASHED, FINISHED)
+from jstui.fleet.model import WorkerState
+from jstui.puzzles import ConfiguredPuzzle, PuzzleChoice, Shown, choices, choose, identify
+
+# Worker states: the fleet's words (WorkerState), in the order an operator cares about them.
+RUNNING, STALLED, CRASHED, LOST, STOPPED, DONE, SOLVED = STATUSES = tuple(s.value for s in (
+    WorkerState.RUNNING, WorkerState.STALLED, WorkerState.CRASHED, WorkerState.LOST,
+    WorkerState.STOPPED, WorkerState.DONE, WorkerState.SOLVED))
 
 # Agreement zones: share of the top-K solutions that agree with the best at a position.
 LOCKED, MIXED, UNCERTAIN = "locked", "mixed", "uncertain"
@@ -24,13 +29,24 @@ class NodeView:
     """One machine of the fleet as the operator sees it."""
 
     name: str
-    up: bool
-    reason: str = ""                  # why it is down (or a note while up)
+    state: str = "up"                 # see NODE_STATES
+    reason: str = ""                  # why it is not up, or what is wrong while up
     workers_running: int = 0
     workers_expected: int = 0
     load: float | None = None         # 1-minute load average
     moves_per_s: float = 0.0
     heartbeat_age: float | None = None  # seconds since its newest worker heartbeat
+
+    @property
+    def up(self) -> bool:
+        return self.state == "up"
+
+
+# up: it answered this refresh. slow: connected, but no answer within the deadline (its
+# last known figures are shown). connecting, down: the SSH connection. idle: without a
+# fleet, a node the pool knows with no running worker (whether the machine is up, the
+# pool cannot tell).
+NODE_STATES = ("up", "slow", "connecting", "down", "idle")
 
 
 @dataclass(frozen=True)
@@ -46,10 +62,14 @@ class WorkerView:
     mse: float | None = None
     best_mse: float | None = None
     moves_per_s: float | None = None
-    status: str = RUNNING
+    status: str = RUNNING             # a WorkerState value: running, stalled, done, ...
     age: float | None = None          # seconds since its last heartbeat
     history: tuple[float, ...] = ()   # its best MSE over time, oldest first
     fleet_name: str = ""               # "NODE/SLOT" when the fleet started it
+
+    @property
+    def alive(self) -> bool:
+        return WorkerState(self.status).alive
 
 
 @dataclass(frozen=True)
@@ -78,7 +98,11 @@ class Snapshot:
     """Everything the main screen shows at one instant."""
 
     taken_at: float
-    puzzle: str = ""
+    puzzle: str = ""                  # "name (N=48)" of the puzzle on screen
+    puzzle_id: int | None = None      # its id in the pool (None: not registered yet)
+    puzzle_why: str = ""              # why this one: "the configured puzzle", "chosen; ..."
+    puzzle_is_configured: bool = True  # the fleet's and the observer's (or none is configured)
+    puzzles: tuple[PuzzleChoice, ...] = ()   # every puzzle of the pool, to switch between
     target_sha256: str | None = None
     best_mse: float | None = None
     best_age: float | None = None     # seconds since the pool best was found
@@ -250,7 +274,7 @@ def summarise_nodes(nodes: Iterable[NodeView], workers: Sequence[WorkerView]) ->
     out = []
     for node in nodes:
         mine = [w for w in workers if w.node == node.name]
-        running = [w for w in mine if w.status == RUNNING]
+        running = [w for w in mine if w.alive]
         ages = [w.age for w in running if w.age is not None]
         out.append(replace(
             node,
@@ -298,6 +322,9 @@ class SnapshotSource(Protocol):
 
     def snapshots(self) -> AsyncIterator[Snapshot]: ...
 
+    def choose_puzzle(self, puzzle_id: int) -> None:
+        """Show this puzzle of the pool from the next snapshot on."""
+
 
 class Controls(Protocol):
     """The commands the UI sends; each returns one line for the event log."""
@@ -316,12 +343,16 @@ class FixedSource:
     """A recorded state: yields its snapshots once, then stays quiet (no clock)."""
 
     def __init__(self, *snapshots: Snapshot) -> None:
+        self.chosen_puzzle: int | None = None
         self.queue: asyncio.Queue[Snapshot] = asyncio.Queue()
         for snap in snapshots:
             self.queue.put_nowait(snap)
 
     def push(self, snap: Snapshot) -> None:
         self.queue.put_nowait(snap)
+
+    def choose_puzzle(self, puzzle_id: int) -> None:
+        self.chosen_puzzle = puzzle_id   # a recorded state has only its own puzzle
 
     async def snapshots(self) -> AsyncIterator[Snapshot]:
         while True:
@@ -330,10 +361,6 @@ class FixedSource:
 
 # ---- from pool rows and fleet status to a snapshot (pure) -----------------------
 
-POOL_STATUS = {"starting": RUNNING, "running": RUNNING, "stopped": FINISHED,
-               "finished": FINISHED, "solved": FINISHED, "lost": LOST, "failed": CRASHED}
-FLEET_STATE = {"running": RUNNING, "stalled": LOST, "done": FINISHED, "solved": FINISHED, "stopped": FINISHED,
-               "crashed": CRASHED, "lost": LOST}
 SHOW_ENDED_FOR = 3600.0   # ended workers stay in the table this long
 MAX_WORKER_ROWS = 300
 
@@ -342,7 +369,9 @@ MAX_WORKER_ROWS = 300
 class PoolState:
     """What one refresh read from the pool (rows of solver.pool, untouched)."""
 
-    puzzle: object | None = None          # PuzzleRow
+    puzzle: object | None = None          # PuzzleRow of the puzzle shown
+    shown: Shown | None = None            # which puzzle is shown, and why
+    puzzles: tuple[PuzzleChoice, ...] = ()
     best: object | None = None            # SolutionRow
     top: tuple = ()                       # SolutionRow, best first
     counts: object | None = None          # PoolCounts
@@ -364,18 +393,18 @@ def worker_views(rows, processes, now: float, lost_after: float,
     for row in rows:
         proc = procs.get((row.node, row.pid))
         seen.add((row.node, row.pid))
-        status = POOL_STATUS.get(row.status, LOST)
-        if proc is not None:
-            status = FLEET_STATE.get(_state(proc.state), status)
-        elif status == RUNNING and row.heartbeat_age_s > lost_after:
-            status = LOST
-        if status != RUNNING and row.heartbeat_age_s > SHOW_ENDED_FOR:
+        status = WorkerState.from_pool(row.status)
+        if proc is not None:      # the process itself knows best
+            status = WorkerState(_state(proc.state))
+        elif status == WorkerState.RUNNING and row.heartbeat_age_s > lost_after:
+            status = WorkerState.LOST
+        if not status.alive and row.heartbeat_age_s > SHOW_ENDED_FOR:
             continue
         key = f"w{row.id}"
         out.append(WorkerView(
             key=key, node=row.node, pid=row.pid, run=row.run, step=row.step,
             temperature=row.temperature, mse=row.current_mse, best_mse=row.best_mse,
-            moves_per_s=row.moves_per_s if status == RUNNING else None, status=status,
+            moves_per_s=row.moves_per_s if status.alive else None, status=status.value,
             age=row.heartbeat_age_s, history=history.add(key, row.best_mse, now),
             fleet_name=proc.name if proc is not None else "",
         ))
@@ -385,31 +414,39 @@ def worker_views(rows, processes, now: float, lost_after: float,
         started = proc.started_at or now
         out.append(WorkerView(
             key=f"p:{proc.name}", node=proc.node, pid=proc.pid,
-            status=FLEET_STATE.get(_state(proc.state), LOST), age=proc.heartbeat_age
+            status=_state(proc.state), age=proc.heartbeat_age
             if proc.heartbeat_age is not None else max(0.0, now - started), fleet_name=proc.name))
-    out.sort(key=lambda w: (w.status != RUNNING, w.node, w.pid or 0))
+    out.sort(key=lambda w: (not w.alive, w.node, w.pid or 0))
     return tuple(out[:MAX_WORKER_ROWS])
 
 
 def node_views(fleet_status, workers: Sequence[WorkerView]) -> tuple[NodeView, ...]:
     """The fleet's nodes; without a fleet, the nodes the pool has heard of."""
     if fleet_status is None:
-        names = sorted({w.node for w in workers})
-        nodes = [NodeView(n, up=any(w.status == RUNNING for w in workers if w.node == n),
-                          reason="" if any(w.status == RUNNING for w in workers if w.node == n)
-                          else "no running worker") for n in names]
+        alive = {w.node for w in workers if w.alive}
+        nodes = [NodeView(n, "up" if n in alive else "idle",
+                          "" if n in alive else "no running worker in the pool")
+                 for n in sorted({w.node for w in workers})]
         return summarise_nodes(nodes, workers)
     nodes = []
     for ns in fleet_status.nodes:
-        health = ns.health
-        up = _state(health.state) == "up"
-        reason = health.reason if not up else (ns.error or ("slow to answer" if ns.stale else ""))
-        if not up and not reason:
-            reason = _state(health.state)
+        state, reason = node_state(ns)
         nodes.append(NodeView(
-            name=ns.node, up=up, reason=reason, workers_expected=ns.configured_workers,
+            name=ns.node, state=state, reason=reason, workers_expected=ns.configured_workers,
             load=ns.facts.load[0] if ns.facts is not None and ns.facts.load else None))
     return summarise_nodes(nodes, workers)
+
+
+def node_state(ns) -> tuple[str, str]:
+    """(state, reason) of a fleet NodeStatus, in the words of NODE_STATES."""
+    health = _state(ns.health.state)
+    if health == "down":
+        return "down", ns.health.reason or "down"
+    if health != "up":
+        return "connecting", ""
+    if ns.stale:
+        return "slow", f"{ns.error}; its last known figures are shown"
+    return "up", ns.error
 
 
 def zones_from_top(best, top) -> Zones | None:
@@ -431,16 +468,15 @@ def build_snapshot(pool: PoolState, fleet_status, now: float, *, history: Histor
     best = pool.best
     puzzle = pool.puzzle
     target = getattr(puzzle, "target_sha256", None)
-    name = ""
-    if puzzle is not None:
-        name = f"{puzzle.name or puzzle.fingerprint[:8]} (N={puzzle.n_blocks})"
+    shown = pool.shown or Shown(None, "", "", True)
     counts = pool.counts
     fleet_error = None
     if fleet_status is not None:
         down = [n.node for n in fleet_status.nodes if _state(n.health.state) == "down"]
         fleet_error = f"{len(down)} node(s) down" if down else None
     return Snapshot(
-        taken_at=now, puzzle=name, target_sha256=target,
+        taken_at=now, puzzle=shown.label, puzzle_id=shown.id, puzzle_why=shown.why,
+        puzzle_is_configured=shown.is_configured, puzzles=pool.puzzles, target_sha256=target,
         best_mse=best.mse if best is not None else None,
         best_age=max(0.0, now - best.created_at.timestamp()) if best is not None else None,
         best_sha256=best.sha256 if best is not None else None,
@@ -520,10 +556,18 @@ class LiveSource:
     the reason. A slow node never holds up a refresh beyond the fleet's status deadline.
     """
 
-    def __init__(self, dsn: str | None, fleet=None, *, refresh: float = 5.0,
+    def __init__(self, dsn: str | None, fleet=None, *,
+                 puzzle: str | ConfiguredPuzzle | None = None, refresh: float = 5.0,
                  min_interval: float = 0.5, zone_k: int = 20, lost_after: float = 60.0,
                  clock=time.time) -> None:
         self.dsn, self.fleet = dsn, fleet
+        # The puzzle to show: given, else the fleet's. A path is identified (by
+        # fingerprint) on the first read, in a thread: loading a puzzle takes a while.
+        if puzzle is None and fleet is not None:
+            puzzle = fleet.config.puzzle
+        self.configured = puzzle if isinstance(puzzle, ConfiguredPuzzle) else None
+        self._puzzle_path = puzzle if isinstance(puzzle, str) else None
+        self.chosen_puzzle: int | None = None
         self.FULL_EVERY, self.SLOW_EVERY, self.AUTO_EVERY = max(30.0, refresh), 5.0, 10.0
         self.refresh, self.min_interval = refresh, min_interval
         self.zone_k, self.lost_after = zone_k, lost_after
@@ -539,12 +583,15 @@ class LiveSource:
         self.dirty: set[str] = set(POOL_TABLES)
         self._fleet_seen = False
         self._pid: int | None = None
+        self._shown: Shown | None = None
         self._puzzles: dict = {}
+        self._choices: tuple[PuzzleChoice, ...] = ()
         self._parts: dict = {}
         self._full_at = self._counted_at = -1e9
         self._best_id: int | None = None
         self._best_over_time: tuple[float, ...] = ()
         self._relaunching: asyncio.Task | None = None
+        self._down: dict[str, str | None] = {}   # node -> the reason it was last seen down
         self._relaunched_at = -1e9
 
     def _on_notice(self, table: str) -> None:
@@ -554,6 +601,12 @@ class LiveSource:
     def poke(self) -> None:
         """Refresh now (after an action), within the rate limit."""
         self.changed.set()
+
+    def choose_puzzle(self, puzzle_id: int) -> None:
+        """The operator switched puzzles: read everything of that one at once."""
+        self.chosen_puzzle = puzzle_id
+        self._full_at = -1e9
+        self.poke()
 
     async def snapshots(self) -> AsyncIterator[Snapshot]:
         backoff = 0.5
@@ -571,11 +624,13 @@ class LiveSource:
         finally:
             await self._close()
 
-    async def read_once(self) -> Snapshot:
+    async def read_once(self, fleet_deadline: float | None = None) -> Snapshot:
         """One refresh: the pool and the fleet read concurrently. A pool that cannot be
-        read leaves its last state on show, with the reason; the fleet view goes on."""
+        read leaves its last state on show, with the reason; the fleet view goes on.
+        FLEET_DEADLINE: how long to wait for the nodes (a one-shot `status` waits;
+        the screen's refreshes do not, see _fleet_status)."""
         started = time.perf_counter()
-        fleet_task = asyncio.ensure_future(self._fleet_status())
+        fleet_task = asyncio.ensure_future(self._fleet_status(fleet_deadline))
         pool, pool_error = self._last_pool, None if self.dsn else "no pool DSN"
         if self.dsn:
             try:
@@ -591,7 +646,21 @@ class LiveSource:
         snap = build_snapshot(pool, fleet_status, self.clock(), history=self.history,
                               events=self.book.snapshot(), auto_relaunch=self.auto_relaunch,
                               lost_after=self.lost_after, pool_error=pool_error)
+        if self._note_down_nodes(snap.nodes):
+            snap = replace(snap, events=self.book.snapshot())
         return replace(snap, refresh_ms=(time.perf_counter() - started) * 1000)
+
+    def _note_down_nodes(self, nodes: Sequence[NodeView]) -> bool:
+        """A node that goes down (or is down for a new reason): its whole reason, once,
+        in the event log, where the nodes table has room for only its start."""
+        noted = False
+        for n in nodes:
+            now_down = n.reason if n.state == "down" else None
+            if now_down is not None and self._down.get(n.name) != now_down:
+                self.book.local("error", f"node {n.name} down: {n.reason}", self.clock())
+                noted = True
+            self._down[n.name] = now_down
+        return noted
 
     async def _read_pool(self) -> PoolState:
         """Re-read what the change notices named; workers every time (their ages move).
@@ -603,16 +672,16 @@ class LiveSource:
         """
         store, now = self.store, time.monotonic()
         dirty, self.dirty = self.dirty, set()
-        if now - self._full_at >= self.FULL_EVERY:
+        # No notice comes when a puzzle is registered: look again on every full read, and
+        # on every read while the configured puzzle is not in the pool yet.
+        waiting = self._pid is None and self._puzzle_path is None
+        if now - self._full_at >= self.FULL_EVERY or waiting:
             dirty |= POOL_TABLES
             self._full_at = now
-            pid = await store.current_puzzle_id()   # no notice when another puzzle starts
-            if pid != self._pid:
-                self._pid, self._parts, self._best_id = pid, {}, None
-                self._puzzles = {p.id: p for p in await store.fetch_puzzles()}
+            await self._choose_puzzle(store)
         pid = self._pid
         if pid is None:
-            return PoolState()
+            return PoolState(shown=self._shown, puzzles=self._choices)
         parts = self._parts
         reads = {"workers": store.fetch_workers(pid)}
         if "solutions" in dirty or "best" not in parts:
@@ -646,15 +715,43 @@ class LiveSource:
             elif not self._best_over_time or best.mse < self._best_over_time[-1]:
                 self._best_over_time = (self._best_over_time + (best.mse,))[-500:]
             self._best_id = best.id
-        return PoolState(puzzle=self._puzzles.get(pid), best=best, top=tuple(parts.get("top", ())),
+        return PoolState(puzzle=self._puzzles.get(pid), shown=self._shown, puzzles=self._choices,
+                         best=best, top=tuple(parts.get("top", ())),
                          counts=parts.get("counts"), workers=tuple(parts["workers"]),
                          knobs=parts.get("knobs", ()), best_over_time=self._best_over_time)
 
-    async def _fleet_status(self):
+    async def _choose_puzzle(self, store) -> None:
+        from solver.puzzle import PuzzleError
+
+        if self._puzzle_path is not None:
+            try:
+                self.configured = await asyncio.to_thread(identify, self._puzzle_path)
+            except PuzzleError as exc:   # shown, and tried again at the next full read
+                self._shown = Shown(None, Path(self._puzzle_path).name,
+                                    f"cannot read the configured puzzle: {exc}", True)
+                self._pid, self._parts = None, {}
+                return
+            self._puzzle_path = None
+            self.book.local("observe", self.configured.description, self.clock())
+        rows = await store.fetch_puzzles()
+        newest = None
+        if self.configured is None and self.chosen_puzzle is None:
+            newest = await store.current_puzzle_id()
+        shown = choose(rows, self.configured, self.chosen_puzzle, newest)
+        self._puzzles = {p.id: p for p in rows}
+        self._choices = choices(rows, self.configured)
+        if shown.id != self._pid:
+            self._pid, self._parts, self._best_id = shown.id, {}, None
+            self._best_over_time = ()
+        self._shown = shown
+
+    async def _fleet_status(self, deadline: float | None = None):
         if self.fleet is None:
             return None
         try:
             self._fleet_seen, first = True, not self._fleet_seen
+            if deadline is not None:
+                return await self.fleet.status(deadline=deadline)
             if first:
                 return await self.fleet.status(deadline=0.3)
             # late nodes come back stale with their last state and are awaited in the
@@ -697,6 +794,10 @@ class LiveSource:
         except Exception:
             await self._close()
             raise
+
+    async def close(self) -> None:
+        """Close the pool connections (the reader's own, when it is used once)."""
+        await self._close()
 
     async def _close(self) -> None:
         listener, self._listener = self._listener, None

@@ -119,6 +119,7 @@ class Worker:
         self.progress: dict = {}
         self.parents: list[int] = []           # the elite this run's lineage started from
         self.latest: tuple | None = None       # newest improvement not yet queued
+        self.pushed: dict[str, None] = {}      # hashes of what was sent, oldest first
         self.last_queued = 0.0
         self.next_history = 0.0
         self.status = "running"
@@ -153,8 +154,12 @@ class Worker:
 
     async def deliver(self) -> None:
         for item, result in await self.outbox.deliver(self.link, self._submit):
-            log.info("pushed solution #%d mse %.6g sha %s (%s)%s", result.id, result.mse, result.sha256[:16],
-                     item.origin, "" if result.new else " already in the pool")
+            if result.new:
+                log.info("pushed solution #%d mse %.6g sha %s (%s)", result.id, result.mse, result.sha256[:16],
+                         item.origin)
+            else:  # found here too, but another worker (or an earlier run) stored it first
+                log.info("found solution #%d again (mse %.6g sha %s): it was in the pool already", result.id,
+                         result.mse, result.sha256[:16])
             if result.mse < self.best_mse:
                 self.best_mse = result.mse
             if result.matches_target:
@@ -243,16 +248,27 @@ class Worker:
             self.queue_latest()
 
     def queue_latest(self) -> None:
-        from solver.answer import answer_sha256
-
         if self.latest is None:
             return
         perm, subsample_mse, parents = self.latest
         self.latest = None
         self.last_queued = time.monotonic()
-        log.info("queued run %d subsample mse %.6g sha %s", self.run, subsample_mse, answer_sha256(perm)[:16])
+        self.push(perm, parents, f"subsample mse {subsample_mse:.6g}")
+
+    def push(self, perm: list[int], parents: list[int], what: str) -> None:
+        """Send a solution to the pool once: one this worker sent before is not sent again
+        (the door would only say it is there already)."""
+        from solver.answer import answer_sha256
+
+        sha = answer_sha256(perm)
+        if sha in self.pushed:
+            return
+        log.info("queued run %d %s sha %s", self.run, what, sha[:16])
+        self.pushed[sha] = None
+        while len(self.pushed) > 1000:   # the oldest go first: a dict keeps insertion order
+            del self.pushed[next(iter(self.pushed))]
         # The solver's MSE is on a float32 row subsample; the door computes the real one.
-        self.outbox.add(Pending(perm, None, "anneal", parents))
+        self.outbox.add(Pending(list(perm), None, "anneal", list(parents)))
         self.outbox_ready.set()
 
     async def choose_start(self):
@@ -316,9 +332,8 @@ class Worker:
                 break
             current = await self.cross_pollinate(current, run_best[0])
         if run_best[1] is not None:
-            # Finish the run with its best (a duplicate collapses onto the row already there).
-            self.outbox.add(Pending(list(run_best[1]), None, "anneal", list(self.parents)))
-            self.outbox_ready.set()
+            # Finish the run with its best, unless it went out already as an improvement.
+            self.push(run_best[1], self.parents, f"best of the run, subsample mse {run_best[0]:.6g}")
             log.info("run %d finished: best mse %.6g after %d bursts", self.run, run_best[0], burst)
         self.end_run.clear()
 
@@ -359,7 +374,8 @@ class Worker:
         elif self.stop.is_set():
             self.status, code, reason = "stopped", EXIT_DONE, self.stop_reason
         else:
-            self.status, code, reason = "finished", EXIT_DONE, f"{self.run} runs done"
+            # "done": the word `fleet status` and the screen use for a worker whose runs are done
+            self.status, code, reason = "done", EXIT_DONE, f"{self.run} runs done"
         return await self.shut_down(code, reason)
 
     async def shut_down(self, code: int, reason: str) -> int:

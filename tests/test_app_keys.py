@@ -71,3 +71,54 @@ async def test_read_only_is_shown_and_refuses_without_a_pool():
         assert "READ-ONLY" in str(app.query_one("#header").render())
         await pilot.press("R")
         assert type(app.screen).__name__ == "Screen"
+
+
+async def test_a_long_down_reason_never_pushes_the_figures_out_of_view():
+    from dataclasses import replace
+
+    from jstui.widgets import NodesTable
+    from tests.snapshot_apps.recorded_state import T0
+
+    reason = "127.0.0.1:2222: " + "the machine refused the connection again " * 8
+    snap = recorded_snapshot()
+    snap = replace(snap, nodes=tuple(replace(n, reason=reason) if n.name == "cirrus" else n
+                                     for n in snap.nodes))
+    for size in ((80, 24), (160, 48)):
+        app = ControlCenter(FixedSource(snap), controls=None, clock=lambda: T0)
+        async with app.run_test(size=size) as pilot:
+            await settled(app, pilot)
+            table = app.query_one(NodesTable)
+            widths = [c.get_render_width(table) for c in table.ordered_columns]
+            # every column but the reason fits in the panel, whatever the reason's length
+            assert sum(widths[:-1]) <= table.scrollable_content_region.width, (size, widths)
+            why = table.get_cell("cirrus", "why").plain
+            assert len(why) <= 60 and why.endswith("again…") and reason.startswith(why[:-1])
+            assert table.get_cell("cirrus", "state").plain == "down"
+
+
+async def test_one_solution_in_the_pool_draws_no_agreement():
+    """A single solution agrees with itself at 100 %: no evidence, so neither ▓ nor █."""
+    from dataclasses import replace
+
+    from jstui.data import Zones
+    from jstui.widgets import ZonesBar
+
+    snap = replace(recorded_snapshot(), zones=Zones(shares=(1.0,) * 48, k=1))
+    app = ControlCenter(FixedSource(snap), controls=None)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(app, pilot)
+        text = str(app.query_one(ZonesBar).render())
+        assert "▓" not in text and "█" not in text and "·" * 48 in text
+        assert "1 solution in the pool: agreement is judged from 5 on" in text
+
+
+async def test_an_answer_found_before_this_session_is_said_without_a_bell():
+    app = recorded_app(solved=True)
+    bells = []
+    app.bell = lambda: bells.append(1)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(app, pilot)
+        from jstui.widgets import EventLog
+        log = " ".join(line.text for line in app.query_one(EventLog).lines)
+        assert "held the exact answer for this puzzle before this session" in " ".join(log.split())
+        assert "jstui --puzzle DIR" in " ".join(log.split()) and bells == []

@@ -10,7 +10,8 @@ from jstui.app import ControlCenter
 from jstui.config import parse_config
 from jstui.data import LiveControls, LiveSource
 from jstui.fleet import Fleet
-from tests.test_app_pool import seed_pool, until
+from jstui.widgets import NodesTable
+from tests.test_app_pool import log_text, seed_pool, until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -45,8 +46,12 @@ async def test_dead_and_mute_nodes_do_not_hold_up_the_screen(sshd_fleet, fresh_d
                 timeout=15)
             assert time.monotonic() - started < 8     # mute alone would take 20 s
             states = {n.name: n for n in app.snapshot.nodes}
-            assert not states["delta"].up and states["delta"].reason
-            assert not states["mute"].up and states["mute"].reason == "connecting"
+            assert states["delta"].state == "down" and states["delta"].reason
+            # the whole reason is in the event log, once, naming the port
+            port = sshd_fleet.daemons["delta"].port
+            log = " ".join(log_text(app).split())
+            assert log.count(f"node delta down: 127.0.0.1:{port}: connection refused") == 1
+            assert states["mute"].state == "connecting"
             assert [w.node for w in app.snapshot.workers] == ["nodeA"]
             # keys answer at once although mute has not answered yet
             t = time.monotonic()
@@ -55,3 +60,36 @@ async def test_dead_and_mute_nodes_do_not_hold_up_the_screen(sshd_fleet, fresh_d
             await pilot.press("escape")
             assert time.monotonic() - t < 2.0
     await store.close()
+
+
+def sleeper(node, cfg):
+    return [node.python, "-c", "import time; print('up', flush=True); time.sleep(300)"]
+
+
+async def test_r_restores_the_configured_worker_count(sshd_fleet, fresh_dsn):
+    """alpha is configured for 2 workers but runs 1 (launch -n 1): r starts both."""
+    cfg = sshd_fleet.config(["alpha"], dsn=fresh_dsn, workers={"stop_grace": 1.0})
+    assert cfg.node("alpha").workers == 2
+    async with Fleet(cfg, worker_argv=sleeper) as fleet:
+        try:
+            assert all(r.ok for r in await fleet.deploy())
+            [launched] = await fleet.launch("alpha", n=1)
+            assert launched.workers == ("alpha/0",)
+            source = LiveSource(fresh_dsn, fleet, refresh=0.5, min_interval=0.1)
+            app = ControlCenter(source, LiveControls(source, fleet))
+            async with app.run_test(size=(160, 48)) as pilot:
+                await until(pilot, lambda: any(n.name == "alpha" and n.up and n.workers_running == 1
+                                               for n in app.snapshot.nodes), timeout=20)
+                app.query_one(NodesTable).focus()
+                await pilot.press("r")
+                await until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
+                assert "its 2 configured workers start" in str(
+                    app.screen.query_one(".question").render())
+                await pilot.press("y")
+                await until(pilot, lambda: "relaunch alpha: alpha: 2 started (configured: 2)"
+                            in " ".join(log_text(app).split()), timeout=30)   # lines wrap
+                await until(pilot, lambda: app.snapshot.nodes[0].workers_running == 2, timeout=20)
+            running = [w.name for w in (await fleet.status()).workers if w.state.alive]
+            assert sorted(running) == ["alpha/0", "alpha/1"]
+        finally:
+            await fleet.stop()

@@ -40,7 +40,10 @@ def test_defaults_apply_and_nodes_override_them():
     ({"name": "n1", "host": "h", "nice": 40}, "node 'n1': field 'nice'"),
     ({"name": "n1", "host": "h", "fallback": [1]}, "node 'n1': field 'fallback'"),
     ({"name": "n1", "host": "h", "kind": "docker"}, "node 'n1': field 'kind'"),
-    ({"name": "n1", "host": "h", "wrokers": 2}, "node 'n1': unknown field 'wrokers'"),
+    ({"name": "n1", "host": "h", "wrokers": 2},
+     "node 'n1': unknown field 'wrokers' (did you mean 'workers'?)"),
+    ({"name": "n1", "host": "h", "workdr": "/w"},
+     "node 'n1': unknown field 'workdr' (did you mean 'workdir'?)"),
     ({"name": "n1"}, "node 'n1': field 'host': required"),
     ({"host": "h"}, "node #1: field 'name'"),
     ({"name": "a b", "host": "h"}, "node #1: field 'name'"),
@@ -55,10 +58,23 @@ def test_validation_names_node_and_field(node, message):
 def test_duplicate_names_and_unknown_sections_are_refused():
     with pytest.raises(ConfigError, match="node 'a': field 'name': duplicate"):
         parse_config({"node": [{"name": "a", "host": "x"}, {"name": "a", "host": "y"}]})
-    with pytest.raises(ConfigError, match="unknown field 'nodes'"):
-        parse_config({"nodes": []})
     with pytest.raises(ConfigError, match=r"\[workers\]: field 'runs'"):
         parse_config({"workers": {"runs": -2}})
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"nodes": [{"name": "a"}]}, ": unknown table [[nodes]] (did you mean [[node]]?)"),
+    ({"pol": {"dsn": "x"}}, ": unknown table [pol] (did you mean [pool]?)"),
+    ({"dsn": "postgresql://x"}, ": unknown field 'dsn' at the top level (it belongs in [pool])"),
+    ({"workdir": "/w"}, ": unknown field 'workdir' at the top level (it belongs in [defaults] "
+                        "or a [[node]])"),
+    ({"pool": {"dns": "x"}}, " [pool]: unknown field 'dns' (did you mean 'dsn'?)"),
+    ({"workers": {"run": 1}}, " [workers]: unknown field 'run' (did you mean 'runs'?)"),
+])
+def test_a_misspelled_table_is_called_a_table_and_names_get_a_suggestion(raw, message):
+    with pytest.raises(ConfigError) as e:
+        parse_config(raw, source="fleet.toml")
+    assert str(e.value) == "fleet.toml" + message
 
 
 def test_local_node_needs_no_host():

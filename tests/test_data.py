@@ -1,6 +1,6 @@
 """The snapshot helpers of jstui.data: pure functions, no UI, no database."""
 from jstui.data import (
-    CRASHED, FINISHED, LOCKED, LOST, MIXED, UNCERTAIN, History, NodeView,
+    CRASHED, DONE, LOCKED, LOST, MIXED, UNCERTAIN, History, NodeView,
     Snapshot, WorkerView, Zones, agreement_shares, block_positions, filter_workers, fmt_age,
     fmt_mse, fmt_rate, newly_solved, sort_workers, sparkline, spans_decades,
     summarise_nodes, uncertain_positions, zone_of, zone_runs,
@@ -70,7 +70,8 @@ def test_sort_and_filter_workers():
 
 
 def test_summarise_nodes_counts_only_running_workers():
-    nodes = [NodeView("alpha", up=True, workers_expected=2), NodeView("gamma", up=False, reason="ssh: refused")]
+    nodes = [NodeView("alpha", "up", workers_expected=2),
+             NodeView("gamma", "down", reason="ssh: refused")]
     alpha, gamma = summarise_nodes(nodes, _workers())
     assert (alpha.workers_running, alpha.moves_per_s, alpha.heartbeat_age) == (1, 100, 2)
     assert (gamma.workers_running, gamma.up, gamma.reason) == (0, False, "ssh: refused")
@@ -144,7 +145,7 @@ def test_build_snapshot_joins_pool_workers_with_fleet_processes():
     assert set(by_key) == {"w1", "w2", "w3", "p:here/2"}
     assert by_key["w1"].status == CRASHED and by_key["w1"].fleet_name == "here/0"
     assert by_key["w2"].status == LOST            # no fleet process, heartbeat 200 s old
-    assert by_key["w3"].status == FINISHED
+    assert by_key["w3"].status == DONE
     assert by_key["p:here/2"].status == CRASHED   # died before it reached the pool
     here, far = snap.nodes
     assert (here.up, here.load, here.workers_expected, here.workers_running) == (True, 1.5, 3, 0)
@@ -152,6 +153,51 @@ def test_build_snapshot_joins_pool_workers_with_fleet_processes():
     assert snap.fleet_error == "1 node(s) down"
     assert snap.best_age == 60 - 9 and not snap.solved
     assert snap.zones.shares == (2 / 3, 2 / 3) and snap.zones.k == 3
+
+
+def test_the_screen_says_the_fleet_words_for_every_worker_state():
+    """One vocabulary: what `fleet status` says of a process, the screen says of the
+    worker, and a worker the fleet does not see gets the same word from its pool row."""
+    from datetime import datetime, timezone
+
+    from jstui.data import PoolState, build_snapshot
+    from jstui.fleet.model import (STATE_STYLE, FleetStatus, NodeHealth, NodeState, NodeStatus,
+                                   WorkerProcess, WorkerState)
+    from solver.pool.rows import WorkerRow
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    states = list(WorkerState)
+    procs = tuple(WorkerProcess("here", slot, state, 100 + slot)
+                  for slot, state in enumerate(states))
+    fleet = FleetStatus(0.0, (NodeStatus("here", "local", NodeHealth("here", NodeState.UP),
+                                         len(states), workers=procs),))
+    pool = [("solved", "solved"), ("stopped", "stopped"), ("done", "done"),
+            ("finished", "done"), ("failed", "crashed"), ("starting", "running")]
+    rows = [WorkerRow(i, 1, "here", 100 + i, "running", 1, 1, None, None, None, None, t0, t0,
+                      None, None, 1.0) for i in range(len(states))]
+    rows += [WorkerRow(50 + i, 1, "far", 900 + i, status, 1, 1, None, None, None, None, t0, t0,
+                       None, None, 1.0) for i, (status, _) in enumerate(pool)]
+    snap = build_snapshot(PoolState(workers=tuple(rows)), fleet, now=t0.timestamp(),
+                          history=History(), events=(), auto_relaunch=False)
+    shown = {(w.node, w.pid): w.status for w in snap.workers}
+    assert [shown[("here", p.pid)] for p in procs] == [s.value for s in states]
+    assert [shown[("far", 900 + i)] for i in range(len(pool))] == [word for _, word in pool]
+    assert set(STATE_STYLE) == set(states)
+    assert snap.nodes[0].workers_running == 2      # running and stalled are both alive
+
+
+def test_a_node_that_misses_the_deadline_is_slow_not_up():
+    from jstui.data import node_state
+    from jstui.fleet.model import NodeHealth, NodeState, NodeStatus
+
+    up = NodeHealth("a", NodeState.UP)
+    late = NodeStatus("a", "ssh", up, 2, stale=True, error="no answer within 0.3 s")
+    assert node_state(late) == ("slow", "no answer within 0.3 s; its last known figures are shown")
+    assert node_state(NodeStatus("a", "ssh", up, 2)) == ("up", "")
+    assert node_state(NodeStatus("a", "ssh", NodeHealth("a", NodeState.CONNECTING), 2)) == \
+        ("connecting", "")
+    down = NodeHealth("a", NodeState.DOWN, reason="10.0.0.1:22: connection timed out")
+    assert node_state(NodeStatus("a", "ssh", down, 2)) == ("down", down.reason)
 
 
 def test_build_snapshot_without_fleet_lists_the_nodes_the_pool_knows():

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,9 @@ def toml_value(v):
     return json.dumps(str(v))  # a JSON string is a valid TOML basic string
 
 
-def write_fleet_file(path, sshd_fleet, names, **overrides):
-    lines = ["[workers]", "stop_grace = 2", ""]
+def write_fleet_file(path, sshd_fleet, names, dsn=None, **overrides):
+    lines = [f"[pool]\ndsn = {toml_value(dsn)}\n"] if dsn else []
+    lines += ["[workers]", "stop_grace = 2", ""]
     for name in names:
         lines.append("[[node]]")
         for k, v in sshd_fleet.node(name, **overrides.get(name, {})).items():
@@ -32,8 +34,11 @@ def write_fleet_file(path, sshd_fleet, names, **overrides):
     return path
 
 
-def fleet_cli(*args, env=None):
-    env = {**os.environ, "COLUMNS": "200", **(env or {})}
+def fleet_cli(*args, env=None, columns="200"):
+    """COLUMNS=200 as in a wide terminal; columns=None: piped with nothing set."""
+    env = {**os.environ, "COLUMNS": columns, **(env or {})}
+    if columns is None:
+        env.pop("COLUMNS")
     env.pop("JSTUI_CONFIG", None)
     env.pop("JSTUI_DSN", None)
     return subprocess.run([sys.executable, "-m", "jstui.fleet", *args], cwd=ROOT, env=env,
@@ -51,8 +56,35 @@ def test_check_and_status_report_a_down_node_and_exit_1(sshd_fleet, tmp_path):
     r = fleet_cli("status", "--config", str(cfg))
     assert r.returncode == 1
     assert "down" in r.stdout and "up" in r.stdout
-    r = fleet_cli("check", "alpha", "--config", str(cfg))
+    r = fleet_cli("check", "alpha", "--config", str(cfg), "--dsn", "postgresql://x@127.0.0.1:1/x")
+    assert r.returncode == 1 and "cannot reach the pool" in rows_of(r)["alpha"]
+
+
+def rows_of(r) -> dict[str, str]:
+    """A table's rows by their first cell (a long cell may wrap onto more lines)."""
+    rows, key = {}, None
+    for line in r.stdout.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if not cells:
+            continue
+        key = cells[0] or key
+        rows[key] = " ".join(filter(None, [rows.get(key, ""), *cells[1:]]))
+    return rows
+
+
+def test_check_reports_a_missing_dsn_before_launch_does(sshd_fleet, tmp_path, fresh_dsn):
+    cfg = write_fleet_file(tmp_path / "fleet.toml", sshd_fleet, ["alpha"])
+    r = fleet_cli("check", "--config", str(cfg))
+    assert r.returncode == 1, r.stdout + r.stderr
+    rows = rows_of(r)
+    workdir = sshd_fleet.daemons["alpha"].workdir
+    assert "ok" in rows["alpha"] and f"workdir {workdir}" in rows["alpha"]
+    assert rows["(pool)"].startswith("failed") and f"{cfg}: no pool DSN" in rows["(pool)"]
+    cfg = write_fleet_file(tmp_path / "fleet.toml", sshd_fleet, ["alpha"], dsn=fresh_dsn)
+    r = fleet_cli("check", "--config", str(cfg))
     assert r.returncode == 0, r.stdout + r.stderr
+    rows = rows_of(r)
+    assert "pool reachable" in rows["alpha"] and "PostgreSQL" in rows["(pool)"]
 
 
 def test_deploy_launch_logs_stop_from_a_shell(sshd_fleet, small_puzzle_dir, tmp_path):
@@ -65,12 +97,39 @@ def test_deploy_launch_logs_stop_from_a_shell(sshd_fleet, small_puzzle_dir, tmp_
     r = fleet_cli("launch", "gamma", "-n", "1", "--config", str(cfg), "--dsn", dsn)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "1 started" in r.stdout
-    r = fleet_cli("logs", "gamma/0", "--config", str(cfg))
+    # Piped with no COLUMNS: the log's lines come out whole (rich wrapped them at 80).
+    log = sshd_fleet.daemons["gamma"].workdir / "logs" / "0.log"
+    assert wait_until(lambda: any(len(line) > 100 for line in log.read_text().splitlines()))
+    r = fleet_cli("logs", "gamma/0", "-n", "5", "--config", str(cfg), columns=None)
     assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 5 and any(len(line) > 100 for line in lines)
+    assert all(line in log.read_text().splitlines() for line in lines)
+    r = fleet_cli("logs", "gamma/5", "--config", str(cfg))    # no such slot: an error
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip() == "error: 'gamma/5': node gamma has no worker in slot 5 " \
+                               "(its workers: gamma/0)"
     r = fleet_cli("stop", "gamma/0", "--config", str(cfg))
     assert r.returncode == 0 and "1 stopped" in r.stdout, r.stdout + r.stderr
-    r = fleet_cli("status", "--config", str(cfg))
-    assert "gamma/0" in r.stdout and "stopped" in r.stdout
+    r = fleet_cli("status", "--config", str(cfg), columns=None)
+    row = rows_of(r)["gamma/0"]
+    # The log column: the worker's own last words without their timestamp prefix, cut at
+    # a word (it was killed after the grace, still retrying the pool, or saying so).
+    state, _pid, _since, _exit, _beat, shown = row.split(" ", 5)
+    own = [line for line in log.read_text().splitlines() if not line.startswith("[jstui ")]
+    words = own[-1].split(" INFO ", 1)[-1].split(" WARNING ", 1)[-1]
+    assert state == "stopped" and "pid=" not in shown
+    assert shown == words or (shown.endswith("…") and words.startswith(shown[:-1])
+                              and words[len(shown) - 1] == " "), (shown, words)
+
+
+def wait_until(condition, timeout=30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_user_errors_are_one_line_and_exit_2(sshd_fleet, tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from jstui.fleet import Fleet, NodeState, WorkerState
+from tests.fixture_sshd import free_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -123,19 +124,54 @@ async def test_fallback_address_is_used_when_the_name_fails(sshd_fleet):
         assert fleet.health("alpha").address == "127.0.0.1"
 
 
-async def test_unknown_host_key_is_refused_when_checking_is_on(sshd_fleet, tmp_path):
-    empty = tmp_path / "known_hosts"
-    empty.write_text("")
-    cfg = sshd_fleet.config(["alpha"], alpha={"known_hosts": str(empty)})
+async def test_unknown_and_changed_host_keys_say_different_things(sshd_fleet, tmp_path):
+    """An unknown key: the ssh-keyscan line to run (and running it lets jstui in). A
+    changed key: a warning, and no command that would paper over it."""
+    port = sshd_fleet.daemons["alpha"].port
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    cfg = sshd_fleet.config(["alpha"], alpha={"known_hosts": str(known)})
     async with Fleet(cfg) as fleet:
         [r] = await fleet.check()
-        assert not r.ok and "host key not verifiable" in r.error
-        assert fleet.health("alpha").state == NodeState.DOWN
-    cfg = sshd_fleet.config(["alpha"], alpha={"known_hosts": str(empty),
+        assert not r.ok and fleet.health("alpha").state == NodeState.DOWN
+        fix = f"ssh-keyscan -p {port} 127.0.0.1 >> {known}"
+        assert f"unknown host key for 127.0.0.1:{port}" in r.error and r.error.endswith(fix)
+    subprocess.run(fix, shell=True, check=True, capture_output=True, timeout=30)
+    async with Fleet(cfg) as fleet:
+        [r] = await fleet.check()
+        assert r.ok, r.error
+
+    impostor = tmp_path / "impostor"
+    from tests.fixture_sshd import write_key
+    write_key(impostor)
+    other_key = " ".join(Path(f"{impostor}.pub").read_text().split()[:2])
+    known.write_text(f"[127.0.0.1]:{port} {other_key}\n")
+    async with Fleet(cfg) as fleet:
+        [r] = await fleet.check()
+        assert not r.ok and "WARNING: HOST KEY CHANGED for 127.0.0.1:" in r.error
+        assert str(known) in r.error and "ssh-keyscan" not in r.error
+    cfg = sshd_fleet.config(["alpha"], alpha={"known_hosts": str(known),
                                               "host_key_check": False})
     async with Fleet(cfg) as fleet:  # the operator turned checking off for this node
         [r] = await fleet.check()
         assert r.ok, r.error
+
+
+async def test_down_reasons_name_the_port_and_a_missing_key_file(sshd_fleet, tmp_path):
+    """Two nodes on one address: the reason says which port refused."""
+    delta = sshd_fleet.daemons["delta"].port
+    closed = free_port()
+    cfg = sshd_fleet.config(["alpha", "delta"], alpha={"port": closed})
+    async with Fleet(cfg) as fleet:
+        results = {r.node: r for r in await fleet.check()}
+        assert f"127.0.0.1:{closed}: connection refused" in results["alpha"].error
+        assert f"127.0.0.1:{delta}: connection refused" in results["delta"].error
+    missing = tmp_path / "id_nowhere"
+    cfg = sshd_fleet.config(["alpha"], alpha={"key_file": str(missing)})
+    async with Fleet(cfg) as fleet:
+        [r] = await fleet.check()
+        assert not r.ok and f"key_file {missing}: no such file" in r.error
+        assert fleet.health("alpha").reason == f"key_file {missing}: no such file on this machine"
 
 
 async def test_down_node_is_reported_while_the_others_work(sshd_fleet):

@@ -86,7 +86,7 @@ async def test_three_workers_reach_the_exact_answer_and_share_elites(fresh_dsn, 
             codes = [await asyncio.to_thread(p.wait, 30) for p in others]
             assert codes == [3, 3]
             workers = {w.node: w for w in await store.fetch_workers()}
-            assert workers["alpha"].status == "finished"
+            assert workers["alpha"].status == "done"
             assert {workers["beta"].status, workers["gamma"].status} == {"solved"}
             top = await store.fetch_top(1000)
             by_id = {s.id: s for s in top}
@@ -201,6 +201,18 @@ async def test_worker_offline_at_exit_spools_and_the_next_one_delivers(fresh_dsn
     assert not list((tmp_path / "spool").glob("s-*"))
     async with await connect(fresh_dsn) as store:
         assert found <= {s.sha256[:16] for s in await store.fetch_top(1000)}
+
+
+async def test_each_solution_is_pushed_and_logged_once(fresh_dsn, small_puzzle_dir, tmp_path):
+    """The run's best went out as an improvement already: it is not sent again at the end
+    of the run, so the log names each stored solution once."""
+    worker = start_worker(fresh_dsn, small_puzzle_dir, "once", tmp_path, "--runs", "2",
+                          "--run-seconds", "1")
+    assert await asyncio.to_thread(worker.wait, 60) in (0, 3)
+    text = worker.log.read_text()
+    mentioned = re.findall(r"solution #(\d+)", text)
+    assert mentioned and len(mentioned) == len(set(mentioned)), text
+    assert "in the pool already" not in text and "already in the pool" not in text
 
 
 BLOCKER = """

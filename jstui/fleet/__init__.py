@@ -20,13 +20,17 @@ API for the UI (all results are immutable dataclasses from `jstui.fleet.model`):
         # WorkerProcess: name "NODE/SLOT", state (running/stalled/done/solved/
         #   stopped/crashed/lost), pid, exit_code, log_path, log_tail,
         #   heartbeat_age and pool_status (joined from the pool by node + pid)
-    await fleet.check(node=None)   -> [NodeResult]  # connect + interpreter report
+    await fleet.check(node=None)   -> [NodeResult]  # connect + interpreter + workdir +
+                                                   # whether the node reaches the pool DSN
+    await fleet.check_pool()       -> NodeResult    # "(pool)": a DSN is set and answers here
     await fleet.deploy(node=None)  -> [NodeResult]  # solver package + puzzle .npz, by hash
     await fleet.launch(node=None, n=None) -> [NodeResult]  # n: per node, default: to
                                                    # the configured count
     await fleet.stop(target=None)  -> [NodeResult]  # None: all; "NODE"; "NODE/SLOT"
-    await fleet.relaunch(target=None) -> [NodeResult]  # stop + launch the same slots
-    await fleet.tail_log("NODE/SLOT", lines=100) -> list[str]   # NodeError if unreachable
+    await fleet.relaunch(target=None) -> [NodeResult]  # a node: stop all, start its
+                                                   # configured count; NODE/SLOT: that one
+    await fleet.tail_log("NODE/SLOT", lines=100) -> list[str]   # NodeError if unreachable,
+                                                   # ConfigError if no such slot
     async for line in fleet.follow_log("NODE/SLOT", lines=20): ...  # tail -f
     await fleet.facts(node) -> NodeFacts                      # NodeError if unreachable
     await fleet.auto_relaunch_once(status=None) -> [NodeResult]  # if workers.auto_relaunch
@@ -37,10 +41,11 @@ Shell-side helpers (for `jstui status` etc.): jstui.fleet.cli.add_commands(subpa
 adds status/deploy/launch/stop/relaunch/logs/check; jstui.fleet.cli.run(args) runs one;
 jstui.fleet.cli.status_tables(FleetStatus) -> rich Tables.
 
-Worker states: a worker that exited 0 is DONE (its runs were done), exit 3 is SOLVED
-(the pool holds the exact answer), ended by stop is STOPPED, any other exit is CRASHED
-(log_tail says why), gone without an exit record is LOST; alive but with a pool
-heartbeat older than workers.heartbeat_stale is STALLED.
+Worker states (the one vocabulary: the screen and `jstui status` say these words too, and
+WorkerState.from_pool maps a pool row's status to them): a worker that exited 0 is DONE
+(its runs were done), exit 3 is SOLVED (the pool holds the exact answer), ended by stop
+is STOPPED, any other exit is CRASHED (log_tail says why), gone without an exit record
+is LOST; alive but with a pool heartbeat older than workers.heartbeat_stale is STALLED.
 
 Per-node failures never raise: they come back as NodeResult(ok=False, error=...) or
 NodeStatus(health.state=DOWN / error=...). Only a bad target name raises ConfigError.

@@ -284,12 +284,16 @@ def _signal(rec, sig):
 
 
 def tail(workdir, spec):
-    path = _paths(workdir, int(spec["slot"]))[2]
+    slot = int(spec["slot"])
+    path = _paths(workdir, slot)[2]
     try:
         size = os.path.getsize(path)
     except OSError:
         size = 0
-    return {"lines": _tail(path, int(spec.get("lines", 100))), "size": size}
+    slots = _slots(workdir)
+    # "exists": a slot never launched has no log to show, which is not an empty log.
+    return {"lines": _tail(path, int(spec.get("lines", 100))), "size": size,
+            "exists": slot in slots or os.path.exists(path), "slots": slots}
 
 
 def read(workdir, spec):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 import time
 from typing import Sequence
@@ -12,13 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from jstui.config import ConfigError, find_config, load_config, with_overrides
-from jstui.fleet.model import FleetStatus, NodeResult, NodeState, WorkerState
+from jstui.fleet.model import STATE_STYLE, FleetStatus, NodeResult, NodeState
+from jstui.shell import stdout_console, until_reader_stops
+from jstui.textfit import clip
 
 _STATE_STYLE = {NodeState.UP: "green", NodeState.DOWN: "red", NodeState.CONNECTING: "yellow",
-                WorkerState.RUNNING: "green", WorkerState.STALLED: "yellow",
-                WorkerState.DONE: "cyan", WorkerState.SOLVED: "bold green",
-                WorkerState.STOPPED: "dim",
-                WorkerState.CRASHED: "red", WorkerState.LOST: "red"}
+                **STATE_STYLE}
 
 
 def add_commands(sub) -> None:
@@ -109,8 +109,19 @@ def status_tables(st: FleetStatus) -> list[Table]:
             _age(now - since) if since else "-",
             "-" if w.exit_code is None else str(w.exit_code),
             f"{w.heartbeat_age:.0f}s ago" if w.heartbeat_age is not None else "-",
-            w.log_tail[-1][:60] if w.log_tail and not w.state.alive else w.log_path)
+            clip(last_words(w.log_tail), 70) if not w.state.alive else w.log_path)
     return [nodes, workers]
+
+
+# The worker's own log prefix: "2026-01-01T12:00:00.000Z NODE pid=123 INFO ".
+_WORKER_PREFIX = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z \S+ pid=\d+ [A-Z]+ ")
+
+
+def last_words(tail: Sequence[str]) -> str:
+    """What an ended worker said last: its own last line (a traceback's last line, or
+    why it exited), not the supervisor's exit note, without the timestamp prefix."""
+    own = [line for line in tail if line.strip() and not line.startswith("[jstui ")]
+    return _WORKER_PREFIX.sub("", own[-1]) if own else (tail[-1] if tail else "")
 
 
 def _age(seconds: float) -> str:
@@ -162,7 +173,13 @@ def _per_node(title: str, call, **needs):
 cmd_deploy = _per_node("deploy", lambda f, a: f.deploy(a.node), need_puzzle=True)
 cmd_stop = _per_node("stop", lambda f, a: f.stop(a.target))
 cmd_relaunch = _per_node("relaunch", lambda f, a: f.relaunch(a.target), need_pool=True)
-cmd_check = _per_node("check", lambda f, a: f.check(a.node))
+async def cmd_check(args, console: Console) -> int:
+    """Every node, then the pool: a fleet file without a DSN fails here, not at launch."""
+    async def body(fleet):
+        nodes, pool = await asyncio.gather(fleet.check(args.node), fleet.check_pool())
+        return _report(console, "check", [*nodes, pool])
+    return await _with_fleet(args, body)
+
 _launch = _per_node("launch", lambda f, a: f.launch(a.node, a.n), need_pool=True)
 
 
@@ -173,16 +190,18 @@ async def cmd_launch(args, console: Console) -> int:
 
 
 async def cmd_logs(args, console: Console) -> int:
+    """Log lines as written: plain, never wrapped (grep sees whole lines), each flushed
+    when following."""
     from jstui.fleet.transport import NodeError
 
     async def body(fleet):
         try:
             if args.follow:
                 async for line in fleet.follow_log(args.worker, args.lines):
-                    console.print(line, markup=False, highlight=False)
+                    print(line, flush=True)
             else:
                 for line in await fleet.tail_log(args.worker, args.lines):
-                    console.print(line, markup=False, highlight=False)
+                    print(line)
         except NodeError as e:
             console.print(f"[red]{e}[/]")
             return 1
@@ -195,9 +214,9 @@ def run(args) -> int:
     from solver.pool.embedded import EmbeddedError
     from solver.puzzle import PuzzleError
 
-    console = Console()
+    console = stdout_console()
     try:
-        return asyncio.run(args.fleet_func(args, console))
+        return until_reader_stops(lambda: asyncio.run(args.fleet_func(args, console)))
     except (ConfigError, PuzzleError, EmbeddedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

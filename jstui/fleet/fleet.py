@@ -14,11 +14,13 @@ from jstui.fleet.bundle import PUZZLE_REL, BundleFile, build_bundle
 from jstui.fleet.model import (FleetStatus, NodeFacts, NodeHealth, NodeResult, NodeState,
                                NodeStatus, WorkerProcess, WorkerState)
 from jstui.fleet.node import NodeOps
-from jstui.fleet.transport import NodeError, StateListener, make_transport
+from jstui.fleet.transport import NodeError, StateListener, describe_error, make_transport
+from solver.pool.store import redact
 
 # argv of one worker on a node: (node, fleet config) -> [python, -m, solver.worker, ...]
 WorkerArgv = Callable[[NodeConfig, FleetConfig], list[str]]
 POOL_ALIVE = ("starting", "running")
+POOL_ROW = "(pool)"  # check's row for the pool: no node name has parentheses
 EXIT_SOLVED = 3  # solver.worker: the pool holds the exact answer
 
 
@@ -55,11 +57,12 @@ class Fleet:
 
     @classmethod
     async def local_default(cls, *, puzzle: str | None = None, dsn: str | None = None,
-                            workers: int | None = None) -> "Fleet":
+                            workers: int | None = None, make_puzzle: bool = True) -> "Fleet":
         """No fleet file: this machine, the embedded PostgreSQL, a default puzzle."""
         from jstui.fleet.local import local_default_config
 
-        return cls(await local_default_config(puzzle=puzzle, dsn=dsn, workers=workers))
+        return cls(await local_default_config(puzzle=puzzle, dsn=dsn, workers=workers,
+                                              make_puzzle=make_puzzle))
 
     # ---- node state -------------------------------------------------------------
 
@@ -115,7 +118,8 @@ class Fleet:
     # ---- commands ---------------------------------------------------------------
 
     async def check(self, node: str | None = None) -> list[NodeResult]:
-        """Connectivity and the interpreter (version, worker imports) of each node."""
+        """Connectivity, the interpreter (version, worker imports) and, with a DSN, whether
+        the node reaches the pool; the detail names the work directory."""
         async def one(ops: NodeOps) -> NodeResult:
             interp = await ops.check_interpreter()
             address = ops.transport.health.address
@@ -126,9 +130,39 @@ class Fleet:
                 return NodeResult(ops.node.name, False, interpreter=interp, detail=address,
                                   error=f"node {ops.node.name}: {interp.python} lacks "
                                   + "; ".join(interp.missing))
-            return NodeResult(ops.node.name, True, interpreter=interp,
-                              detail=f"Python {interp.version} via {address}")
+            detail = f"Python {interp.version} via {address}, workdir {ops.node.workdir}"
+            if self.config.dsn:
+                why = await ops.pool_unreachable(self.config.dsn)
+                if why:
+                    return NodeResult(ops.node.name, False, interpreter=interp, detail=detail,
+                                      error=f"node {ops.node.name}: cannot reach the pool "
+                                      f"{redact(self.config.dsn)}: {why}")
+                detail += ", pool reachable"
+            return NodeResult(ops.node.name, True, interpreter=interp, detail=detail)
         return await self._each(self._select(node), one)
+
+    async def check_pool(self) -> NodeResult:
+        """Whether launch will have a pool: a DSN is configured and answers from here.
+        Read-only: a plain connection, no migration."""
+        import asyncpg
+
+        if not self.config.dsn:
+            where = self.config.source or "the fleet config"
+            return NodeResult(POOL_ROW, False, error=f"{where}: no pool DSN ([pool] dsn, --dsn "
+                              f"or JSTUI_DSN): launch and relaunch need one")
+        t0 = time.perf_counter()
+        try:
+            conn = await asyncpg.connect(self.config.dsn, timeout=5)
+            try:
+                version = await conn.fetchval("SHOW server_version")
+            finally:
+                await conn.close()
+        except Exception as e:  # any failure is the answer: say it in one line
+            return NodeResult(POOL_ROW, False, seconds=time.perf_counter() - t0,
+                              error=f"pool {redact(self.config.dsn)}: cannot connect from "
+                              f"here: {describe_error(e)}")
+        return NodeResult(POOL_ROW, True, seconds=time.perf_counter() - t0,
+                          detail=f"PostgreSQL {version} at {redact(self.config.dsn)}")
 
     async def bundle(self) -> list[BundleFile]:
         """The files deploy sends; the puzzle .npz is made once per fleet."""
@@ -188,23 +222,24 @@ class Fleet:
         return await self._each(nodes, one)
 
     async def relaunch(self, target: str | None = None) -> list[NodeResult]:
-        """Stop and start again the same slots; a node also gets its ended slots back
-        up to the configured count."""
+        """A worker ("NODE/SLOT"): stop it and start it again. A node (or all): stop its
+        workers and start what it is configured to run, slots 0..workers-1, whatever ran
+        before (a worker added with launch -n beyond the count is not started again)."""
         nodes, slot = self._parse_target(target)
         grace = self.config.workers.stop_grace
         self._require_dsn()
 
         async def one(ops: NodeOps) -> NodeResult:
             if slot is not None:
-                slots = [slot]
-            else:
-                records = (await ops.status(0))["workers"]
-                slots = sorted({w["slot"] for w in records if w["alive"]}
-                               | {w["slot"] for w in records
-                                  if not w["alive"] and w["slot"] < ops.node.workers})
-                slots = slots or list(range(ops.node.workers))
-            await ops.stop(slots, grace)
-            return await self._launch_slots(ops, slots)
+                await ops.stop([slot], grace)
+                return await self._launch_slots(ops, [slot])
+            configured = ops.node.workers
+            stopped = (await ops.stop(None, grace))["stopped"]
+            extra = [s for s in stopped if s >= configured]
+            result = await self._launch_slots(ops, list(range(configured)))
+            note = f" (configured: {configured})" + (
+                f"; {len(extra)} beyond the configured count stopped" if extra else "")
+            return replace(result, detail=result.detail + note)
         return await self._each(nodes, one)
 
     async def auto_relaunch_once(self, status: FleetStatus | None = None) -> list[NodeResult]:
@@ -222,25 +257,32 @@ class Fleet:
         return await self._each(nodes, lambda ops: self._launch_slots(ops, by_node[ops.node.name]))
 
     async def tail_log(self, worker: str, lines: int = 100) -> list[str]:
-        """The last lines of a worker's log ("NODE/SLOT"); NodeError if unreachable."""
+        """The last lines of a worker's log ("NODE/SLOT"); NodeError if unreachable,
+        ConfigError if the node has no such slot."""
+        return (await self._tail(worker, lines))[2]["lines"]
+
+    async def _tail(self, worker: str, lines: int) -> tuple[NodeOps, int, dict]:
         nodes, slot = self._parse_target(worker)
         if slot is None:
             raise ConfigError(f"{worker!r}: name a worker as NODE/SLOT, e.g. {worker}/0")
-        return (await nodes[0].tail(slot, lines))["lines"]
+        ops = nodes[0]
+        answer = await ops.tail(slot, lines)
+        if not answer.get("exists", True):   # (an agent deployed before it said so: trust)
+            known = ", ".join(f"{ops.node.name}/{s}" for s in answer.get("slots", ()))
+            raise ConfigError(f"{worker!r}: node {ops.node.name} has no worker in slot {slot} "
+                              f"({'its workers: ' + known if known else 'none launched yet'})")
+        return ops, slot, answer
 
     async def follow_log(self, worker: str, lines: int = 20,
                          interval: float = 1.0) -> AsyncIterator[str]:
         """The last lines of a worker's log, then each new line as it is written;
         runs until the consumer stops iterating (NodeError if the node goes away)."""
-        nodes, slot = self._parse_target(worker)
-        if slot is None:
-            raise ConfigError(f"{worker!r}: name a worker as NODE/SLOT, e.g. {worker}/0")
-        first = await nodes[0].tail(slot, lines)
+        ops, slot, first = await self._tail(worker, lines)
         for line in first["lines"]:
             yield line
         offset = first["size"]
         while True:
-            chunk = await nodes[0].read(slot, offset)
+            chunk = await ops.read(slot, offset)
             offset = chunk["offset"]
             for line in chunk["text"].splitlines():
                 yield line

@@ -17,7 +17,11 @@ class NodeState(str, enum.Enum):
 
 
 class WorkerState(str, enum.Enum):
-    """What one worker process is doing, from its exit record, its pid and the pool."""
+    """What one worker process is doing, from its exit record, its pid and the pool.
+
+    The one vocabulary of worker states: `fleet status`, the screen, `jstui status` and
+    the pool's own `workers.status` (see from_pool) all say these words.
+    """
 
     RUNNING = "running"
     STALLED = "stalled"        # alive, but no pool heartbeat for a while
@@ -30,6 +34,26 @@ class WorkerState(str, enum.Enum):
     @property
     def alive(self) -> bool:
         return self in (WorkerState.RUNNING, WorkerState.STALLED)
+
+    @classmethod
+    def from_pool(cls, status: str) -> "WorkerState":
+        """The state of a worker known only by its pool row (no process seen)."""
+        return _POOL_STATUS.get(status, cls.LOST)
+
+
+_POOL_STATUS = {
+    "starting": WorkerState.RUNNING, "running": WorkerState.RUNNING,
+    "done": WorkerState.DONE, "finished": WorkerState.DONE,   # "finished": older workers
+    "solved": WorkerState.SOLVED, "stopped": WorkerState.STOPPED,
+    "lost": WorkerState.LOST, "failed": WorkerState.CRASHED,
+}
+
+# How each state is drawn, by the shell's tables and the screen alike.
+STATE_STYLE = {
+    WorkerState.RUNNING: "green", WorkerState.STALLED: "yellow", WorkerState.DONE: "cyan",
+    WorkerState.SOLVED: "bold green", WorkerState.STOPPED: "dim",
+    WorkerState.CRASHED: "bold red", WorkerState.LOST: "red",
+}
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,16 @@ print(json.dumps({"version": sys.version.split()[0], "info": list(sys.version_in
                   "executable": sys.executable, "missing": missing}))
 """ % (WORKER_MODULES,)
 
+# Run by the node's interpreter: can a worker there open the pool? (DSN on stdin.)
+_POOL_SCRIPT = """\
+import asyncio, sys
+import asyncpg
+async def main(dsn):
+    conn = await asyncpg.connect(dsn, timeout=5)
+    await conn.close()
+asyncio.run(main(sys.stdin.read().strip()))
+"""
+
 # Content hashes of what deploy manages under WORKDIR (caches and logs ignored).
 _HASH_SCRIPT = """\
 import hashlib, json, os, sys
@@ -90,6 +100,16 @@ class NodeOps:
             missing.insert(0, f"python: {info['version']} is older than "
                               f"{'.'.join(map(str, MIN_PYTHON))}")
         return InterpreterReport(python, version=info["version"], missing=tuple(missing))
+
+    async def pool_unreachable(self, dsn: str) -> str | None:
+        """Why a worker on this node could not open the pool, or None when it can: the
+        DSN a node reaches is not always the one this machine does (localhost, a
+        firewall). The DSN goes through stdin, never the command line."""
+        r = await self.transport.run([self.node.python, "-c", _POOL_SCRIPT], timeout=30,
+                                     input=dsn)
+        if r.returncode == 0:
+            return None
+        return _last_line(r.stderr) or f"exit status {r.returncode}"
 
     async def make_dirs(self) -> None:
         w = self.workdir

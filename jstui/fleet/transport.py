@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Awaitable, Callable, Sequence
 
 from jstui.config import NodeConfig
+from jstui.fleet.hostkeys import endpoint, refused_host_key
 from jstui.fleet.model import NodeHealth, NodeState
 
 StateListener = Callable[[NodeHealth], None]
@@ -198,12 +199,12 @@ class SSHTransport(Transport):
                 raise NodeDown(f"node {self.node.name} is down: {self.health.reason} "
                                f"(next try in {self._retry_at - now:.0f} s)")
             self._set_health(NodeState.CONNECTING)
-            errors = []
-            for address in self.node.addresses:
+            errors = [problem] if (problem := self._local_problem()) else []
+            for address in self.node.addresses if not errors else ():
                 try:
                     self._conn = await self._open(address)
                 except Exception as e:  # every failure is a reason to try the next one
-                    errors.append(f"{address}: {_describe(e)}")
+                    errors.append(self._failure(e, address))
                     continue
                 self._failures = 0
                 self._retry_at = 0.0
@@ -214,6 +215,24 @@ class SSHTransport(Transport):
             reason = "; ".join(errors)
             self._set_health(NodeState.DOWN, reason)
             raise NodeDown(f"node {self.node.name} is down: {reason}")
+
+    def _local_problem(self) -> str | None:
+        """A file on this machine that the connection needs and lacks: the same at every
+        address, so it is said once, naming the file."""
+        key = self.node.key_file
+        if key and not os.path.isfile(key):
+            return f"key_file {key}: no such file on this machine"
+        return None
+
+    def _failure(self, e: BaseException, address: str) -> str:
+        """Why connecting to ADDRESS failed, naming the address and port."""
+        import asyncssh
+
+        if isinstance(e, asyncssh.HostKeyNotVerifiable):
+            return refused_host_key(self.node, address)
+        if isinstance(e, asyncssh.KeyImportError):   # e.g. a key with a passphrase
+            return f"key_file {self.node.key_file}: {e}"
+        return f"{endpoint(address, self.node.port)}: {describe_error(e)}"
 
     async def _open(self, address: str):
         import asyncssh
@@ -227,7 +246,7 @@ class SSHTransport(Transport):
                 if transport._conn is not None and transport._conn is self._conn_ref:
                     transport._conn = None
                     transport._set_health(NodeState.DOWN, "connection lost: "
-                                          + (_describe(exc) if exc else "closed"))
+                                          + (describe_error(exc) if exc else "closed"))
 
             def connection_made(self, conn):
                 self._conn_ref = conn
@@ -267,7 +286,7 @@ class SSHTransport(Transport):
             except (asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError) as e:
                 self._drop(e)
                 if attempt == 2:
-                    raise NodeDown(f"node {self.node.name}: {_describe(e)}") from None
+                    raise NodeDown(f"node {self.node.name}: {describe_error(e)}") from None
                 continue
             except asyncssh.ChannelOpenError as e:
                 raise NodeError(f"node {self.node.name}: cannot open a session: "
@@ -296,7 +315,7 @@ class SSHTransport(Transport):
         if self._conn is not None:
             self._conn.abort()
         self._conn = None
-        self._set_health(NodeState.DOWN, f"connection lost: {_describe(e)}")
+        self._set_health(NodeState.DOWN, f"connection lost: {describe_error(e)}")
 
     async def put_many(self, files: Sequence[tuple[Path, str]]) -> None:
         import asyncssh
@@ -361,12 +380,10 @@ def _text(value) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
-def _describe(e: BaseException) -> str:
+def describe_error(e: BaseException) -> str:
     """One line a person can act on."""
     import asyncssh
 
-    if isinstance(e, asyncssh.HostKeyNotVerifiable):
-        return f"host key not verifiable (unknown or changed host key): {e.reason}"
     if isinstance(e, asyncssh.PermissionDenied):
         return f"permission denied: {e.reason}"
     if isinstance(e, asyncssh.DisconnectError):
@@ -376,5 +393,6 @@ def _describe(e: BaseException) -> str:
     if isinstance(e, ConnectionRefusedError):
         return "connection refused"
     if isinstance(e, OSError) and e.strerror:
-        return e.strerror
-    return str(e) or type(e).__name__
+        return f"{e.filename}: {e.strerror}" if e.filename else e.strerror
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

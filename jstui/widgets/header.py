@@ -23,7 +23,12 @@ class StatusHeader(RerenderOnResize, Static):
         wide = self.app.size.width >= 140
         line1 = Text(no_wrap=True, overflow="ellipsis")
         line1.append("jstui ", style="bold")
-        line1.append(f"{'puzzle ' if wide else ''}{snap.puzzle or '-'}  target ")
+        line1.append(f"{'puzzle ' if wide else ''}{snap.puzzle or '-'}")
+        if not snap.puzzle_is_configured:   # the operator switched away from it
+            line1.append(" (not the configured puzzle: p switches)", style="bold yellow")
+        elif wide and snap.puzzle_why:
+            line1.append(f" ({snap.puzzle_why})", style="dim")
+        line1.append("  target ")
         line1.append((snap.target_sha256 or "-") if wide else short_hash(snap.target_sha256),
                      style="cyan")
         line1.append(f"  {snap.pool_rows:,} rows  {'auto-relaunch' if wide else 'auto'} ")

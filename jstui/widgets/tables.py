@@ -4,12 +4,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from jstui.data import (
-    CRASHED, FINISHED, LOST, RUNNING, NodeView, WorkerView, fmt_age, fmt_mse, fmt_rate,
-    sparkline,
-)
-
-STATUS_STYLE = {RUNNING: "green", FINISHED: "cyan", LOST: "yellow", CRASHED: "bold red"}
+from jstui.data import NodeView, WorkerView, fmt_age, fmt_mse, fmt_rate, sparkline
+from jstui.fleet.model import STATE_STYLE
+from jstui.textfit import clip
 
 
 class KeyedTable(DataTable):
@@ -69,34 +66,35 @@ class KeyedTable(DataTable):
             self.move_cursor(row=self.get_row_index(selected), scroll=False)
 
 
+NODE_STYLE = {"up": "green", "slow": "yellow", "connecting": "yellow", "down": "bold red",
+              "idle": "dim"}
+REASON_WIDTH = 60   # the whole reason goes to the event log when a node goes down
+
+
 class NodesTable(KeyedTable):
+    # The reason comes last: however long, it never pushes the figures out of view.
     COLUMNS = (("node", "node"), ("state", "state"), ("workers", "workers"),
-               ("load", "load"), ("rate", "moves/s"), ("beat", "heartbeat"))
+               ("load", "load"), ("rate", "moves/s"), ("beat", "heartbeat"), ("why", "why"))
 
     def show(self, nodes: tuple[NodeView, ...]) -> None:
         self.sync([(n.name, node_cells(n)) for n in nodes])
 
 
 def node_cells(n: NodeView) -> tuple:
-    if n.up:
-        state = Text(f"up ({n.reason})", style="yellow") if n.reason else Text("up", style="green")
-    elif n.reason in ("connecting", "unknown"):
-        state = Text("connecting…", style="yellow")
-    else:
-        state = Text(f"down: {n.reason or '?'}", style="bold red")
     short = n.workers_running < n.workers_expected
     return (
         n.name,
-        state,
+        Text(n.state, style=NODE_STYLE.get(n.state, "")),
         Text(f"{n.workers_running}/{n.workers_expected}", style="yellow" if short else ""),
         "-" if n.load is None else f"{n.load:.2f}",
         fmt_rate(n.moves_per_s),
         fmt_age(n.heartbeat_age),
+        Text(clip(n.reason, REASON_WIDTH), style=NODE_STYLE.get(n.state, "") if n.reason else ""),
     )
 
 
 class WorkersTable(KeyedTable):
-    COLUMNS = (("node", "node"), ("pid", "pid"), ("status", "status"), ("best", "best MSE"),
+    COLUMNS = (("node", "node"), ("pid", "pid"), ("status", "state"), ("best", "best MSE"),
                ("mse", "MSE"), ("rate", "mv/s"), ("age", "age"), ("trend", "trend"),
                ("run", "run"), ("step", "step"), ("temp", "T"))
     TREND_WIDTH = 10
@@ -109,7 +107,7 @@ def worker_cells(w: WorkerView, trend_width: int) -> tuple:
     return (
         w.node,
         "-" if w.pid is None else str(w.pid),
-        Text(w.status, style=STATUS_STYLE.get(w.status, "")),
+        Text(w.status, style=STATE_STYLE.get(w.status, "")),
         fmt_mse(w.best_mse),
         fmt_mse(w.mse),
         fmt_rate(w.moves_per_s),

@@ -15,6 +15,13 @@ ZONE_GLYPH = {LOCKED: "█", MIXED: "▓", UNCERTAIN: "░"}
 def zones_text(zones: Zones | None, width: int) -> Text:
     if zones is None or not zones.shares:
         return Text("zones: no elite solutions yet", style="dim")
+    if zones.k < zones.min_evidence:
+        # One solution agrees with itself everywhere: that is no evidence, so no colours.
+        out = Text("zones ", style="bold")
+        out.append("·" * len(zones.shares), style="dim")
+        out.append(f"\n{zones.k} solution{'s' * (zones.k != 1)} in the pool: agreement is "
+                   f"judged from {zones.min_evidence} on", style="dim")
+        return out
     out = Text()
     out.append("zones ", style="bold")
     for share in zones.shares:

@@ -25,7 +25,7 @@ and return the plain frozen dataclasses of solver.pool.rows:
 
     # workers
     await store.fetch_workers(puzzle_id=None, alive_only=False) -> list[WorkerRow]
-        # WorkerRow.status: starting|running|stopped|finished|solved|lost|failed;
+        # WorkerRow.status: starting|running|stopped|done|solved|lost|failed;
         # heartbeat_age_s is computed by the server clock
     await store.mark_lost(grace_s)                      -> int (workers newly marked lost)
     await store.fetch_mse_history(puzzle_id=None, worker_id=None, after_id=0, limit=5000)

@@ -46,7 +46,7 @@ class WorkerRow:
     puzzle_id: int | None
     node: str
     pid: int | None
-    status: str            # starting | running | stopped | finished | solved | lost | failed
+    status: str            # starting | running | stopped | done | solved | lost | failed
     run: int
     step: int
     temperature: float | None

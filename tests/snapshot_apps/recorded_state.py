@@ -8,7 +8,7 @@ import math
 
 from jstui.app import ControlCenter
 from jstui.data import (
-    CRASHED, FINISHED, LOST, RUNNING, Event, FixedSource, NodeView, Snapshot, WorkerView, Zones,
+    CRASHED, DONE, LOST, RUNNING, Event, FixedSource, NodeView, Snapshot, WorkerView, Zones,
     summarise_nodes,
 )
 
@@ -22,10 +22,10 @@ def decay(start: float, end: float, n: int) -> tuple[float, ...]:
 
 def recorded_snapshot(solved: bool = False) -> Snapshot:
     nodes = [
-        NodeView("atlas", up=True, workers_expected=3, load=2.91),
-        NodeView("borealis", up=True, workers_expected=2, load=1.97),
-        NodeView("mac-mini", up=True, workers_expected=2, load=0.64, reason="1 finished"),
-        NodeView("cirrus", up=False, workers_expected=2, reason="ssh: connection refused"),
+        NodeView("atlas", "up", workers_expected=3, load=2.91),
+        NodeView("borealis", "up", workers_expected=2, load=1.97),
+        NodeView("mac-mini", "up", workers_expected=2, load=0.64, reason="1 done"),
+        NodeView("cirrus", "down", workers_expected=2, reason="ssh: connection refused"),
     ]
     spec = [  # node, pid, run, status, best, age, rate
         ("atlas", 41211, 3, RUNNING, 2.31e-4, 1.2, 1840.0),
@@ -34,7 +34,7 @@ def recorded_snapshot(solved: bool = False) -> Snapshot:
         ("borealis", 9931, 5, RUNNING, 3.05e-4, 1.5, 2410.0),
         ("borealis", 9932, 5, CRASHED, 4.70e-3, 812.0, None),
         ("mac-mini", 771, 4, RUNNING, 6.62e-4, 3.1, 960.0),
-        ("mac-mini", 772, 4, FINISHED, 5.10e-4, 1290.0, None),
+        ("mac-mini", 772, 4, DONE, 5.10e-4, 1290.0, None),
         ("cirrus", 5120, 1, LOST, 2.20e-3, 3735.0, None),
     ]
     workers = []
