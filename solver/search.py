@@ -34,7 +34,7 @@ EXACT_LEVEL = 1e-9
 @dataclass
 class Settings:
     fast_rows: int = 384  # rows of the fast path on a large puzzle
-    rows: int = 768  # rows of the full search on a large puzzle
+    rows: int = 512  # rows of the full search on a large puzzle
     validation_rows: int = 1024  # held-out rows that judge the best
     t0: float = 0.05  # initial temperature on log-MSE
     cooling: float = 0.97
@@ -228,7 +228,9 @@ class Search:
             # a kick is repaired around where it struck; a full descent now and then
             window = None if kicks % 10 == 0 or not len(changed) else \
                 (max(0, changed[0] - 4), min(n, changed[-1] + 5))
-            self._descent(ev, DescentPlan(kinds=kinds, reach=4, window=window)).run(floor)
+            plan = DescentPlan(kinds=kinds, reach=4) if window is None else \
+                DescentPlan(kinds=kinds, reach=4, window=window, sweeps=False, confirm=6)
+            self._descent(ev, plan).run(floor)
             self.consider(ev)
             delta = math.log(max(ev.loss, 1e-300)) - math.log(max(cur[0], 1e-300))
             if delta <= 0 or self.rng.random() < math.exp(-delta / max(self.temp, 1e-9)):
@@ -246,9 +248,13 @@ class Search:
         if n > 3 and rng.random() < 0.5:
             count = int(rng.integers(2, 5))
             return self._rebuild(inp, out, count, repair and rng.random() < 0.3)
+        # a few random moves inside one window, so the repair can stay local
         kinds = ("swap", "insert", "reverse", "cycle") + (("pair", "pair") if repair else ())
+        width = min(n, 2 * self.settings.kick_width)
+        lo = int(rng.integers(0, n - width + 1))
         for _ in range(3 if since_best < self.settings.reheat_after else 6):
-            inp, out, _ = mv.apply(mv.random_move(rng, n, self.settings.kick_width, kinds), inp, out)
+            move = mv.random_move(rng, width, self.settings.kick_width, kinds)
+            inp, out, _ = mv.apply((move[0],) + tuple(lo + k for k in move[1:]), inp, out)
         return inp, out
 
     def _rebuild(self, inp, out, count: int, repair: bool):

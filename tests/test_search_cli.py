@@ -112,3 +112,19 @@ def test_cli_inspect_json(small_puzzle_dir):
     res = run_cli("inspect", small_puzzle_dir, "--json")
     info = json.loads(res.stdout)
     assert info["blocks"] == 6 and len(info["structural_pairs"]) == 6
+
+
+def test_renumbered_copy_solves_to_its_own_hash(small_puzzle_dir, answer, tmp_path):
+    from solver.remix import write_remix
+    p = load_puzzle(small_puzzle_dir)
+    folder = tmp_path / "renumbered"
+    summary = write_remix(p, answer, folder, rows=600, seed=3)
+    (folder / "answer.sha256").unlink()
+    r = solve(load_puzzle(folder), seed=0, time_limit=120, expect_sha256=summary["answer_sha256"])
+    assert r.solved and r.sha256 == summary["answer_sha256"] != p.target_sha256
+
+
+def test_few_rows_do_not_send_the_search_astray(make_puzzle, tmp_path):
+    folder = make_puzzle(tmp_path / "few", blocks=10, rows=64, seed=4)
+    r = solve(load_puzzle(folder), seed=0, time_limit=120)
+    assert r.solved and r.hash_matches and r.permutation == truth_of(folder)
