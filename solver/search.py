@@ -168,10 +168,13 @@ class Search:
 
     # ---------------------------------------------------------------- stages
 
-    def run(self, start=None) -> SolveResult:
+    def run(self, start=None, full: bool = True) -> SolveResult:
+        """The fast path (unless a start is given), then the full search (unless not full)."""
         try:
             if start is None:
                 start = self.fast_path()
+                if not full:
+                    raise _Stop
             else:
                 start = from_permutation(self.puzzle, start)
             self.stage = "full"
