@@ -24,6 +24,10 @@ FAR_UPHILL = 1.5
 # Sweeps that keep taking swaps but lower the loss by less than this share are churning
 # around a misplaced block that only a longer move can fix: the ranked stage takes over.
 WEAK_SWEEP = 0.05
+# More candidates than this are screened on a few rows first; a candidate must not be
+# worse than the current arrangement on them by more than SCREEN_PASS (rows are few).
+CONFIRM_WITHOUT_SCREEN = 4
+SCREEN_PASS = 1.02
 # A move must lower the exact loss by this factor: batched and single float32 passes
 # round differently (~1e-7 relative), and a smaller bar lets the search cycle on noise.
 IMPROVEMENT = 1 - 1e-6
@@ -33,7 +37,7 @@ IMPROVEMENT = 1 - 1e-6
 class DescentPlan:
     kinds: tuple = ("swap", "insert")  # ranked neighbourhood
     reach: int = 4  # positions a ranked move may span
-    confirm: int = 12  # exact evaluations per ranked batch
+    confirm: int = 24  # candidates per ranked batch (screened, then the best few confirmed)
     pairs: bool = True  # try pairs of moves when single moves are all uphill
     sweeps: bool = True
     window: tuple | None = None  # (first, stop): only moves inside these positions (after a kick)
@@ -214,7 +218,14 @@ class Descent:
 
     def _confirm_candidates(self, candidates) -> bool:
         """Exact losses of the candidates; the best improving one is taken, then the other
-        improving ones that touch other positions, as long as the loss keeps falling."""
+        improving ones that touch other positions, as long as the loss keeps falling.
+        Many candidates are screened on a few rows first; only the promising go on."""
+        if len(candidates) > CONFIRM_WITHOUT_SCREEN and self.ev.n_rows > self.ev.screen_rows:
+            screened, now = self.ev.screen(candidates)
+            keep = [i for i in np.argsort(screened)[:CONFIRM_WITHOUT_SCREEN] if screened[i] < now * SCREEN_PASS]
+            candidates = [candidates[i] for i in keep]
+            if not candidates:
+                return False
         losses = self.ev.candidates(candidates)
         better = [candidates[i] for i in np.argsort(losses) if losses[i] < self.ev.loss * IMPROVEMENT]
         if better:

@@ -5,6 +5,9 @@ that changes positions [first, stop) starts from S[first]; from ``stop`` on it r
 same blocks as every other candidate, so candidates are stacked there and share each
 block pass as one larger matrix product. Every exact loss is counted in ``evaluations``
 (with the rows it ran on); first-order estimates are counted apart in ``ranked``.
+
+Screening runs the same exact evaluation on the first few rows only: pred is exact, so a
+right move shows on any rows, and a screen costs a fraction of a full evaluation.
 """
 from __future__ import annotations
 
@@ -12,12 +15,15 @@ import numpy as np
 
 from solver import engine, moves as mv
 
+SCREEN_ROWS = 64
+
 
 class Evaluator:
     def __init__(self, model: engine.Model):
         self.m = model
         self.evaluations = 0
         self.row_evaluations = 0  # evaluations times rows: the work done
+        self.screened = 0  # exact evaluations on the screening rows
         self.ranked = 0
         self.inp = self.out = self.S = None
         self.loss = float("inf")
@@ -51,15 +57,33 @@ class Evaluator:
         """Exact loss of each move applied to the current arrangement."""
         return self.candidates([mv.apply(move, self.inp, self.out) for move in moves])
 
+    @property
+    def screen_rows(self) -> int:
+        return min(SCREEN_ROWS, self.m.n_rows)
+
+    def screen(self, candidates) -> tuple[np.ndarray, float]:
+        """Exact losses of the candidates on the screening rows, and the current loss there."""
+        m = engine.head(self.m, self.screen_rows)
+        current = engine.loss(m, self.S[-1, :m.n_rows])
+        losses = self._losses(m, self.S[:, :m.n_rows], candidates)
+        self.screened += len(candidates)
+        self.row_evaluations += len(candidates) * m.n_rows
+        return losses, current
+
     def candidates(self, candidates) -> np.ndarray:
         """Exact loss of each (inp, out, (first, stop)) that agrees with the current
         arrangement outside [first, stop)."""
+        losses = self._losses(self.m, self.S, candidates)
+        self._count(len(candidates))
+        return losses
+
+    def _losses(self, m, S, candidates) -> np.ndarray:
         if not candidates:
             return np.empty(0)
-        m, n = self.m, len(self.inp)
+        n = len(self.inp)
         born: dict[int, list] = {}
         for idx, (inp, out, (first, stop)) in enumerate(candidates):
-            x = engine.run_blocks(m, inp, out, self.S[first], start=first, stop=stop)
+            x = engine.run_blocks(m, inp, out, S[first], start=first, stop=stop)
             born.setdefault(stop, []).append((idx, x))
         order, batch = [], None
         for k in range(min(born), n + 1):
@@ -72,7 +96,6 @@ class Evaluator:
                 batch = engine.step(m, self.inp[k], self.out[k], flat).reshape(batch.shape)
         losses = np.empty(len(candidates))
         losses[order] = engine.loss_many(m, batch)
-        self._count(len(candidates))
         return losses
 
     def _count(self, count: int):

@@ -125,7 +125,7 @@ class Search:
         if self.on_progress and now - self._last_progress >= 0.5 and self.current is not None:
             self._last_progress = now
             elapsed = now - self.started
-            evaluations = sum(ev.evaluations for ev in self.evaluators)
+            evaluations = sum(self.evaluations_by_rows().values())
             best = self.current.loss if self.best is None else self.best[0]
             self.on_progress({"step": self.steps, "temperature": self.temp, "mse": self.current.loss,
                               "best_mse": best, "evals_per_s": evaluations / max(elapsed, 1e-9),
@@ -287,6 +287,15 @@ class Search:
 
     # ---------------------------------------------------------------- the result
 
+    def evaluations_by_rows(self) -> dict[int, int]:
+        """Exact evaluations, screening included, by the number of rows they ran on."""
+        by_rows: dict[int, int] = {}
+        for ev in self.evaluators:
+            for rows, count in ((ev.n_rows, ev.evaluations), (ev.screen_rows, ev.screened)):
+                if count:
+                    by_rows[rows] = by_rows.get(rows, 0) + count
+        return by_rows
+
     def result(self) -> SolveResult:
         elapsed = time.perf_counter() - self.started
         if self.solution is not None:
@@ -300,9 +309,7 @@ class Search:
                 v = far_verdict(self.puzzle, inp, out, rows=VERDICT_ROWS)
         sha = answer_sha256(perm)
         solved = v.exact and (self.target is None or sha == self.target)
-        by_rows: dict[int, int] = {}
-        for ev in self.evaluators:
-            by_rows[ev.n_rows] = by_rows.get(ev.n_rows, 0) + ev.evaluations
+        by_rows = self.evaluations_by_rows()
         return SolveResult(
             solved=solved, permutation=perm, mse=v.mse, sha256=sha, seconds=elapsed,
             evaluations=sum(by_rows.values()), evaluation_rows=by_rows,
