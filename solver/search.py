@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from solver import engine, moves as mv
+from solver import engine, moves as mv, repair
 from solver.answer import answer_sha256, from_permutation, to_permutation
 from solver.descent import Descent, DescentPlan
 from solver.evaluator import Evaluator
 from solver.pairing import CONFIDENT_MARGIN, structural_pairing
+from solver.reorder import Reorder
 from solver.seeds import SEEDS
 from solver.verdict import VERDICT_ROWS, far_verdict, verdict
 
@@ -92,6 +93,7 @@ class Search:
         self._last_progress = 0.0
         self._validation = None
         self._small = None
+        self._judges = None
         self._checked: set = set()
         self.current: Evaluator | None = None
 
@@ -182,7 +184,9 @@ class Search:
                 self.current = self._evaluator(self.settings.rows)
             self.current.set(*start)
             self.consider(self.current)
-            self.iterated_search()
+            if self.pairs_in_doubt():
+                self.repair_and_reorder()
+            self.reorder()
         except _Stop:
             pass
         return self.result()
@@ -208,6 +212,47 @@ class Search:
     def _uncertain_pairs(self) -> np.ndarray:
         pairing = structural_pairing(self.puzzle)
         return np.flatnonzero(pairing.margin < CONFIDENT_MARGIN)
+
+    def reorder(self, restarts: int | None = None):
+        """Relinearised precedence annealing (solver.reorder) until the answer, the end, or
+        the given number of chain restarts."""
+        Reorder(self.current, self.rng, tick=self.tick, on_better=self.consider).run(
+            EXACT_LEVEL * self.scale, restarts=restarts)
+
+    def pairs_in_doubt(self) -> bool:
+        """The trace leaves most pairs in doubt (median margin under 2 spreads; trained nets
+        sit at 5 and more, the weak and hard kinds under 1)."""
+        return self.puzzle.n_blocks > 1 and float(np.median(structural_pairing(self.puzzle).margin)) < 2.0
+
+    def repair_and_reorder(self):
+        """Re-pair from the data with the order as it stands (solver.repair), descend, and
+        reorder for a while; again from the best, while the pairs keep changing."""
+        floor = EXACT_LEVEL * self.scale
+        while True:
+            self.tick()
+            inp, out = self.best[1], self.best[2]
+            rank, exact = self._repair_judges()
+            fixed, _ = repair.prune_grow(rank, exact, inp, out, tick=self.tick)
+            self.current.set(fixed, out)
+            self.consider(self.current)
+            self._descent(self.current, DescentPlan(reach=3)).run(floor)
+            self.consider(self.current)
+            self.reorder(restarts=2)
+            if np.array_equal(fixed, inp):
+                return
+
+    def _repair_judges(self):
+        """Projected-MSE judges: ranking and exact rows apart on a large puzzle."""
+        if self._judges is None:
+            n = self.puzzle.n_rows
+            if n <= 2 * ALL_ROWS_UP_TO:
+                both = repair.Judge(engine.prepare(self.puzzle, dtype=np.float32))
+                self._judges = (both, both)
+            else:
+                rows = self.rng.permutation(n)
+                self._judges = tuple(repair.Judge(engine.prepare(self.puzzle, rows=np.sort(part), dtype=np.float32))
+                                     for part in (rows[:1000], rows[1000:4000]))
+        return self._judges
 
     def iterated_search(self):
         """Kick, descend around the kick, accept or not (Metropolis on log-MSE); now and
