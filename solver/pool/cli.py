@@ -9,9 +9,7 @@ from pathlib import Path
 
 from . import embedded
 from .errors import PoolError
-
-NO_DSN = ("no pool database: pass --dsn, set JSTUI_DSN, or start the embedded one with "
-          "`python -m solver pool up`")
+from .locate import NO_DSN, resolve_dsn
 
 
 def add_dsn_argument(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +77,7 @@ def cmd_status(args) -> int:
     state = embedded.status(args.data_dir)
     if not args.dsn:
         print(f"embedded: {'running, pid %d' % state.pid if state.running else 'not running'} ({state.data_dir})")
-    dsn = embedded.resolve_dsn(args.dsn, args.data_dir)
+    dsn = resolve_dsn(args.dsn, embedded="running", pgdata=args.data_dir)
     if not dsn:
         return 1
     try:
@@ -112,7 +110,7 @@ def cmd_best(args) -> int:
     except PuzzleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    dsn = embedded.resolve_dsn(args.dsn, args.data_dir)
+    dsn = resolve_dsn(args.dsn, embedded="running", pgdata=args.data_dir)
     if not dsn:
         print(f"error: {NO_DSN}", file=sys.stderr)
         return 2

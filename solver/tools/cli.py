@@ -7,7 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from solver.pool.cli import NO_DSN, add_dsn_argument
+from solver.pool.cli import add_dsn_argument
+from solver.pool.locate import NO_DSN, resolve_dsn
+from solver.pool.states import SILENT_AFTER_S
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +52,9 @@ def register(subparsers) -> None:
     p.add_argument("--cycles", type=int, help="stop after this many cycles (default: forever)")
     p.add_argument("--report-every", type=int, default=5, help="write an observation every N cycles")
     p.add_argument("--stagnation", type=float, default=600.0, help="seconds without a new best = stagnation")
-    p.add_argument("--grace", type=float, default=15.0, help="heartbeat age after which a worker is lost")
+    p.add_argument("--grace", type=float, default=SILENT_AFTER_S,
+                   help=f"seconds without a heartbeat after which a worker is marked lost "
+                   f"(default {SILENT_AFTER_S:g}; the observer is the one that marks them)")
     p.add_argument("--cooldown", type=float, default=300.0,
                    help="seconds after a knob change before the next one (default 300)")
     _common(p)
@@ -60,7 +64,6 @@ def register(subparsers) -> None:
 def _run(args, action) -> int:
     """Load the puzzle, connect, run ACTION(store, puzzle, args); map errors to exit codes."""
     from solver.pool import PoolError
-    from solver.pool.embedded import resolve_dsn
     from solver.puzzle import PuzzleError, load_puzzle
 
     try:
@@ -68,7 +71,7 @@ def _run(args, action) -> int:
     except PuzzleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    dsn = resolve_dsn(args.dsn, args.data_dir)
+    dsn = resolve_dsn(args.dsn, embedded="running", pgdata=args.data_dir)
     if not dsn:
         print(f"error: {NO_DSN}", file=sys.stderr)
         return 2
