@@ -1,6 +1,8 @@
 """Test fixtures: small generated puzzles in the public format with known answers.
 
 small_puzzle_dir: one shared N=6, d=8, h=16, 512-row readable puzzle (session scope);
+medium_puzzle: one shared 12-block puzzle that holds workers on elites (session scope);
+tiny / tiny_puzzle / tiny_answer: a numpy-made puzzle, no torch, no files (fast tests);
 puzzle / answer: that puzzle loaded, and its answer as a list of piece ids;
 make_puzzle(out_dir, **kwargs): generate another one (kwargs go to generate_puzzle).
 """
@@ -28,6 +30,17 @@ def small_puzzle_dir(tmp_path_factory) -> Path:
     """A read-only shared puzzle dir: piece_*.pth, historical_data.csv, answer.txt,
     answer.sha256, generate.json. Copy it before changing anything in it."""
     return _generate(tmp_path_factory.mktemp("small-puzzle") / "puzzle")
+
+
+# Twelve blocks: solved in a second from a structural seed, not from a random one, so
+# tests can hold workers on elites (restart_share 0) and release them at will.
+MEDIUM_PUZZLE = {"blocks": 12, "dim": 16, "hidden": 32, "rows": 1024, "seed": 2}
+
+
+@pytest.fixture(scope="session")
+def medium_puzzle(tmp_path_factory) -> Path:
+    """A read-only shared 12-block puzzle dir (see MEDIUM_PUZZLE)."""
+    return _generate(tmp_path_factory.mktemp("medium") / "puzzle", **MEDIUM_PUZZLE)
 
 
 @pytest.fixture

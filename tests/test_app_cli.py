@@ -51,7 +51,7 @@ def test_status_prints_the_pool(fresh_dsn, small_puzzle_dir):
     r = jstui("--pool-only", "status", "--json", env={"JSTUI_DSN": fresh_dsn})
     assert r.returncode == 0, r.stderr
     state = json.loads(r.stdout)
-    assert state["pool_rows"] == 1 and state["workers"][0]["node"] == "nodeA"
+    assert state["solutions"] == 1 and state["workers"][0]["node"] == "nodeA"
     assert state["error"] is None
 
 

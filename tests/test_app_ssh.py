@@ -8,7 +8,8 @@ import pytest
 
 from jstui.app import ControlCenter
 from jstui.config import parse_config
-from jstui.data import LiveControls, LiveSource
+from jstui.controls import LiveControls
+from jstui.live import LiveSource
 from jstui.fleet import Fleet
 from jstui.widgets import NodesTable
 from tests.test_app_pool import log_text, seed_pool, until
@@ -41,7 +42,7 @@ async def test_dead_and_mute_nodes_do_not_hold_up_the_screen(sshd_fleet, fresh_d
         async with app.run_test(size=(160, 48)) as pilot:
             started = time.monotonic()
             # the pool's worker and alpha's facts arrive while mute is still hanging
-            await until(pilot, lambda: app.snapshot.pool_rows == 1 and any(
+            await until(pilot, lambda: app.snapshot.solutions == 1 and any(
                 n.name == "alpha" and n.up and n.load is not None for n in app.snapshot.nodes),
                 timeout=15)
             assert time.monotonic() - started < 8     # mute alone would take 20 s

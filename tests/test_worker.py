@@ -12,23 +12,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
-
 from solver.pool import connect, embedded
 from solver.puzzle import load_puzzle
 from solver.seeds import make_seed
 
 ROOT = Path(__file__).resolve().parents[1]
-# Twelve blocks: solved in a second from a structural seed, not from a random one, so
-# the tests can hold workers on elites (restart_share 0) and release them at will.
-MEDIUM = {"blocks": 12, "dim": 16, "hidden": 32, "rows": 1024, "seed": 2}
-
-
-@pytest.fixture(scope="module")
-def medium_puzzle(tmp_path_factory):
-    from tests.fixture_puzzles import _generate
-
-    return _generate(tmp_path_factory.mktemp("medium") / "puzzle", **MEDIUM)
 
 
 def start_worker(dsn, puzzle_dir, node, log_dir, *extra):
