@@ -111,12 +111,14 @@ async def test_runs_start_from_elites_or_fresh_seeds_as_the_knobs_say(tiny_puzzl
     assert seen[0]["start"] == (await store.fetch_solution(elite.id)).permutation
     mine = [s for s in await store.fetch_top(10) if s.origin == "anneal"]
     assert mine and all(s.parents == [elite.id] for s in mine)       # its lineage
+    assert (await store.fetch_workers())[0].progress["start"] == f"elite #{elite.id}"
     await store.set_config("restart_share", 1.0)
     await store.set_config("temp_scale", 2.0)
     seen.clear()
     await run_worker(args, tiny_puzzle, open_store=opener(store), search=patient_search(seen))
     assert seen[0]["start"] != (await store.fetch_solution(elite.id)).permutation
     assert seen[0]["temperature"] == pytest.approx(2 * _t0())
+    assert (await store.fetch_workers())[-1].progress["start"].startswith("seed:")
 
 
 def _t0() -> float:

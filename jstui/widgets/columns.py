@@ -48,6 +48,7 @@ WORKER_COLUMNS: tuple[Column, ...] = (
     Column("run", "run", lambda w: str(w.run)),
     Column("step", "step", lambda w: f"{w.step:,}", lambda w: -w.step),
     Column("temp", "T", lambda w: "-" if w.temperature is None else f"{w.temperature:.1e}"),
+    Column("start", "start", lambda w: w.progress.get("start") or "-"),
 )
 SORTS = tuple(c.key for c in WORKER_COLUMNS if c.sort is not None)
 _BY_KEY = {c.key: c for c in WORKER_COLUMNS}

@@ -122,6 +122,7 @@ class RunLoop:
         self.best_mse = math.inf
         self.progress: dict = {}
         self.parents: list[int] = []           # the elite this run's lineage started from
+        self.start = ""                        # how this run started: "seed:norm", "elite #12"
         self.pusher = Pusher(pool.push, settings.push_interval, clock)
 
     # ---- what the pool side tells the loop --------------------------------------------
@@ -151,7 +152,7 @@ class RunLoop:
         p = self.progress
         progress = {k: v for k, v in p.items() if k not in ("step", "best_mse")}
         return dict(run=self.run, step=self.steps_done + int(p.get("step", 0)),
-                    best_mse=_finite(self.best_mse), progress=progress)
+                    best_mse=_finite(self.best_mse), progress={**progress, "start": self.start})
 
     def history_point(self) -> tuple:
         p = self.progress
@@ -182,6 +183,7 @@ class RunLoop:
 
     async def one_run(self) -> None:
         start, self.parents, how = await self.choose_start()
+        self.start = how.split(" (")[0]
         log.info("run %d starts from %s", self.run, how)
         run_end = self.clock() + self.knob("run_seconds")
         current, run_best, burst = start, (math.inf, None), 0

@@ -44,7 +44,8 @@ def recorded_snapshot(solved: bool = False) -> Snapshot:
     for i, (node, pid, run, status, best, age, rate) in enumerate(spec):
         history = decay(0.11, best, 24)
         progress = {"temperature": 2.5e-5 * (1 + i % 3), "mse": best * (1.0 + 0.15 * (i % 4)),
-                    "evals_per_s": rate, "stage": "anneal"}
+                    "evals_per_s": rate, "stage": "anneal",
+                    "start": f"elite #{9000 + 37 * i}" if i % 3 else "seed:jacobian"}
         workers.append(WorkerView(
             key=f"{node}:{pid}", node=node, pid=pid, run=run, step=150_000 + 37_113 * i,
             best_mse=best, state=status, age=age, history=history,
