@@ -184,3 +184,19 @@ async def test_an_answer_found_before_this_session_is_said_without_a_bell():
         log = " ".join(line.text for line in app.query_one(EventLog).lines)
         assert "held the exact answer for this puzzle before this session" in " ".join(log.split())
         assert "jstui --puzzle DIR" in " ".join(log.split()) and bells == []
+
+
+async def test_a_log_tail_that_answers_before_its_screen_is_built_is_shown():
+    """The tail's first answer (or its error) may come before the screen has composed."""
+    from textual.widgets import RichLog
+
+    from jstui.widgets.screens import LogTailScreen
+
+    app = recorded_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(app, pilot)
+        screen = LogTailScreen("log of worker 1 on here")
+        app.push_screen(screen)
+        screen.show("cannot read the log: node here is down")
+        await until(pilot, lambda: screen.query(RichLog) and screen.query_one(RichLog).lines)
+        assert "node here is down" in screen.query_one(RichLog).lines[0].text

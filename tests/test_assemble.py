@@ -54,7 +54,8 @@ def test_the_chart_clips_the_first_outliers_and_says_so():
     assert data.log and data.clipped == 1 and data.unit == "minutes"
     assert data.xs[0] == -20.0 and data.xs[-1] == 0.0        # minutes before now
     assert max(data.ys) == data.top < 2                      # 3e5 (5.5 in log10) at the edge
-    assert "1 early point above" in data.title and "drawn at the top edge" in data.title
+    assert data.note == "1 early point above 3.2 drawn at the top edge"
+    assert data.title == "pool best MSE over time (log scale)"
     # a search without a wild start is drawn as it is
     calm = chart_data([(t0, 0.1), (t0 + 10, 0.05), (t0 + 20, 0.04), (t0 + 30, 0.03)], t0 + 40)
     assert calm.clipped == 0 and calm.top is None and calm.unit == "seconds"

@@ -165,9 +165,9 @@ class Fleet:
             pass
         if needs_puzzle and self.config.puzzle is None:
             where = self.config.source or "the fleet config"
-            return NodeResult(ops.node.name, False, error=f"node {ops.node.name}: nothing "
-                              f"deployed and {where} names no puzzle ([puzzle] path or "
-                              "--puzzle)"), ""
+            return NodeResult(ops.node.name, False, error=f"node {ops.node.name}: no puzzle "
+                              f"in {ops.node.workdir}, and {where} names none to deploy "
+                              "([puzzle] path or --puzzle)"), ""
         deployed = await ops.deploy(await self.bundle())
         if not deployed.ok:
             return replace(deployed, error=f"{deployed.error} (deploying before launch)"), ""

@@ -71,6 +71,7 @@ class LogTailScreen(Screen):
         super().__init__()
         self.title_text = title
         self.closed = False
+        self._text: str | None = None
 
     def on_unmount(self) -> None:
         self.closed = True
@@ -80,7 +81,17 @@ class LogTailScreen(Screen):
         yield RichLog(max_lines=2000, wrap=False, markup=False)
         yield Footer()
 
+    def on_mount(self) -> None:
+        if self._text is not None:
+            self.show(self._text)
+
     def show(self, text: str) -> None:
-        log = self.query_one(RichLog)
+        """The tail's text; kept for on_mount when it comes before the screen is built
+        (a fast answer, or an error, right after the screen is pushed)."""
+        self._text = text
+        logs = self.query(RichLog)
+        if not logs:
+            return
+        log = logs.first()
         log.clear()
         log.write(text, scroll_end=True)   # a tail: the newest lines in view
