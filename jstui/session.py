@@ -99,8 +99,9 @@ class Session:
             await stop_process(self.observer)
         if self.fleet is not None:
             if self.launched and stop_workers:
-                await self.fleet.stop()
-                lines.append("local workers stopped (--keep-running leaves them running)")
+                stopped = sum(len(r.workers) for r in await self.fleet.stop())
+                lines.append(f"{stopped} local worker(s) stopped (--keep-running leaves them "
+                             "running)" if stopped else "no local worker was still running")
             elif self.launched:
                 lines.append("local workers left running (--keep-running); `jstui down` stops "
                              "them and the pool")
@@ -142,7 +143,7 @@ async def start_observer(cfg):
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "solver.tools.cli", "observe", "--dsn", cfg.dsn,
+            sys.executable, "-m", "solver", "observe", "--dsn", cfg.dsn,
             "--puzzle", cfg.puzzle, "--interval", "5",
             stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT)
 

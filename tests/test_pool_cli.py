@@ -23,8 +23,8 @@ def run(*args, env_extra=None, timeout=60):
                           timeout=timeout)
 
 
-POOL = ("-m", "solver.pool.cli", "pool")
-TOOLS = ("-m", "solver.tools.cli")
+POOL = ("-m", "solver", "pool")
+TOOLS = ("-m", "solver")
 
 
 def test_pool_up_outlives_its_command_and_is_reused_then_down(small_puzzle_dir):
@@ -71,7 +71,7 @@ def test_pool_up_outlives_its_command_and_is_reused_then_down(small_puzzle_dir):
 ])
 def test_tool_user_errors_are_one_line_with_an_exit_code(args, code, words, small_puzzle_dir, fresh_dsn,
                                                           capsys, monkeypatch):
-    from solver.tools.cli import main
+    from solver.cli import main
 
     monkeypatch.delenv("JSTUI_DSN", raising=False)
     argv = [a.format(puzzle=small_puzzle_dir, dsn=fresh_dsn) for a in args]

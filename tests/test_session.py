@@ -95,7 +95,7 @@ async def test_no_fleet_file_runs_the_default_puzzle_with_workers_and_an_observe
     assert node.workers_expected == 1                                     # --workers 1
     assert seen["observer_running"] and session.observer.returncode is not None
     assert [w.state for w in await local_workers()] == [WorkerState.STOPPED]   # q stopped it
-    assert farewell[0] == "local workers stopped (--keep-running leaves them running)"
+    assert farewell[0] == "1 local worker(s) stopped (--keep-running leaves them running)"
     assert "is not the embedded one: left as it is" in farewell[-1]
 
 

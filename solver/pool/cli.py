@@ -141,14 +141,3 @@ async def _best(dsn: str, puzzle, as_json: bool) -> int:
         for key, value in record.items():
             print(f"{key}: {value}")
     return 0
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m solver.pool.cli")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

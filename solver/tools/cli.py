@@ -164,14 +164,3 @@ async def _observe(store, puzzle, args) -> int:
     await observe(store, puzzle, args.interval, args.cycles, args.report_every, args.grace,
                   args.stagnation, stop=stop, cooldown_s=args.cooldown)
     return 0
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m solver.tools.cli")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
