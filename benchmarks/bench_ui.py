@@ -84,7 +84,7 @@ async def time_refreshes(dsn: str, n: int) -> dict[str, list[float]]:
                 times[kind].append((time.perf_counter() - t) * 1000)
         assert len(snap.workers) > 0 and snap.solutions > 0
     finally:
-        await source._close()
+        await source.close()
     return times
 
 
@@ -92,7 +92,7 @@ async def time_renders(dsn: str, n: int) -> tuple[list[float], object]:
     source = LiveSource(dsn, None)
     await source._open()
     snap = await source.read_once()
-    await source._close()
+    await source.close()
     feed = FixedSource()
     app = ControlCenter(feed, None, read_only=True)
     times = []

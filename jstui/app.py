@@ -138,10 +138,11 @@ class ControlCenter(Operations, App):
             self.query_one(AnswerBanner).show(snap)
             self.query_one(StatusHeader).show(snap, self.read_only)
             self.query_one(NodesTable).show(snap.nodes)
-            self.query_one(WorkersTable).show(self.visible_workers(snap))
+            visible = self.visible_workers(snap)
+            self.query_one(WorkersTable).show(visible)
             if self.has_class("-chart"):
                 self.query_one(BestChart).show(snap.best_history, snap.taken_at)
-                self.query_one(WorkerTrends).show(tuple(self.visible_workers(snap)))
+                self.query_one(WorkerTrends).show(tuple(visible))
             else:
                 self.query_one(BestSparkline).show(snap.best_history)
             self.query_one(ZonesBar).show(snap.zones)

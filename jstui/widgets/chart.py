@@ -81,7 +81,18 @@ def chart_data(best_history: Sequence[tuple[float, float]], now: float) -> Chart
 class BestChart(PlotextPlot):
     """The pool best against time; `show` draws a snapshot's best history."""
 
+    _drawn: tuple | None = None      # (last point, count, now) of the drawing on screen
+
     def show(self, best_history: Sequence[tuple[float, float]], now: float) -> None:
+        """Plotting costs more than the rest of a refresh (tens of ms): redraw for a new
+        best at once, and for the passing time only once the axis has moved by 5 s and a
+        hundredth of its span (under one column of a long chart)."""
+        last = tuple(best_history[-1]) if best_history else None
+        span = now - best_history[0][0] if best_history else 0.0
+        if self._drawn is not None and self._drawn[:2] == (last, len(best_history)) \
+                and abs(now - self._drawn[2]) < max(5.0, span / 100):
+            return
+        self._drawn = (last, len(best_history), now)
         data = chart_data(best_history, now)
         self.border_title, self.border_subtitle = data.title, data.note
         plt = self.plt

@@ -46,7 +46,10 @@ class StatusHeader(RerenderOnResize, Static):
             line2.append("no target hash", style="dim")
         if snap.fleet_error:
             line2.append(f"  fleet: {snap.fleet_error}", style="red")
-        self.update(Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2]))
+        # a fixed height (jstui.tcss): new text needs no layout pass, which would redraw
+        # the whole screen on every refresh
+        text = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
+        self.update(text, layout=False)
 
 
 class AnswerBanner(Static):

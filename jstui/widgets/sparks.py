@@ -24,4 +24,4 @@ class BestSparkline(RerenderOnResize, Static):
         out.append(label, style="bold")
         out.append(sparkline(drawn, max(4, room)), style="cyan")
         out.append(span)
-        self.update(out)
+        self.update(out, layout=False)   # a fixed height (jstui.tcss)

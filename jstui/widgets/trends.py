@@ -26,4 +26,4 @@ class WorkerTrends(RerenderOnResize, Static):
             lines.append(line)
         if not lines:
             lines = [Text("no worker has reported yet", style="dim")]
-        self.update(Text("\n").join(lines))
+        self.update(Text("\n").join(lines), layout=False)   # sized by jstui.tcss

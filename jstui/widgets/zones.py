@@ -45,4 +45,4 @@ def zones_text(zones: ZoneMap | None, width: int) -> Text:
 class ZonesBar(RerenderOnResize, Static):
     def show(self, zones: ZoneMap | None) -> None:
         self.remember(zones)
-        self.update(zones_text(zones, self.content_size.width or 80))
+        self.update(zones_text(zones, self.content_size.width or 80), layout=False)
