@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.refresh > 0:
             raise UsageError(f"--refresh: {args.refresh:g} is not a positive number of seconds")
+        if args.workers is not None and args.workers < 1:
+            raise UsageError(f"--workers: {args.workers} is not a number of workers (1 or more)")
         if args.command == "status":
             return until_reader_stops(lambda: session.run_status(args))
         if args.command == "down":

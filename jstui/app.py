@@ -117,6 +117,8 @@ class ControlCenter(Operations, App):
             self.post_message(SnapshotReady(snap))
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        if not self.query(WorkersTable):   # the app is closing: its main screen is gone
+            return
         self.snapshot = message.snapshot
 
     def watch_snapshot(self, snap: Snapshot) -> None:
