@@ -81,10 +81,16 @@ async def local_workers() -> list:
         await fleet.close()
 
 
-async def test_no_fleet_file_runs_the_default_puzzle_with_workers_and_an_observer(
-        home, fresh_dsn, monkeypatch):
-    monkeypatch.setenv("JSTUI_DSN", fresh_dsn)
-    await hold_workers_on_elites(fresh_dsn, home)
+async def held_embedded_pool(puzzle_dir) -> None:
+    """The embedded pool, seeded to hold the workers on elites, and stopped again: the
+    session starts it itself."""
+    state = await asyncio.to_thread(embedded.up)
+    await hold_workers_on_elites(state.dsn, puzzle_dir)
+    await asyncio.to_thread(embedded.down)
+
+
+async def test_no_fleet_file_runs_the_default_puzzle_with_workers_and_an_observer(home):
+    await held_embedded_pool(home)
     seen: dict = {}
     args = parser().parse_args(["--workers", "1", "--refresh", "0.5"])
     farewell = await serve(args, quitting_when(seen, running_workers))
@@ -96,22 +102,19 @@ async def test_no_fleet_file_runs_the_default_puzzle_with_workers_and_an_observe
     assert seen["observer_running"] and session.observer.returncode is not None
     assert [w.state for w in await local_workers()] == [WorkerState.STOPPED]   # q stopped it
     assert farewell[0] == "1 local worker(s) stopped (--keep-running leaves them running)"
-    assert "is not the embedded one: left as it is" in farewell[-1]
+    assert farewell[-1].startswith("embedded pool stopped (")   # started here, not needed
+    assert not embedded.status().running
 
 
-async def test_one_worker_per_core_on_the_embedded_pool_and_what_quitting_leaves(home):
+async def test_one_worker_per_core_and_keep_running_until_jstui_down(home):
+    await held_embedded_pool(home)
     seen: dict = {}
-    args = parser().parse_args(["--refresh", "0.5", "--keep-running"])
 
     def all_running(app):
-        return sum(running_workers_of(app)) == (os.cpu_count() or 1)
+        alive = [w for w in app.snapshot.workers if w.fleet_name and w.alive]
+        return len(alive) == (os.cpu_count() or 1)
 
-    def running_workers_of(app):
-        return [1 for w in app.snapshot.workers if w.fleet_name and w.alive]
-
-    state = await asyncio.to_thread(embedded.up)          # the pool, with the held workers
-    await hold_workers_on_elites(state.dsn, home)
-    await asyncio.to_thread(embedded.down)                # jstui starts it itself
+    args = parser().parse_args(["--refresh", "0.5", "--keep-running"])
     farewell = await serve(args, quitting_when(seen, all_running))
     assert seen["snapshot"].nodes[0].workers_expected == (os.cpu_count() or 1)
     assert farewell[0].startswith("local workers left running (--keep-running)")
@@ -120,9 +123,4 @@ async def test_one_worker_per_core_on_the_embedded_pool_and_what_quitting_leaves
 
     assert await asyncio.to_thread(run_down, args) == 0   # `jstui down`
     assert not any(w.state.alive for w in await local_workers())
-    assert not embedded.status().running
-
-    farewell = await serve(parser().parse_args(["--refresh", "0.5", "--workers", "1"]),
-                           quitting_when({}, running_workers))
-    assert farewell[-1].startswith("embedded pool stopped (")      # started here, not needed
     assert not embedded.status().running
