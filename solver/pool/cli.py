@@ -103,6 +103,12 @@ async def _status(dsn: str) -> int:
 
 
 def cmd_best(args) -> int:
+    return run_with_pool(args, _best)
+
+
+def run_with_pool(args, action) -> int:
+    """Load --puzzle, connect to the pool, run ACTION(store, puzzle, args): the one way
+    the pool's and the tools' commands map user errors to a line and an exit status."""
     from solver.puzzle import PuzzleError, load_puzzle
 
     try:
@@ -114,28 +120,37 @@ def cmd_best(args) -> int:
     if not dsn:
         print(f"error: {NO_DSN}", file=sys.stderr)
         return 2
+
+    async def main() -> int:
+        from .store import connect
+
+        async with await connect(dsn) as store:
+            return await action(store, puzzle, args)
+
     try:
-        return asyncio.run(_best(dsn, puzzle, args.json))
+        return asyncio.run(main())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except PoolError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 0
 
 
-async def _best(dsn: str, puzzle, as_json: bool) -> int:
+async def _best(store, puzzle, args) -> int:
     from solver.answer import answer_string
 
-    from .store import connect
-
-    async with await connect(dsn, max_size=1) as store:
-        puzzle_id = await store.find_puzzle_id(puzzle)
-        best = await store.fetch_best(puzzle_id) if puzzle_id is not None else None
+    puzzle_id = await store.find_puzzle_id(puzzle)
+    best = await store.fetch_best(puzzle_id) if puzzle_id is not None else None
     if best is None:
         print(f"error: the pool holds no solution for {puzzle.source or 'this puzzle'}", file=sys.stderr)
         return 1
     record = {"permutation": answer_string(best.permutation), "mse": best.mse, "sha256": best.sha256,
               "matches_target": best.matches_target, "origin": best.origin, "node": best.node,
               "worker_id": best.worker_id, "solution_id": best.id, "found_at": best.created_at.isoformat()}
-    if as_json:
+    if args.json:
         print(json.dumps(record))
     else:
         for key, value in record.items():
