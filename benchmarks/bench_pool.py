@@ -1,4 +1,4 @@
-"""Pool figures: insert + elite-fetch round trip on loopback, and worker moves/s at 1..8 workers.
+"""Pool figures: insert + elite-fetch round trip on loopback, and worker search steps/s at 1..8 workers.
 
     python3 benchmarks/bench_pool.py [--quick] [--dsn DSN]
 
@@ -80,8 +80,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def fleet_rates(dsn: str, npz: Path, workers: int, seconds: float, log_dir: Path) -> list[tuple]:
-    """Start WORKERS worker processes; per worker (moves/s of wall time, moves per CPU second)
-    over a window after start-up. Moves per CPU second shows whether workers slow each other
+    """Start WORKERS worker processes; per worker (search steps/s of wall time, steps per CPU
+    second, from the pool's `step`) over a window after start-up. Steps per CPU second shows
+    whether workers slow each other
     beyond sharing the cores (a machine shared with other work changes the first, not this)."""
     from solver.pool import connect
 
@@ -138,7 +139,7 @@ async def main() -> None:
         npz = save_npz(synthetic_puzzle(n=24, d=32, h=64, rows=2048, seed=3), tmp / "fleet.npz")
         seconds = 8 if args.quick else 20
         base = None
-        print(f"worker moves/s (synthetic N=24, d=32, h=64, 2048 rows; {os.cpu_count()} cores; "
+        print(f"worker search steps/s (synthetic N=24, d=32, h=64, 2048 rows; {os.cpu_count()} cores; "
               f"1 BLAS thread per worker):")
         load = os.getloadavg()[0]
         for workers in (1, 2, 4, 8):
@@ -149,9 +150,9 @@ async def main() -> None:
             wall = statistics.mean(r[0] for r in rates)
             per_cpu = statistics.mean(r[1] for r in rates)
             base = base or (wall, per_cpu)
-            print(f"  {workers} workers: {wall:7.0f} moves/s each ({wall / base[0]:6.1%} of one alone; "
+            print(f"  {workers} workers: {wall:7.0f} steps/s each ({wall / base[0]:6.1%} of one alone; "
                   f"fair share {min(1, (os.cpu_count() or 1) / workers):4.0%}), {wall * len(rates):7.0f} total; "
-                  f"{per_cpu:7.0f} moves per CPU second ({per_cpu / base[1]:6.1%} of one alone)")
+                  f"{per_cpu:7.0f} steps per CPU second ({per_cpu / base[1]:6.1%} of one alone)")
         print(f"  (load average before: {load:.1f}, after: {os.getloadavg()[0]:.1f})")
     finally:
         if not args.dsn:

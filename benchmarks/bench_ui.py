@@ -21,7 +21,8 @@ from types import SimpleNamespace
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jstui.app import ControlCenter                     # noqa: E402
-from jstui.data import FixedSource, LiveSource           # noqa: E402
+from jstui.live import LiveSource                        # noqa: E402
+from jstui.snapshot import FixedSource                   # noqa: E402
 from solver.pool import connect, embedded                # noqa: E402
 
 N_BLOCKS = 48
@@ -55,8 +56,8 @@ async def fill_pool(dsn: str, rows: int, workers: int) -> None:
                      "node", "worker_id", "origin"])
     for w in range(workers):
         wid = await store.register_worker(pid, f"node{w % 6}", 10_000 + w)
-        await store.heartbeat(wid, run=1, step=1000 * w, temperature=1e-3,
-                              current_mse=0.01, best_mse=0.005, moves_per_s=2000.0)
+        await store.heartbeat(wid, run=1, step=1000 * w, best_mse=0.005,
+                              progress={"temperature": 1e-3, "mse": 0.01, "evals_per_s": 2000.0})
     await store.close()
 
 
@@ -81,9 +82,9 @@ async def time_refreshes(dsn: str, n: int) -> dict[str, list[float]]:
                 t = time.perf_counter()
                 snap = await source.read_once()
                 times[kind].append((time.perf_counter() - t) * 1000)
-        assert len(snap.workers) > 0 and snap.pool_rows > 0
+        assert len(snap.workers) > 0 and snap.solutions > 0
     finally:
-        await source._close()
+        await source.close()
     return times
 
 
@@ -91,7 +92,7 @@ async def time_renders(dsn: str, n: int) -> tuple[list[float], object]:
     source = LiveSource(dsn, None)
     await source._open()
     snap = await source.read_once()
-    await source._close()
+    await source.close()
     feed = FixedSource()
     app = ControlCenter(feed, None, read_only=True)
     times = []

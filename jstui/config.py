@@ -12,8 +12,10 @@ from typing import Any, Mapping
 
 import platformdirs
 
+from solver.pool.locate import resolve_dsn
+from solver.pool.states import SILENT_AFTER_S
+
 CONFIG_ENV = "JSTUI_CONFIG"
-DSN_ENV = "JSTUI_DSN"
 NODE_KINDS = ("ssh", "local")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -62,7 +64,9 @@ class WorkerSettings:
     # SIGTERM to SIGKILL; longer than the worker's --flush-timeout (15 s), so a stopping
     # worker can still deliver or spool its results.
     stop_grace: float = 20.0
-    heartbeat_stale: float = 60.0  # seconds without a pool heartbeat before "stalled"
+    # Seconds without a pool heartbeat before an alive worker is "stalled" (the pool's
+    # rule for silence, solver.pool.states; the fleet file may ask for more patience).
+    heartbeat_stale: float = SILENT_AFTER_S
     extra_args: tuple[str, ...] = ()
 
 
@@ -152,7 +156,7 @@ def parse_config(raw: Mapping[str, Any], source: str | None = None) -> FleetConf
 def with_overrides(cfg: FleetConfig, *, dsn: str | None = None,
                    puzzle: str | None = None) -> FleetConfig:
     """Command-line flags win over the file; JSTUI_DSN is the default of --dsn."""
-    dsn = dsn or os.environ.get(DSN_ENV) or cfg.dsn
+    dsn = resolve_dsn(dsn, file=cfg.dsn)
     if puzzle is not None:
         puzzle = str(Path(puzzle).expanduser().resolve())
     return dataclasses.replace(cfg, dsn=dsn, puzzle=puzzle or cfg.puzzle)
@@ -222,8 +226,8 @@ def _parse_workers(raw: dict, at: str) -> WorkerSettings:
         runs=runs,
         auto_relaunch=_typed(raw, "auto_relaunch", bool, False, at),
         relaunch_crashed=_typed(raw, "relaunch_crashed", bool, False, at),
-        stop_grace=_number(raw, "stop_grace", 20.0, at),
-        heartbeat_stale=_number(raw, "heartbeat_stale", 60.0, at),
+        stop_grace=_number(raw, "stop_grace", WorkerSettings.stop_grace, at),
+        heartbeat_stale=_number(raw, "heartbeat_stale", SILENT_AFTER_S, at),
         extra_args=tuple(extra),
     )
 

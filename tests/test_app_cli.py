@@ -27,6 +27,9 @@ def test_help_lists_the_flags():
 def test_user_errors_are_one_sentence_and_exit_2(tmp_path):
     r = jstui("--pool-only", "status")
     assert r.returncode == 2 and r.stderr.strip() == "jstui: --pool-only needs --dsn or JSTUI_DSN"
+    r = jstui("--workers", "0")
+    assert r.returncode == 2
+    assert r.stderr.strip() == "jstui: --workers: 0 is not a number of workers (1 or more)"
     r = jstui("--config", str(tmp_path / "nope.toml"), "status")
     assert r.returncode == 2 and "nope.toml: fleet file not found" in r.stderr
     assert "Traceback" not in r.stderr
@@ -51,7 +54,7 @@ def test_status_prints_the_pool(fresh_dsn, small_puzzle_dir):
     r = jstui("--pool-only", "status", "--json", env={"JSTUI_DSN": fresh_dsn})
     assert r.returncode == 0, r.stderr
     state = json.loads(r.stdout)
-    assert state["pool_rows"] == 1 and state["workers"][0]["node"] == "nodeA"
+    assert state["solutions"] == 1 and state["workers"][0]["node"] == "nodeA"
     assert state["error"] is None
 
 

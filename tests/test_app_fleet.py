@@ -7,10 +7,11 @@ import pytest
 
 from jstui.app import ControlCenter
 from jstui.config import parse_config
-from jstui.data import LiveControls, LiveSource
+from jstui.controls import LiveControls
+from jstui.live import LiveSource
 from jstui.fleet import Fleet
 from jstui.widgets import NodesTable
-from tests.test_app_pool import log_text, until
+from tests.test_app_pool import log_text, on_screen, until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,8 +45,7 @@ async def test_relaunch_asks_then_happens_and_the_log_tails(tmp_path, fresh_dsn,
 
                 app.query_one(NodesTable).focus()
                 await pilot.press("r")
-                await pilot.pause(0.1)
-                assert type(app.screen).__name__ == "ConfirmScreen"
+                await on_screen(pilot, "ConfirmScreen")
                 await pilot.press("y")
                 await until(pilot, lambda: "relaunch here:" in log_text(app), timeout=30)
                 await until(pilot, lambda: any(w.pid not in first and w.fleet_name
@@ -58,11 +58,10 @@ async def test_relaunch_asks_then_happens_and_the_log_tails(tmp_path, fresh_dsn,
                 await until(pilot, lambda: len(app.screen.query_one(RichLog).lines) > 0,
                             timeout=10)
                 await pilot.press("escape")
-                await pilot.pause(0.1)
+                await on_screen(pilot, "Screen")
 
                 await pilot.press("d")                      # deploy asks, then reports
-                await pilot.pause(0.1)
-                assert type(app.screen).__name__ == "ConfirmScreen"
+                await on_screen(pilot, "ConfirmScreen")
                 await pilot.press("y")
                 await until(pilot, lambda: "deploy: here:" in log_text(app), timeout=20)
                 await pilot.press("a")                      # auto-relaunch on

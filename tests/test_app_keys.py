@@ -1,12 +1,16 @@
 """Keys, filter, sort, palette and input parsing of the app on a recorded state."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from jstui.app import ACTIONS, ControlCenter, parse_knobs, parse_positions
-from jstui.data import FixedSource
+from jstui.actions import ACTIONS, parse_knobs, parse_positions
+from jstui.app import ControlCenter
+from jstui.snapshot import FixedSource
 from jstui.widgets import WorkersTable
-from tests.snapshot_apps.recorded_state import recorded_app, recorded_snapshot
+from tests.snapshot_apps.recorded_state import T0, recorded_app, recorded_snapshot
+from tests.test_app_pool import on_screen, until
 
 
 def test_parse_positions_and_knobs():
@@ -24,8 +28,7 @@ def test_parse_positions_and_knobs():
 
 
 async def settled(app, pilot):
-    await pilot.pause(0.2)
-    assert app.query_one(WorkersTable).row_count == 8
+    await until(pilot, lambda: app.query_one(WorkersTable).row_count == 8)
 
 
 async def test_filter_and_sort_update_rows_in_place():
@@ -38,14 +41,15 @@ async def test_filter_and_sort_update_rows_in_place():
         assert app.focused is app.query_one(WorkersTable)
         await pilot.press("escape")
         assert app.query_one(WorkersTable).row_count == 8
-        await pilot.press("t")                         # sort by best MSE
+        await pilot.press("t", "t")                    # the next columns: state, best MSE
         table = app.query_one(WorkersTable)
         assert app.sort_by == "best"
         assert [r.key.value for r in table.ordered_rows][0] == "atlas:41211"
         # a newer snapshot with the same workers changes cells, not rows
         before = table.ordered_rows[0].key
-        app.source.push(recorded_snapshot())
-        await pilot.pause(0.2)
+        newer = replace(recorded_snapshot(), taken_at=T0 + 5)
+        app.source.push(newer)
+        await until(pilot, lambda: app.snapshot.taken_at == newer.taken_at)
         assert table.ordered_rows[0].key == before and table.row_count == 8
 
 
@@ -55,13 +59,73 @@ async def test_help_lists_every_key_and_the_palette_has_every_action():
         await settled(app, pilot)
         await pilot.press("question_mark")
         assert type(app.screen).__name__ == "HelpScreen"
+        assert app.screen.keys == [(a.key_label, a.description) for a in ACTIONS]
         await pilot.press("escape")
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for _, action, _, desc in ACTIONS:
-            if action not in ("help", "quit"):
-                assert any(t.startswith(desc.capitalize()) for t in titles), desc
+        for a in ACTIONS:
+            if a.name not in ("help", "quit"):
+                assert any(t.startswith(a.description.capitalize()) for t in titles), a
         await pilot.press("c")
         assert type(app.screen).__name__ == "ChartScreen"
+
+
+class Recorder:
+    """The controls boundary, recording what the app asks of it."""
+
+    has_fleet = True
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def __getattr__(self, name):
+        async def call(*args):
+            self.calls.append((name, *args))
+            return f"{name}: done"
+        return call
+
+
+def recording_app() -> tuple[ControlCenter, Recorder]:
+    controls = Recorder()
+    return ControlCenter(FixedSource(recorded_snapshot()), controls, clock=lambda: T0), controls
+
+
+async def test_capital_r_asks_then_relaunches_every_node():
+    app, controls = recording_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("R")
+        await on_screen(pilot, "ConfirmScreen")
+        await pilot.press("n")
+        await on_screen(pilot, "Screen")
+        assert controls.calls == []
+        await pilot.press("R")
+        await on_screen(pilot, "ConfirmScreen")
+        await pilot.press("y")
+        await until(pilot, lambda: controls.calls == [("relaunch", None)])
+
+
+async def test_the_palette_runs_an_action_and_offers_the_seed_registry():
+    from solver.seeds import SEEDS
+
+    from textual.command import CommandList
+
+    app, controls = recording_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(app, pilot)
+        await pilot.press("ctrl+p")
+        await on_screen(pilot, "CommandPalette")
+        await pilot.press(*"inject seeds")
+        # the palette searches in the background: wait for its matches
+        await until(pilot, lambda: app.screen.query_one(CommandList).option_count > 0)
+        await pilot.press("enter")
+        await on_screen(pilot, "ChoiceScreen")
+        from textual.widgets import OptionList
+        options = app.screen.query_one(OptionList)
+        listed = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert [line.split()[0] for line in listed] == list(SEEDS)
+        assert all(s.description in line for s, line in zip(SEEDS.values(), listed))
+        await pilot.press("down", "enter")          # the second kind of the registry
+        await until(pilot, lambda: controls.calls == [("inject", list(SEEDS)[1])])
 
 
 async def test_read_only_is_shown_and_refuses_without_a_pool():
@@ -74,7 +138,6 @@ async def test_read_only_is_shown_and_refuses_without_a_pool():
 
 
 async def test_a_long_down_reason_never_pushes_the_figures_out_of_view():
-    from dataclasses import replace
 
     from jstui.widgets import NodesTable
     from tests.snapshot_apps.recorded_state import T0
@@ -98,12 +161,11 @@ async def test_a_long_down_reason_never_pushes_the_figures_out_of_view():
 
 async def test_one_solution_in_the_pool_draws_no_agreement():
     """A single solution agrees with itself at 100 %: no evidence, so neither ▓ nor █."""
-    from dataclasses import replace
-
-    from jstui.data import Zones
     from jstui.widgets import ZonesBar
+    from solver.tools.zones import zone_map
 
-    snap = replace(recorded_snapshot(), zones=Zones(shares=(1.0,) * 48, k=1))
+    best = list(range(97))
+    snap = replace(recorded_snapshot(), zones=zone_map(best, [best]))
     app = ControlCenter(FixedSource(snap), controls=None)
     async with app.run_test(size=(160, 48)) as pilot:
         await settled(app, pilot)
@@ -122,3 +184,19 @@ async def test_an_answer_found_before_this_session_is_said_without_a_bell():
         log = " ".join(line.text for line in app.query_one(EventLog).lines)
         assert "held the exact answer for this puzzle before this session" in " ".join(log.split())
         assert "jstui --puzzle DIR" in " ".join(log.split()) and bells == []
+
+
+async def test_a_log_tail_that_answers_before_its_screen_is_built_is_shown():
+    """The tail's first answer (or its error) may come before the screen has composed."""
+    from textual.widgets import RichLog
+
+    from jstui.widgets.screens import LogTailScreen
+
+    app = recorded_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(app, pilot)
+        screen = LogTailScreen("log of worker 1 on here")
+        app.push_screen(screen)
+        screen.show("cannot read the log: node here is down")
+        await until(pilot, lambda: screen.query(RichLog) and screen.query_one(RichLog).lines)
+        assert "node here is down" in screen.query_one(RichLog).lines[0].text

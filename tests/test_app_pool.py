@@ -8,9 +8,11 @@ import time
 import pytest
 
 from jstui.app import ControlCenter
-from jstui.data import LiveControls, LiveSource
+from jstui.controls import LiveControls
+from jstui.live import LiveSource
 from jstui.widgets import AnswerBanner, EventLog, StatusHeader, WorkersTable
 from solver.pool import connect
+from solver.seeds import SEEDS
 from solver.puzzle import load_puzzle
 
 pytestmark = pytest.mark.timeout(60)
@@ -32,8 +34,8 @@ async def seed_pool(dsn, puzzle_dir):
     store = await connect(dsn)
     pid = await store.register_puzzle(puzzle)
     wid = await store.register_worker(pid, "nodeA", 4242)
-    await store.heartbeat(wid, run=1, step=1200, temperature=1e-4, current_mse=0.06,
-                          best_mse=0.05, moves_per_s=1500.0)
+    await store.heartbeat(wid, run=1, step=1200, best_mse=0.05,
+                          progress={"temperature": 1e-4, "mse": 0.06, "evals_per_s": 1500.0})
     await store.submit(puzzle, near_miss(answer_of(puzzle_dir)), origin="test", node="nodeA",
                        worker_id=wid)
     return store, puzzle, wid
@@ -45,6 +47,11 @@ async def until(pilot, condition, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await pilot.pause(0.05)
+
+
+async def on_screen(pilot, name: str) -> None:
+    """Until the app shows the screen called NAME (a dialog opened, or closed: "Screen")."""
+    await until(pilot, lambda: type(pilot.app.screen).__name__ == name)
 
 
 def live_app(dsn, read_only=False):
@@ -61,16 +68,16 @@ async def test_tables_fill_from_the_pool(fresh_dsn, small_puzzle_dir):
     app, _ = live_app(fresh_dsn)
     async with app.run_test(size=(160, 48)) as pilot:
         await until(pilot, lambda: app.query_one(WorkersTable).row_count == 1)
-        assert app.snapshot.pool_rows == 1
+        assert app.snapshot.solutions == 1
         assert app.snapshot.workers[0].node == "nodeA"
-        assert app.snapshot.workers[0].status == "running"
+        assert app.snapshot.workers[0].state == "running"
         assert [n.name for n in app.snapshot.nodes] == ["nodeA"]
         assert app.snapshot.zones is not None and len(app.snapshot.zones.shares) == 6
         header = app.query_one(StatusHeader).render()
         assert "best MSE" in str(header)
         # a new heartbeat arrives by NOTIFY and updates the row in place
-        await store.heartbeat(wid, run=2, step=5000, best_mse=0.04, current_mse=0.045,
-                              moves_per_s=1600.0)
+        await store.heartbeat(wid, run=2, step=5000, best_mse=0.04,
+                              progress={"mse": 0.045, "evals_per_s": 1600.0})
         await until(pilot, lambda: app.snapshot.workers[0].run == 2)
         assert app.query_one(WorkersTable).row_count == 1
     await store.close()
@@ -80,13 +87,14 @@ async def test_injection_goes_to_the_pool_and_the_event_log(fresh_dsn, small_puz
     store, _, _ = await seed_pool(fresh_dsn, small_puzzle_dir)
     app, _ = live_app(fresh_dsn)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.snapshot.pool_rows == 1)
+        await until(pilot, lambda: app.snapshot.solutions == 1)
         await pilot.press("i")
-        await pilot.pause(0.1)
-        await pilot.press("down", "enter")          # the second kind: jacobian
-        await until(pilot, lambda: "inject jacobian" in log_text(app))
+        await on_screen(pilot, "ChoiceScreen")
+        await pilot.press("down", "enter")          # the second kind of the seed registry
+        kind = list(SEEDS)[1]
+        await until(pilot, lambda: f"inject {kind}" in log_text(app))
         commands = await store.fetch_commands()
-        assert [(c.kind, c.args) for c in commands] == [("inject", {"kind": "jacobian", "count": 1})]
+        assert [(c.kind, c.args) for c in commands] == [("inject", {"kind": kind, "count": 1})]
     await store.close()
 
 
@@ -96,24 +104,23 @@ async def test_stop_asks_first_surgery_takes_positions_knobs_change(fresh_dsn, s
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.query_one(WorkersTable).row_count == 1)
         await pilot.press("k")
-        await pilot.pause(0.1)
-        assert type(app.screen).__name__ == "ConfirmScreen"
+        await on_screen(pilot, "ConfirmScreen")
         await pilot.press("n")
-        await pilot.pause(0.2)
+        await on_screen(pilot, "Screen")
         assert await store.fetch_commands() == []
         await pilot.press("k")
-        await pilot.pause(0.1)
+        await on_screen(pilot, "ConfirmScreen")
         await pilot.press("y")
         await until(pilot, lambda: "stop requested" in log_text(app))
         await pilot.press("s")
-        await pilot.pause(0.1)
+        await on_screen(pilot, "AskScreen")
         await pilot.press("ctrl+a", "ctrl+k", *"2,4-5", "enter")
         await until(pilot, lambda: "surgery on 3 position(s)" in log_text(app))
         cmds = {c.kind: c for c in await store.fetch_commands()}
         assert cmds["stop"].target == f"worker:{wid}"
         assert cmds["surgery"].args == {"positions": [2, 4, 5]}
         await pilot.press("o")                      # observer knobs, prefilled
-        await pilot.pause(0.1)
+        await on_screen(pilot, "AskScreen")
         await pilot.press("ctrl+a", "ctrl+k", *"restart_share=0.5", "enter")
         await until(pilot, lambda: "knobs: restart_share=0.5" in log_text(app))
         assert (await store.fetch_config())["restart_share"].value == 0.5
@@ -128,9 +135,8 @@ async def test_read_only_refuses_every_action(fresh_dsn, small_puzzle_dir):
         await until(pilot, lambda: app.query_one(WorkersTable).row_count == 1)
         for key in ("r", "R", "k", "i", "s", "d", "a", "o"):
             await pilot.press(key)
-            await pilot.pause(0.05)
-            assert type(app.screen).__name__ == "Screen"    # no dialog opened
-        assert log_text(app).count("read-only") == 8
+        await until(pilot, lambda: log_text(app).count("read-only") == 8)
+        assert type(app.screen).__name__ == "Screen"        # no dialog opened
         assert await store.fetch_commands() == []
     await store.close()
 
@@ -141,14 +147,16 @@ async def test_banner_and_bell_when_the_answer_lands(fresh_dsn, small_puzzle_dir
     bells = []
     async with app.run_test(size=(80, 24)) as pilot:
         app.bell = lambda: bells.append(1)
-        await until(pilot, lambda: app.snapshot.pool_rows == 1)
+        await until(pilot, lambda: app.snapshot.solutions == 1)
         assert not app.query_one(AnswerBanner).display
         result = await store.submit(puzzle, answer_of(small_puzzle_dir), origin="test")
         assert result.matches_target
         await until(pilot, lambda: app.query_one(AnswerBanner).display)
         assert app.snapshot.solved and bells == [1]
         assert "EXACT ANSWER FOUND" in str(app.query_one(AnswerBanner).render())
-        await pilot.pause(1.0)                      # later refreshes do not ring again
+        for _ in range(2):                          # later refreshes do not ring again
+            seen = app.snapshot.taken_at
+            await until(pilot, lambda: app.snapshot.taken_at > seen)
         assert bells == [1]
     await store.close()
 
@@ -175,17 +183,17 @@ async def test_a_database_restart_is_survived(tmp_path, small_puzzle_dir):
         await store.close()
         app, source = live_app(dsn)
         async with app.run_test(size=(120, 40)) as pilot:
-            await until(pilot, lambda: app.snapshot.pool_rows == 1)
+            await until(pilot, lambda: app.snapshot.solutions == 1)
             await asyncio.to_thread(embedded.down, data_dir)
             await until(pilot, lambda: app.snapshot.pool_error is not None, timeout=15)
             assert "unreachable" in app.snapshot.pool_error
-            assert app.snapshot.pool_rows == 1               # the last state stays shown
+            assert app.snapshot.solutions == 1               # the last state stays shown
             assert await start_server(data_dir) == dsn
             store = await connect(dsn)
             await store.submit(puzzle, answer_of(small_puzzle_dir), origin="test")
             await store.close()
             await until(pilot, lambda: app.snapshot.pool_error is None
-                        and app.snapshot.pool_rows == 2, timeout=20)
+                        and app.snapshot.solutions == 2, timeout=20)
             assert app.snapshot.solved
     finally:
         await asyncio.to_thread(embedded.down, data_dir)

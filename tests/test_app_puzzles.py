@@ -7,7 +7,8 @@ import json
 import pytest
 
 from jstui.app import ControlCenter
-from jstui.data import LiveControls, LiveSource
+from jstui.controls import LiveControls
+from jstui.live import LiveSource
 from jstui.puzzles import choose, identify
 from jstui.widgets import StatusHeader
 from solver.pool import connect
@@ -46,7 +47,7 @@ async def test_the_screen_shows_the_configured_puzzle_and_switches(fresh_dsn, sm
                         min_interval=0.05)
     app = ControlCenter(source, LiveControls(source, None))
     async with app.run_test(size=(160, 48)) as pilot:
-        await until(pilot, lambda: app.snapshot.pool_rows == 1)
+        await until(pilot, lambda: app.snapshot.solutions == 1)
         snap = app.snapshot
         assert snap.puzzle_id == ids["configured"] and snap.puzzle == "puzzle (N=6)"
         assert [w.node for w in snap.workers] == ["nodeA"]

@@ -9,7 +9,11 @@ APP = Path(__file__).parent / "snapshot_apps" / "recorded_state.py"
 
 
 async def settle(pilot) -> None:
-    await pilot.pause(0.3)
+    """Until the recorded state is on screen (its eight workers), and still."""
+    from jstui.widgets import WorkersTable
+    from tests.test_app_pool import until
+
+    await until(pilot, lambda: pilot.app.query_one(WorkersTable).row_count == 8)
     await pilot.wait_for_scheduled_animations()
 
 
@@ -19,6 +23,15 @@ def test_main_screen_80x24(snap_compare):
 
 def test_main_screen_160x48(snap_compare):
     assert snap_compare(APP, terminal_size=(160, 48), run_before=settle)
+
+
+def test_the_chart_appears_at_140x40(snap_compare):
+    """The smallest terminal with the chart of the pool best on the main screen."""
+    assert snap_compare(APP, terminal_size=(140, 40), run_before=settle)
+
+
+def test_large_chart_160x48(snap_compare):
+    assert snap_compare(recorded_app(), terminal_size=(160, 48), press=["c"], run_before=settle)
 
 
 def test_answer_banner_160x48(snap_compare):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jstui.app import ControlCenter
-from jstui.data import LiveSource
+from jstui.live import LiveSource
 from jstui.fleet.local import DEFAULT_PUZZLE, QUICK_PUZZLE, default_puzzle_dir
 from jstui.puzzles import KIND_NOTES, identify
 from jstui.widgets import StatusHeader

@@ -12,7 +12,8 @@ import pytest
 
 from jstui.config import ConfigError, parse_config
 from jstui.fleet import Fleet, NodeState, WorkerState
-from jstui.fleet.fleet import classify
+from jstui.fleet.join import classify
+from jstui.fleet.relauncher import AutoRelaunch
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -130,18 +131,21 @@ async def test_stop_kills_what_ignores_sigterm_after_the_grace(tmp_path):
         assert w.state == WorkerState.STOPPED and w.exit_code == -9
 
 
-async def test_auto_relaunch_only_when_turned_on(tmp_path):
+async def test_auto_relaunch_only_when_turned_on_and_never_once_solved(tmp_path):
     quick = script("print('one run', flush=True)")
     async with Fleet(local_config(tmp_path, workers=2), worker_argv=quick) as fleet:
-        await fleet.deploy()
         await fleet.launch()
         st = await wait_for(fleet, lambda s: all(w.state == WorkerState.DONE for w in s.workers))
-        assert await fleet.auto_relaunch_once(st) == []
+        assert await AutoRelaunch(fleet).tick(st) == []
     async with Fleet(local_config(tmp_path, workers=2, auto_relaunch=True),
                      worker_argv=quick) as fleet:
-        first = {w.started_at for w in (await fleet.status()).workers}
-        [r] = await fleet.auto_relaunch_once()
+        st = await fleet.status()
+        first = {w.started_at for w in st.workers}
+        relauncher = AutoRelaunch(fleet, every=3600)
+        assert await relauncher.tick(st, solved=True) == []     # new workers would exit at once
+        [r] = await relauncher.tick(st)
         assert set(r.workers) == {"here/0", "here/1"}
+        assert await relauncher.tick(st) == []                  # not again within EVERY
         st = await wait_for(fleet, lambda s: all(w.state == WorkerState.DONE
                                                   and w.started_at not in first
                                                   for w in s.workers))
@@ -165,8 +169,6 @@ async def test_bad_targets_are_config_errors(tmp_path):
             await fleet.tail_log("here")
         with pytest.raises(ConfigError, match="NODE/SLOT"):
             await fleet.stop("here/x")
-        [r] = await fleet.launch()  # before deploy: one clear line
-        assert not r.ok and "not deployed" in r.error and "run deploy first" in r.error
 
 
 async def test_local_default_fleet_runs_the_real_worker(tmp_path, monkeypatch, small_puzzle_dir,
@@ -251,4 +253,46 @@ async def test_follow_log_yields_the_tail_then_new_lines(tmp_path):
                 break
         numbers = [int(line.split()[1]) for line in seen]
         assert numbers == list(range(numbers[0], numbers[0] + 40))  # no gap, no repeat
+        await fleet.stop()
+
+
+async def test_the_pool_dsn_reaches_workers_through_the_environment_only(tmp_path):
+    """A password in the DSN never shows in `ps`: not in the worker's argv, nor in any
+    process the launch started (the supervisor included)."""
+    from jstui.fleet.fleet import solver_worker_argv
+
+    dsn = "postgresql://jstui:s3cret-pw@db.lan:5432/pool"
+    cfg = replace(local_config(tmp_path, workers=1), dsn=dsn)
+    probe = script("import json, os, sys, time; print(json.dumps([sys.argv, "
+                   "os.environ.get('JSTUI_DSN')]), flush=True); time.sleep(300)")
+    async with Fleet(cfg, worker_argv=probe) as fleet:
+        [launched] = await fleet.launch()
+        assert launched.ok, launched.error
+        try:
+            st = await wait_for(fleet, lambda s: s.workers and "[" in open(s.workers[0].log_path).read())
+            argv, seen_dsn = json.loads(open(st.workers[0].log_path).read().splitlines()[0])
+            assert seen_dsn == dsn and not any("s3cret" in a for a in argv)
+            workdir = str(tmp_path / "work")
+            ours = [p for p in os.listdir("/proc") if p.isdigit() and workdir in _cmdline(p)]
+            assert ours and not any("s3cret" in _cmdline(p) for p in ours)
+        finally:
+            await fleet.stop()
+    assert not any("s3cret" in a for a in solver_worker_argv(cfg.nodes[0], cfg))
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:   # gone meanwhile
+        return ""
+
+
+async def test_launch_deploys_first_where_nothing_was_deployed(tmp_path):
+    async with Fleet(local_config(tmp_path, workers=1), worker_argv=SLEEPER) as fleet:
+        [launched] = await fleet.launch()
+        assert launched.ok and launched.workers == ("here/0",)
+        assert launched.detail.startswith("deployed first: ")
+        [again] = await fleet.launch(n=1)               # deployed now: no second deploy
+        assert not again.detail.startswith("deployed first")
         await fleet.stop()

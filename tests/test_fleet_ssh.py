@@ -60,7 +60,7 @@ async def test_deploy_sends_only_what_changed(sshd_fleet, small_puzzle_dir):
         [first] = await fleet.deploy()
         assert first.ok, first.error
         assert "puzzle.npz" in first.uploaded and "lib/jstui_agent.py" in first.uploaded
-        assert "lib/solver/worker.py" in first.uploaded
+        assert {"lib/solver/worker/__main__.py", "lib/solver/worker/loop.py"} <= set(first.uploaded)
         assert (work / "logs").is_dir() and (work / "run").is_dir()
         assert first.interpreter.version == sys.version.split()[0]
         [second] = await fleet.deploy()
@@ -68,10 +68,11 @@ async def test_deploy_sends_only_what_changed(sshd_fleet, small_puzzle_dir):
         # one file changed on the node, one stale module left behind: only those move
         (work / "lib" / "solver" / "engine.py").write_text("# edited by hand\n")
         (work / "lib" / "solver" / "gone_module.py").write_text("x = 1\n")
+        (work / "lib" / "solver" / "worker.py").write_text("# the worker before it was a package\n")
         (work / "lib" / "solver" / "__pycache__").mkdir(exist_ok=True)
         [third] = await fleet.deploy()
         assert third.uploaded == ("lib/solver/engine.py",)
-        assert third.removed == ("lib/solver/gone_module.py",)
+        assert third.removed == ("lib/solver/gone_module.py", "lib/solver/worker.py")
     local = Path(__import__("solver").__file__).parent / "engine.py"
     assert (work / "lib" / "solver" / "engine.py").read_bytes() == local.read_bytes()
     assert not (work / "lib" / "solver" / "gone_module.py").exists()
@@ -212,11 +213,12 @@ async def test_a_hanging_node_never_delays_the_others(sshd_fleet):
             assert took < 2.0
             assert nodes["alpha"].health.state == NodeState.UP and not nodes["alpha"].stale
             assert nodes["beta"].stale and nodes["beta"].health.state == NodeState.CONNECTING
-            seen = []
-            fleet.add_state_listener(seen.append)
-            await asyncio.sleep(2.5)  # the connect timeout (3 s) runs out meanwhile
-            down = [h for h in seen if h.node == "beta" and h.state == NodeState.DOWN]
-            assert down and "timed out" in down[0].reason
+            went_down = asyncio.Event()
+            fleet.add_state_listener(lambda h: h.node == "beta" and h.state == NodeState.DOWN
+                                     and went_down.set())
+            if fleet.health("beta").state != NodeState.DOWN:   # its connect timeout: 3 s
+                await asyncio.wait_for(went_down.wait(), 30)
+            assert "timed out" in fleet.health("beta").reason
     finally:
         silent.close()
 
@@ -283,5 +285,6 @@ async def test_launch_refuses_a_node_without_the_puzzle(sshd_fleet):
         assert d.ok and "puzzle.npz" not in d.uploaded
         [r] = await fleet.launch()
         assert not r.ok and r.error == (f"node gamma: no puzzle in "
-                                        f"{sshd_fleet.daemons['gamma'].workdir} "
-                                        f"(deploy with a puzzle first)")
+                                        f"{sshd_fleet.daemons['gamma'].workdir}, and the "
+                                        f"fleet config names none to deploy ([puzzle] path "
+                                        f"or --puzzle)")

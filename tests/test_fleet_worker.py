@@ -17,7 +17,7 @@ async def test_real_workers_launched_over_ssh_appear_in_the_pool(sshd_fleet, sma
     cfg = sshd_fleet.config(
         ["beta", "delta"], dsn=fresh_dsn, puzzle=small_puzzle_dir,
         workers={"runs": 1, "extra_args": ["--run-seconds", "2", "--heartbeat", "0.5",
-                                           "--grace", "5", "--flush-timeout", "5"]},
+                                           "--flush-timeout", "5"]},
         beta={"workers": 1})
     async with Fleet(cfg) as fleet:
         deployed = {r.node: r for r in await fleet.deploy()}

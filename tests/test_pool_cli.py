@@ -23,8 +23,8 @@ def run(*args, env_extra=None, timeout=60):
                           timeout=timeout)
 
 
-POOL = ("-m", "solver.pool.cli", "pool")
-TOOLS = ("-m", "solver.tools.cli")
+POOL = ("-m", "solver", "pool")
+TOOLS = ("-m", "solver")
 
 
 def test_pool_up_outlives_its_command_and_is_reused_then_down(small_puzzle_dir):
@@ -71,7 +71,7 @@ def test_pool_up_outlives_its_command_and_is_reused_then_down(small_puzzle_dir):
 ])
 def test_tool_user_errors_are_one_line_with_an_exit_code(args, code, words, small_puzzle_dir, fresh_dsn,
                                                           capsys, monkeypatch):
-    from solver.tools.cli import main
+    from solver.cli import main
 
     monkeypatch.delenv("JSTUI_DSN", raising=False)
     argv = [a.format(puzzle=small_puzzle_dir, dsn=fresh_dsn) for a in args]
@@ -97,16 +97,19 @@ async def test_pool_up_listen_serves_tcp_by_password():
     data_dir = make_pg_dir()
     port = free_port()
     try:
-        # 127.0.0.2: loopback, but outside initdb's trusted 127.0.0.1/32, so the password counts.
-        state = await asyncio.to_thread(embedded.up, data_dir, "127.0.0.2", port)
-        assert state.listen == "127.0.0.2" and state.port == port
+        # 127.0.0.1: initdb trusted loopback; with --listen the password counts there too.
+        state = await asyncio.to_thread(embedded.up, data_dir, "127.0.0.1", port)
+        assert state.listen == "127.0.0.1" and state.port == port
         dsn = embedded.tcp_dsn(state)
-        assert f"@127.0.0.2:{port}/" in dsn and (data_dir.parent / "pool-password").stat().st_mode & 0o077 == 0
+        assert f"@127.0.0.1:{port}/" in dsn
+        assert (data_dir.parent / "pool-password").stat().st_mode & 0o077 == 0
         conn = await asyncpg.connect(dsn)
         assert await conn.fetchval("SELECT 1") == 1
         await conn.close()
-        with pytest.raises(asyncpg.InvalidPasswordError):
-            await asyncpg.connect(f"postgresql://postgres:wrong@127.0.0.2:{port}/postgres")
+        for no_good in ("postgres:wrong", "postgres"):
+            with pytest.raises((asyncpg.InvalidPasswordError,
+                                asyncpg.InvalidAuthorizationSpecificationError)):
+                await asyncpg.connect(f"postgresql://{no_good}@127.0.0.1:{port}/postgres")
         conn = await asyncpg.connect(state.dsn)  # the unix socket still works
         await conn.close()
         again = await asyncio.to_thread(embedded.up, data_dir)

@@ -2,6 +2,7 @@
 import asyncio
 
 import asyncpg
+import pytest
 
 from solver.pool import connect, schema
 
@@ -17,23 +18,40 @@ async def test_empty_database_migrates_to_latest(fresh_dsn):
         assert set(await store.fetch_config()) >= {"restart_share", "perturb_width"}
 
 
-async def test_older_schema_upgraded_in_place_without_losing_rows(fresh_dsn):
+# What a worker row looked like before migration 5, by the version it was written under.
+OLD_WORKER = {
+    1: "INSERT INTO workers (puzzle_id, node, status, current_mse, moves_per_s) "
+       "VALUES ($1, 'n1', 'finished', 0.25, 812.5) RETURNING id",
+    2: "INSERT INTO workers (puzzle_id, node, status, temperature) "
+       "VALUES ($1, 'n1', 'failed', 0.001) RETURNING id",
+    3: "INSERT INTO workers (puzzle_id, node, exit_reason, config_version) "
+       "VALUES ($1, 'n1', 'SIGTERM', 2) RETURNING id",
+    4: "INSERT INTO workers (puzzle_id, node, status) VALUES ($1, 'n1', 'running') RETURNING id",
+}
+UPGRADED = {1: ("done", {"mse": 0.25, "evals_per_s": 812.5}),
+            2: ("crashed", {"temperature": 0.001}),
+            3: ("running", {}),             # 'starting', the old default: it never beat
+            4: ("running", {})}
+
+
+@pytest.mark.parametrize("version", sorted(OLD_WORKER))
+async def test_older_schema_upgraded_in_place_without_losing_rows(fresh_dsn, version):
     conn = await asyncpg.connect(fresh_dsn)
     try:
-        assert await schema.migrate(conn, up_to=1) == [1]
+        assert await schema.migrate(conn, up_to=version) == list(range(1, version + 1))
         pid = await conn.fetchval(
             "INSERT INTO puzzles (fingerprint, n_blocks) VALUES ('abc', 1) RETURNING id")
         await conn.execute(
             """INSERT INTO solutions (puzzle_id, permutation, mse, answer_sha256, origin)
                VALUES ($1, '{1,0,2}', 0.5, 'h1', 'anneal')""", pid)
-        wid = await conn.fetchval("INSERT INTO workers (puzzle_id, node) VALUES ($1, 'n1') RETURNING id", pid)
+        wid = await conn.fetchval(OLD_WORKER[version], pid)
     finally:
         await conn.close()
     async with await connect(fresh_dsn) as store:
         best = await store.fetch_best(pid)
         assert best.permutation == [1, 0, 2] and best.mse == 0.5 and best.parents == []
-        workers = await store.fetch_workers()
-        assert [w.id for w in workers] == [wid] and workers[0].exit_reason is None
+        [worker] = await store.fetch_workers()
+        assert worker.id == wid and (worker.status, worker.progress) == UPGRADED[version]
     conn = await asyncpg.connect(fresh_dsn)
     try:
         versions = [r[0] for r in await conn.fetch("SELECT version FROM schema_version ORDER BY 1")]

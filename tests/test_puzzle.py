@@ -1,5 +1,7 @@
 """Loading the public format, the compact .npz, and every refusal of bad input."""
 import shutil
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,3 +162,27 @@ def test_not_a_puzzle(tmp_path):
         load_puzzle(tmp_path)
     with pytest.raises(PuzzleError, match="no such file"):
         load_puzzle(tmp_path / "nope")
+
+
+PUBLIC_PIECE = Path(__file__).parent / "data" / "public-piece_0.pth"
+
+
+def test_a_piece_saved_from_a_gpu_loads_on_a_cpu_without_torch():
+    """piece_0.pth of the public puzzle, as published: its tensors were saved on cuda:0."""
+    assert b"cuda:0" in zipfile.ZipFile(PUBLIC_PIECE).read("archive/data.pkl")
+    state = read_state_dict(PUBLIC_PIECE)
+    assert state["weight"].shape == (96, 48) and state["bias"].shape == (96,)
+    reference = torch.load(PUBLIC_PIECE, map_location="cpu", weights_only=True)
+    np.testing.assert_array_equal(state["weight"], reference["weight"].numpy())
+    np.testing.assert_array_equal(state["bias"], reference["bias"].numpy())
+
+
+def test_an_npz_whose_content_does_not_match_its_fingerprint_is_refused(small_puzzle_dir,
+                                                                         tmp_path):
+    path = save_npz(load_puzzle(small_puzzle_dir), tmp_path / "p.npz")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["pred"] = arrays["pred"] + 1e-3          # the data changed, the record did not
+    np.savez_compressed(tmp_path / "q.npz", **arrays)
+    with pytest.raises(PuzzleError, match="q.npz: content does not match its recorded fingerprint"):
+        load_puzzle(tmp_path / "q.npz")

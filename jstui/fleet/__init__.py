@@ -25,7 +25,9 @@ API for the UI (all results are immutable dataclasses from `jstui.fleet.model`):
     await fleet.check_pool()       -> NodeResult    # "(pool)": a DSN is set and answers here
     await fleet.deploy(node=None)  -> [NodeResult]  # solver package + puzzle .npz, by hash
     await fleet.launch(node=None, n=None) -> [NodeResult]  # n: per node, default: to
-                                                   # the configured count
+                                                   # the configured count; deploys first
+                                                   # where nothing is deployed yet
+    await fleet.launch_slots({"NODE": [slots]}) -> [NodeResult]
     await fleet.stop(target=None)  -> [NodeResult]  # None: all; "NODE"; "NODE/SLOT"
     await fleet.relaunch(target=None) -> [NodeResult]  # a node: stop all, start its
                                                    # configured count; NODE/SLOT: that one
@@ -33,19 +35,20 @@ API for the UI (all results are immutable dataclasses from `jstui.fleet.model`):
                                                    # ConfigError if no such slot
     async for line in fleet.follow_log("NODE/SLOT", lines=20): ...  # tail -f
     await fleet.facts(node) -> NodeFacts                      # NodeError if unreachable
-    await fleet.auto_relaunch_once(status=None) -> [NodeResult]  # if workers.auto_relaunch
     await fleet.watch(on_status, interval=2.0)    # poll loop (+ auto relaunch); cancel to end
+    # auto-relaunch itself: jstui.fleet.relauncher.AutoRelaunch(fleet).tick(status, solved)
     await fleet.close()                           # or: async with Fleet(...) as fleet
 
 Shell-side helpers (for `jstui status` etc.): jstui.fleet.cli.add_commands(subparsers)
 adds status/deploy/launch/stop/relaunch/logs/check; jstui.fleet.cli.run(args) runs one;
 jstui.fleet.cli.status_tables(FleetStatus) -> rich Tables.
 
-Worker states (the one vocabulary: the screen and `jstui status` say these words too, and
-WorkerState.from_pool maps a pool row's status to them): a worker that exited 0 is DONE
+Worker states (the one vocabulary, solver.pool.states.WorkerState: the pool stores these
+words, the screen and `jstui status` say them): a worker that exited 0 is DONE
 (its runs were done), exit 3 is SOLVED (the pool holds the exact answer), ended by stop
 is STOPPED, any other exit is CRASHED (log_tail says why), gone without an exit record
-is LOST; alive but with a pool heartbeat older than workers.heartbeat_stale is STALLED.
+is LOST; alive but silent in the pool for workers.heartbeat_stale seconds is STALLED
+(jstui.fleet.join.classify).
 
 Per-node failures never raise: they come back as NodeResult(ok=False, error=...) or
 NodeStatus(health.state=DOWN / error=...). Only a bad target name raises ConfigError.

@@ -12,10 +12,12 @@ from typing import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from jstui.config import ConfigError, find_config, load_config, with_overrides
+from jstui.config import ConfigError
 from jstui.fleet.model import STATE_STYLE, FleetStatus, NodeResult, NodeState
+from jstui.fleet.opening import open_fleet
 from jstui.shell import stdout_console, until_reader_stops
 from jstui.textfit import clip
+from jstui.widgets.format import fmt_age
 
 _STATE_STYLE = {NodeState.UP: "green", NodeState.DOWN: "red", NodeState.CONNECTING: "yellow",
                 **STATE_STYLE}
@@ -57,20 +59,6 @@ def add_commands(sub) -> None:
     p.set_defaults(fleet_func=cmd_check)
 
 
-async def open_fleet(args, *, need_pool: bool = False, need_puzzle: bool = False):
-    """The fleet of --config / $JSTUI_CONFIG / the XDG file, else this machine alone."""
-    from jstui.fleet.fleet import Fleet
-    from jstui.fleet.local import local_default_config
-
-    path = find_config(getattr(args, "config", None))
-    if path is None:
-        cfg = await local_default_config(puzzle=args.puzzle, dsn=args.dsn,
-                                         start_pool=need_pool, make_puzzle=need_puzzle)
-    else:
-        cfg = with_overrides(load_config(path), dsn=args.dsn, puzzle=args.puzzle)
-        if need_puzzle and cfg.puzzle is None:
-            raise ConfigError(f"{path}: no puzzle ([puzzle] path or --puzzle)")
-    return Fleet.from_config(cfg)
 
 
 def results_table(title: str, results: Sequence[NodeResult]) -> Table:
@@ -106,7 +94,7 @@ def status_tables(st: FleetStatus) -> list[Table]:
         since = w.ended_at if w.ended_at and not w.state.alive else w.started_at
         workers.add_row(
             w.name, f"[{style}]{w.state.value}[/]", str(w.pid or "-"),
-            _age(now - since) if since else "-",
+            fmt_age(now - since) if since else "-",
             "-" if w.exit_code is None else str(w.exit_code),
             f"{w.heartbeat_age:.0f}s ago" if w.heartbeat_age is not None else "-",
             clip(last_words(w.log_tail), 70) if not w.state.alive else w.log_path)
@@ -124,21 +112,18 @@ def last_words(tail: Sequence[str]) -> str:
     return _WORKER_PREFIX.sub("", own[-1]) if own else (tail[-1] if tail else "")
 
 
-def _age(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h"
-
-
 def _bytes(n: int) -> str:
     return f"{n / 2**30:.1f}G"
 
 
-async def _with_fleet(args, body, **needs) -> int:
-    fleet = await open_fleet(args, **needs)
+async def _with_fleet(args, body, need_pool: bool = False, need_puzzle: bool = False,
+                      make_puzzle: bool = False) -> int:
+    """BODY(fleet). NEED_POOL: start the embedded pool if none is given; NEED_PUZZLE: the
+    fleet must name a puzzle; MAKE_PUZZLE: the local default generates its own."""
+    fleet, _ = await open_fleet(args.config, dsn=args.dsn, puzzle=args.puzzle,
+                                start_pool=need_pool, make_puzzle=need_puzzle or make_puzzle)
+    if need_puzzle and fleet.config.puzzle is None:
+        raise ConfigError(f"{fleet.config.source}: no puzzle ([puzzle] path or --puzzle)")
     try:
         return await body(fleet)
     finally:
@@ -180,7 +165,10 @@ async def cmd_check(args, console: Console) -> int:
         return _report(console, "check", [*nodes, pool])
     return await _with_fleet(args, body)
 
-_launch = _per_node("launch", lambda f, a: f.launch(a.node, a.n), need_pool=True)
+# launch deploys first where the code or the puzzle is missing (on a fresh machine
+# without a fleet file, the default puzzle is made for it)
+_launch = _per_node("launch", lambda f, a: f.launch(a.node, a.n), need_pool=True,
+                    make_puzzle=True)
 
 
 async def cmd_launch(args, console: Console) -> int:

@@ -11,17 +11,15 @@ from typing import AsyncIterator, Awaitable, Callable, Sequence
 
 from jstui.config import ConfigError, FleetConfig, NodeConfig
 from jstui.fleet.bundle import PUZZLE_REL, BundleFile, build_bundle
+from jstui.fleet.join import node_facts, worker_process
 from jstui.fleet.model import (FleetStatus, NodeFacts, NodeHealth, NodeResult, NodeState,
-                               NodeStatus, WorkerProcess, WorkerState)
-from jstui.fleet.node import NodeOps
-from jstui.fleet.transport import NodeError, StateListener, describe_error, make_transport
-from solver.pool.store import redact
+                               NodeStatus)
+from jstui.fleet.node import NodeOps, NotDeployed
+from jstui.fleet.transport import NodeError, StateListener, make_transport
+from solver.pool.locate import DSN_ENV
 
 # argv of one worker on a node: (node, fleet config) -> [python, -m, solver.worker, ...]
 WorkerArgv = Callable[[NodeConfig, FleetConfig], list[str]]
-POOL_ALIVE = ("starting", "running")
-POOL_ROW = "(pool)"  # check's row for the pool: no node name has parentheses
-EXIT_SOLVED = 3  # solver.worker: the pool holds the exact answer
 
 
 def solver_worker_argv(node: NodeConfig, cfg: FleetConfig) -> list[str]:
@@ -120,49 +118,15 @@ class Fleet:
     async def check(self, node: str | None = None) -> list[NodeResult]:
         """Connectivity, the interpreter (version, worker imports) and, with a DSN, whether
         the node reaches the pool; the detail names the work directory."""
-        async def one(ops: NodeOps) -> NodeResult:
-            interp = await ops.check_interpreter()
-            address = ops.transport.health.address
-            if interp.error:
-                return NodeResult(ops.node.name, False, error=f"node {ops.node.name}: "
-                                  f"{interp.error}", interpreter=interp, detail=address)
-            if interp.missing:
-                return NodeResult(ops.node.name, False, interpreter=interp, detail=address,
-                                  error=f"node {ops.node.name}: {interp.python} lacks "
-                                  + "; ".join(interp.missing))
-            detail = f"Python {interp.version} via {address}, workdir {ops.node.workdir}"
-            if self.config.dsn:
-                why = await ops.pool_unreachable(self.config.dsn)
-                if why:
-                    return NodeResult(ops.node.name, False, interpreter=interp, detail=detail,
-                                      error=f"node {ops.node.name}: cannot reach the pool "
-                                      f"{redact(self.config.dsn)}: {why}")
-                detail += ", pool reachable"
-            return NodeResult(ops.node.name, True, interpreter=interp, detail=detail)
-        return await self._each(self._select(node), one)
+        from jstui.fleet.check import check_node
+
+        return await self._each(self._select(node), lambda ops: check_node(ops, self.config.dsn))
 
     async def check_pool(self) -> NodeResult:
-        """Whether launch will have a pool: a DSN is configured and answers from here.
-        Read-only: a plain connection, no migration."""
-        import asyncpg
+        """Whether launch will have a pool: a DSN is configured and answers from here."""
+        from jstui.fleet.check import check_pool
 
-        if not self.config.dsn:
-            where = self.config.source or "the fleet config"
-            return NodeResult(POOL_ROW, False, error=f"{where}: no pool DSN ([pool] dsn, --dsn "
-                              f"or JSTUI_DSN): launch and relaunch need one")
-        t0 = time.perf_counter()
-        try:
-            conn = await asyncpg.connect(self.config.dsn, timeout=5)
-            try:
-                version = await conn.fetchval("SHOW server_version")
-            finally:
-                await conn.close()
-        except Exception as e:  # any failure is the answer: say it in one line
-            return NodeResult(POOL_ROW, False, seconds=time.perf_counter() - t0,
-                              error=f"pool {redact(self.config.dsn)}: cannot connect from "
-                              f"here: {describe_error(e)}")
-        return NodeResult(POOL_ROW, True, seconds=time.perf_counter() - t0,
-                          detail=f"PostgreSQL {version} at {redact(self.config.dsn)}")
+        return await check_pool(self.config)
 
     async def bundle(self) -> list[BundleFile]:
         """The files deploy sends; the puzzle .npz is made once per fleet."""
@@ -175,18 +139,45 @@ class Fleet:
         return await self._each(self._select(node), lambda ops: ops.deploy(bundle))
 
     async def launch(self, node: str | None = None, n: int | None = None) -> list[NodeResult]:
-        """Start n more workers per node; by default fill up to the configured count."""
+        """Start n more workers per node; by default fill up to the configured count. A
+        node without the code or the puzzle gets them first (deploy), and says so."""
         self._require_dsn()
+
         async def one(ops: NodeOps) -> NodeResult:
-            state = await ops.status(0)
-            if self._worker_argv is solver_worker_argv and not state.get("puzzle"):
-                return NodeResult(ops.node.name, False, error=f"node {ops.node.name}: no "
-                                  f"puzzle in {ops.node.workdir} (deploy with a puzzle first)")
+            state, deployed = await self._deployed_state(ops)
+            if isinstance(state, NodeResult):
+                return state
             alive = {w["slot"] for w in state["workers"] if w["alive"]}
             count = n if n is not None else max(0, ops.node.workers - len(alive))
             free = (s for s in itertools.count() if s not in alive)
-            return await self._launch_slots(ops, list(itertools.islice(free, count)))
+            result = await self._launch_slots(ops, list(itertools.islice(free, count)))
+            return replace(result, detail=f"{deployed}; {result.detail}") if deployed else result
         return await self._each(self._select(node), one)
+
+    async def _deployed_state(self, ops: NodeOps) -> tuple[dict | NodeResult, str]:
+        """(the agent's state, what was deployed first or ""), or (why not, "")."""
+        needs_puzzle = self._worker_argv is solver_worker_argv
+        try:
+            state = await ops.status(0)
+            if not needs_puzzle or state.get("puzzle"):
+                return state, ""
+        except NotDeployed:
+            pass
+        if needs_puzzle and self.config.puzzle is None:
+            where = self.config.source or "the fleet config"
+            return NodeResult(ops.node.name, False, error=f"node {ops.node.name}: no puzzle "
+                              f"in {ops.node.workdir}, and {where} names none to deploy "
+                              "([puzzle] path or --puzzle)"), ""
+        deployed = await ops.deploy(await self.bundle())
+        if not deployed.ok:
+            return replace(deployed, error=f"{deployed.error} (deploying before launch)"), ""
+        return await ops.status(0), f"deployed first: {len(deployed.uploaded)} file(s) sent"
+
+    async def launch_slots(self, slots: dict[str, list[int]]) -> list[NodeResult]:
+        """Start workers in these slots of these nodes (NODE -> slots)."""
+        self._require_dsn()
+        nodes = [self._node_ops(name) for name in slots]
+        return await self._each(nodes, lambda ops: self._launch_slots(ops, slots[ops.node.name]))
 
     def _require_dsn(self) -> None:
         if not self.config.dsn:
@@ -197,7 +188,7 @@ class Fleet:
         if not slots:
             return NodeResult(ops.node.name, True, detail="nothing to launch")
         argv = self._worker_argv(ops.node, self.config)
-        launched = (await ops.launch(slots, argv, {"JSTUI_DSN": self.config.dsn}))["launched"]
+        launched = (await ops.launch(slots, argv, {DSN_ENV: self.config.dsn}))["launched"]
         started = [f"{ops.node.name}/{r['slot']}" for r in launched
                    if r.get("pid") and not r.get("skipped")]
         errors = [f"{ops.node.name}/{r['slot']}: {r['error']}" for r in launched
@@ -242,20 +233,6 @@ class Fleet:
             return replace(result, detail=result.detail + note)
         return await self._each(nodes, one)
 
-    async def auto_relaunch_once(self, status: FleetStatus | None = None) -> list[NodeResult]:
-        """Relaunch workers whose runs are done (and crashed ones, if configured)."""
-        policy = self.config.workers
-        if not policy.auto_relaunch:
-            return []
-        self._require_dsn()
-        wanted = {WorkerState.DONE} | ({WorkerState.CRASHED, WorkerState.LOST}
-                                       if policy.relaunch_crashed else set())
-        status = status or await self.status()
-        by_node = {n.node: [w.slot for w in n.workers if w.state in wanted]
-                   for n in status.nodes}
-        nodes = [self._ops[name] for name, slots in by_node.items() if slots]
-        return await self._each(nodes, lambda ops: self._launch_slots(ops, by_node[ops.node.name]))
-
     async def tail_log(self, worker: str, lines: int = 100) -> list[str]:
         """The last lines of a worker's log ("NODE/SLOT"); NodeError if unreachable,
         ConfigError if the node has no such slot."""
@@ -292,18 +269,20 @@ class Fleet:
     async def facts(self, node: str) -> NodeFacts:
         """CPU count, load average and memory of one node (NodeError if unreachable)."""
         ops = self._node_ops(node)
-        f = await ops.served("facts", {})
-        return _facts(f)
+        return node_facts(await ops.served("facts", {}))
 
     async def watch(self, on_status: Callable[[FleetStatus], None], interval: float = 2.0,
                     deadline: float = 2.0) -> None:
         """Poll status every `interval` seconds, hand each snapshot to on_status and,
-        when the operator turned it on, relaunch finished workers; runs until cancelled."""
+        when the operator turned it on, relaunch finished workers (jstui.fleet.relauncher,
+        at most once per `interval`); runs until cancelled."""
+        from jstui.fleet.relauncher import AutoRelaunch
+
+        relauncher = AutoRelaunch(self, every=interval)
         while True:
             status = await self.status(deadline=deadline)
             on_status(status)
-            if self.config.workers.auto_relaunch:
-                await self.auto_relaunch_once(status)
+            await relauncher.tick(status)
             await asyncio.sleep(interval)
 
     # ---- status -----------------------------------------------------------------
@@ -355,10 +334,10 @@ class Fleet:
         if "error" in raw:
             return NodeStatus(node.name, node.kind, health, node.workers, labels=node.labels,
                               error=raw["error"] if health.state != NodeState.DOWN else "")
-        facts = _facts(raw["facts"])
+        facts = node_facts(raw["facts"])
         stale_after = self.config.workers.heartbeat_stale
-        workers = tuple(_worker(node.name, rec, heartbeats.get((node.name, rec.get("pid"))),
-                                stale_after) for rec in raw["workers"])
+        workers = tuple(worker_process(node.name, rec, heartbeats.get((node.name, rec.get("pid"))),
+                                       stale_after) for rec in raw["workers"])
         return NodeStatus(node.name, node.kind, health, node.workers, facts, workers,
                           node.labels)
 
@@ -406,41 +385,6 @@ class Fleet:
 
     async def __aexit__(self, *exc) -> None:
         await self.close()
-
-
-def classify(rec: dict, pool_row=None, stale_after: float = 60.0) -> WorkerState:
-    """A worker's state from its agent record (alive, exit record) and pool row."""
-    if rec.get("alive"):
-        if (pool_row is not None and pool_row.status in POOL_ALIVE
-                and pool_row.heartbeat_age_s > stale_after):
-            return WorkerState.STALLED
-        return WorkerState.RUNNING
-    ended = rec.get("exit")
-    if ended is None:
-        return WorkerState.LOST
-    if ended.get("stopped"):
-        return WorkerState.STOPPED
-    if ended.get("code") == EXIT_SOLVED:
-        return WorkerState.SOLVED
-    if ended.get("code") == 0 and (pool_row is None or pool_row.status != "failed"):
-        return WorkerState.DONE
-    return WorkerState.CRASHED
-
-
-def _worker(node: str, rec: dict, pool_row, stale_after: float) -> WorkerProcess:
-    ended = rec.get("exit") or {}
-    return WorkerProcess(
-        node=node, slot=rec["slot"], state=classify(rec, pool_row, stale_after),
-        pid=rec.get("pid"), started_at=rec.get("started"), ended_at=ended.get("ended"),
-        exit_code=ended.get("code"), log_path=rec.get("log", ""),
-        log_tail=tuple(rec.get("tail", ())),
-        heartbeat_age=pool_row.heartbeat_age_s if pool_row is not None else None,
-        pool_status=pool_row.status if pool_row is not None else None)
-
-
-def _facts(f: dict) -> NodeFacts:
-    return NodeFacts(f["hostname"], f["os"], f["cpus"], tuple(f["load"]), f["mem_total"],
-                     f["mem_available"])
 
 
 def _timed(result: NodeResult, seconds: float) -> NodeResult:

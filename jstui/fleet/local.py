@@ -8,9 +8,8 @@ import socket
 import sys
 from pathlib import Path
 
-import platformdirs
-
-from jstui.config import DSN_ENV, FleetConfig, NodeConfig
+from jstui.config import FleetConfig, NodeConfig
+from solver.pool.locate import data_dir, resolve_dsn
 
 # The first run's puzzle: one the fleet visibly works on. A 'pairing' puzzle pairs by
 # trace, but no weight tells the order, so it comes from the data (one solve process
@@ -19,10 +18,6 @@ from jstui.config import DSN_ENV, FleetConfig, NodeConfig
 # for tests and demos (`jstui --puzzle DIR` with one made by `solver generate`).
 DEFAULT_PUZZLE = dict(blocks=48, dim=48, hidden=96, rows=10000, seed=0, kind="pairing")
 QUICK_PUZZLE = dict(blocks=12, dim=16, hidden=32, rows=2000, seed=0, kind="readable")
-
-
-def data_dir() -> Path:
-    return Path(platformdirs.user_data_dir("jstui"))
 
 
 def default_puzzle_path(spec: dict = DEFAULT_PUZZLE) -> Path:
@@ -66,12 +61,7 @@ async def local_default_config(*, puzzle: str | None = None, dsn: str | None = N
                                make_puzzle: bool = True) -> FleetConfig:
     """The embedded default. Starting PostgreSQL and generating the puzzle block, so
     they run in a thread, and only when asked: `status` needs neither."""
-    from solver.pool import embedded
-
-    dsn = dsn or os.environ.get(DSN_ENV)
-    if not dsn:
-        state = await asyncio.to_thread(embedded.up if start_pool else embedded.status)
-        dsn = state.dsn
+    dsn = await asyncio.to_thread(resolve_dsn, dsn, embedded="start" if start_pool else "running")
     if puzzle is None and make_puzzle:
         puzzle = str(await asyncio.to_thread(default_puzzle_dir))
     elif puzzle is None and default_puzzle_path().is_dir():   # made by an earlier run

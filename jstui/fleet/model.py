@@ -6,6 +6,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Mapping
 
+# The one vocabulary of worker states lives with the pool (the worker writes it there).
+from solver.pool.states import WorkerState
+
 
 class NodeState(str, enum.Enum):
     """Where the connection to a node stands."""
@@ -15,38 +18,6 @@ class NodeState(str, enum.Enum):
     UP = "up"
     DOWN = "down"              # `reason` says why; retried with backoff
 
-
-class WorkerState(str, enum.Enum):
-    """What one worker process is doing, from its exit record, its pid and the pool.
-
-    The one vocabulary of worker states: `fleet status`, the screen, `jstui status` and
-    the pool's own `workers.status` (see from_pool) all say these words.
-    """
-
-    RUNNING = "running"
-    STALLED = "stalled"        # alive, but no pool heartbeat for a while
-    DONE = "done"              # exited 0: its runs were done
-    SOLVED = "solved"          # exited because the pool holds the exact answer
-    STOPPED = "stopped"        # ended by the operator (SIGTERM / SIGKILL from stop)
-    CRASHED = "crashed"        # exited non-zero or by a signal nobody sent
-    LOST = "lost"              # gone without an exit record (killed hard, reboot)
-
-    @property
-    def alive(self) -> bool:
-        return self in (WorkerState.RUNNING, WorkerState.STALLED)
-
-    @classmethod
-    def from_pool(cls, status: str) -> "WorkerState":
-        """The state of a worker known only by its pool row (no process seen)."""
-        return _POOL_STATUS.get(status, cls.LOST)
-
-
-_POOL_STATUS = {
-    "starting": WorkerState.RUNNING, "running": WorkerState.RUNNING,
-    "done": WorkerState.DONE, "finished": WorkerState.DONE,   # "finished": older workers
-    "solved": WorkerState.SOLVED, "stopped": WorkerState.STOPPED,
-    "lost": WorkerState.LOST, "failed": WorkerState.CRASHED,
-}
 
 # How each state is drawn, by the shell's tables and the screen alike.
 STATE_STYLE = {
@@ -158,3 +129,15 @@ class NodeResult:
     interpreter: InterpreterReport | None = None
     workers: tuple[str, ...] = ()            # launch / stop: worker names touched
     seconds: float = 0.0
+
+    @property
+    def summary(self) -> str:
+        """One line: what was done, or why it failed."""
+        if not self.ok:
+            return f"failed: {self.error}"
+        parts = [self.detail] if self.detail else []
+        if self.workers:
+            parts.append(f"{len(self.workers)} worker(s): {', '.join(self.workers[:4])}")
+        if self.uploaded or self.unchanged:
+            parts.append(f"{len(self.uploaded)} file(s) sent, {self.unchanged} unchanged")
+        return "; ".join(parts) or "ok"

@@ -63,6 +63,10 @@ print(json.dumps(out))
 """
 
 
+class NotDeployed(NodeError):
+    """The node has no agent in its work directory: nothing was deployed there yet."""
+
+
 class NodeOps:
     """One node's operations; every error is a NodeError naming the node."""
 
@@ -214,7 +218,8 @@ class NodeOps:
         if r.returncode != 0:
             err = r.stderr
             if "jstui_agent.py" in err and ("No such file" in err or "can't open" in err):
-                raise self._fail(f"not deployed to {self.workdir} (run deploy first)")
+                raise NotDeployed(f"node {self.node.name}: not deployed to {self.workdir} "
+                                  "(run deploy first)")
             if r.returncode == 127 or (r.returncode != 0 and self.node.python in err
                                        and "No such file" in err):
                 raise self._fail(f"interpreter {self.node.python} not found")

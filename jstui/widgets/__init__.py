@@ -1,11 +1,20 @@
-"""The control center's widgets and screens: they render snapshots and send commands."""
-from jstui.widgets.header import AnswerBanner, StatusHeader
-from jstui.widgets.tables import NodesTable, WorkersTable
-from jstui.widgets.zones import ZonesBar
-from jstui.widgets.sparks import BestSparkline
-from jstui.widgets.events import EventLog
+"""The control center's widgets and screens: they render snapshots and send commands.
 
-__all__ = [
-    "AnswerBanner", "StatusHeader", "NodesTable", "WorkersTable", "ZonesBar",
-    "BestSparkline", "EventLog",
-]
+Loaded on first use, so that `jstui.widgets.format` serves the shell commands without
+importing Textual.
+"""
+_WIDGETS = {
+    "AnswerBanner": "header", "StatusHeader": "header", "NodesTable": "tables",
+    "WorkersTable": "tables", "ZonesBar": "zones", "BestSparkline": "sparks",
+    "EventLog": "events", "BestChart": "chart", "WorkerTrends": "trends",
+}
+
+__all__ = list(_WIDGETS)
+
+
+def __getattr__(name):
+    if name in _WIDGETS:
+        import importlib
+
+        return getattr(importlib.import_module(f"jstui.widgets.{_WIDGETS[name]}"), name)
+    raise AttributeError(name)

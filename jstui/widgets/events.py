@@ -4,7 +4,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import RichLog
 
-from jstui.data import Event, fmt_clock
+from jstui.snapshot import Event
+from jstui.widgets.format import fmt_clock
 
 KIND_STYLE = {"error": "bold red", "relaunch": "yellow", "inject": "cyan",
               "surgery": "magenta", "observe": "blue", "answer": "bold green"}

@@ -4,15 +4,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from jstui.snapshot import Snapshot
+from jstui.widgets.format import fmt_age, fmt_mse, short_hash
 from jstui.widgets.resizing import RerenderOnResize
-
-from jstui.data import Snapshot, fmt_age, fmt_mse
-
-
-def short_hash(h: str | None, width: int = 12) -> str:
-    if not h:
-        return "-"
-    return h if len(h) <= width else f"{h[:width // 2]}…{h[-(width // 2):]}"
 
 
 class StatusHeader(RerenderOnResize, Static):
@@ -23,6 +17,8 @@ class StatusHeader(RerenderOnResize, Static):
         wide = self.app.size.width >= 140
         line1 = Text(no_wrap=True, overflow="ellipsis")
         line1.append("jstui ", style="bold")
+        if read_only:   # first: a narrow terminal cuts the end of the line
+            line1.append("READ-ONLY ", style="bold magenta")
         line1.append(f"{'puzzle ' if wide else ''}{snap.puzzle or '-'}")
         if not snap.puzzle_is_configured:   # the operator switched away from it
             line1.append(" (not the configured puzzle: p switches)", style="bold yellow")
@@ -31,11 +27,10 @@ class StatusHeader(RerenderOnResize, Static):
         line1.append("  target ")
         line1.append((snap.target_sha256 or "-") if wide else short_hash(snap.target_sha256),
                      style="cyan")
-        line1.append(f"  {snap.pool_rows:,} rows  {'auto-relaunch' if wide else 'auto'} ")
+        line1.append(f"  {snap.solutions:,} solution{'s' * (snap.solutions != 1)}  "
+                     f"{'auto-relaunch' if wide else 'auto'} ")
         line1.append("on" if snap.auto_relaunch else "off",
                      style="green" if snap.auto_relaunch else "yellow")
-        if read_only:
-            line1.append("  READ-ONLY", style="bold magenta")
         line2 = Text(no_wrap=True, overflow="ellipsis")
         if snap.pool_error:   # first, so a narrow terminal still shows why
             line2.append(f"pool {snap.pool_error}  ", style="bold red")
@@ -51,7 +46,10 @@ class StatusHeader(RerenderOnResize, Static):
             line2.append("no target hash", style="dim")
         if snap.fleet_error:
             line2.append(f"  fleet: {snap.fleet_error}", style="red")
-        self.update(Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2]))
+        # a fixed height (jstui.tcss): new text needs no layout pass, which would redraw
+        # the whole screen on every refresh
+        text = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
+        self.update(text, layout=False)
 
 
 class AnswerBanner(Static):

@@ -1,17 +1,17 @@
-"""Full screens: help (every key), the large MSE chart, a worker's log tail."""
+"""Full screens: help (every key), the large chart, a worker's log tail."""
 from __future__ import annotations
-
-import math
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.containers import Horizontal
 from textual.widgets import Footer, RichLog, Static
-from textual_plotext import PlotextPlot
 
-from jstui.data import Snapshot, spans_decades
+from jstui.snapshot import Snapshot
+from jstui.widgets.chart import BestChart
+from jstui.widgets.trends import WorkerTrends
 
 
 class HelpScreen(Screen):
@@ -39,7 +39,7 @@ class HelpScreen(Screen):
 
 
 class ChartScreen(Screen):
-    """`c`: the pool best and each worker's best MSE on a large plotext chart."""
+    """`c`: the pool best against time on the whole screen, each worker's trend beside it."""
 
     BINDINGS = [Binding("escape,q,c", "app.pop_screen", "close")]
 
@@ -48,7 +48,9 @@ class ChartScreen(Screen):
         self.snapshot = snapshot
 
     def compose(self) -> ComposeResult:
-        yield PlotextPlot()
+        with Horizontal(id="chart-row"):
+            yield BestChart(id="big-chart")
+            yield WorkerTrends(id="big-trends")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -56,19 +58,8 @@ class ChartScreen(Screen):
 
     def draw(self, snap: Snapshot) -> None:
         self.snapshot = snap
-        plot = self.query_one(PlotextPlot)
-        plt = plot.plt
-        plt.clear_data()
-        everything = list(snap.best_history) + [v for w in snap.workers for v in w.history]
-        log = spans_decades(everything)
-        tx = (lambda v: math.log10(v) if v > 0 else float("nan")) if log else (lambda v: v)
-        plt.title("MSE over refreshes" + (" (log10)" if log else ""))
-        for w in snap.workers[:8]:
-            if w.history:
-                plt.plot([tx(v) for v in w.history], label=f"{w.node}:{w.pid}")
-        if snap.best_history:
-            plt.plot([tx(v) for v in snap.best_history], label="pool best", marker="braille")
-        plot.refresh()
+        self.query_one(BestChart).show(snap.best_history, snap.taken_at)
+        self.query_one(WorkerTrends).show(snap.workers)
 
 
 class LogTailScreen(Screen):
@@ -80,6 +71,7 @@ class LogTailScreen(Screen):
         super().__init__()
         self.title_text = title
         self.closed = False
+        self._text: str | None = None
 
     def on_unmount(self) -> None:
         self.closed = True
@@ -89,7 +81,17 @@ class LogTailScreen(Screen):
         yield RichLog(max_lines=2000, wrap=False, markup=False)
         yield Footer()
 
+    def on_mount(self) -> None:
+        if self._text is not None:
+            self.show(self._text)
+
     def show(self, text: str) -> None:
-        log = self.query_one(RichLog)
+        """The tail's text; kept for on_mount when it comes before the screen is built
+        (a fast answer, or an error, right after the screen is pushed)."""
+        self._text = text
+        logs = self.query(RichLog)
+        if not logs:
+            return
+        log = logs.first()
         log.clear()
         log.write(text, scroll_end=True)   # a tail: the newest lines in view

@@ -4,9 +4,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from jstui.data import NodeView, WorkerView, fmt_age, fmt_mse, fmt_rate, sparkline
-from jstui.fleet.model import STATE_STYLE
+from jstui.snapshot import NodeView, WorkerView
 from jstui.textfit import clip
+from jstui.widgets.columns import WORKER_COLUMNS, worker_cells
+from jstui.widgets.format import fmt_age, fmt_rate
 
 
 class KeyedTable(DataTable):
@@ -74,7 +75,7 @@ REASON_WIDTH = 60   # the whole reason goes to the event log when a node goes do
 class NodesTable(KeyedTable):
     # The reason comes last: however long, it never pushes the figures out of view.
     COLUMNS = (("node", "node"), ("state", "state"), ("workers", "workers"),
-               ("load", "load"), ("rate", "moves/s"), ("beat", "heartbeat"), ("why", "why"))
+               ("load", "load"), ("rate", "evals/s"), ("beat", "heartbeat"), ("why", "why"))
 
     def show(self, nodes: tuple[NodeView, ...]) -> None:
         self.sync([(n.name, node_cells(n)) for n in nodes])
@@ -87,33 +88,14 @@ def node_cells(n: NodeView) -> tuple:
         Text(n.state, style=NODE_STYLE.get(n.state, "")),
         Text(f"{n.workers_running}/{n.workers_expected}", style="yellow" if short else ""),
         "-" if n.load is None else f"{n.load:.2f}",
-        fmt_rate(n.moves_per_s),
+        fmt_rate(n.evals_per_s),
         fmt_age(n.heartbeat_age),
         Text(clip(n.reason, REASON_WIDTH), style=NODE_STYLE.get(n.state, "") if n.reason else ""),
     )
 
 
 class WorkersTable(KeyedTable):
-    COLUMNS = (("node", "node"), ("pid", "pid"), ("status", "state"), ("best", "best MSE"),
-               ("mse", "MSE"), ("rate", "mv/s"), ("age", "age"), ("trend", "trend"),
-               ("run", "run"), ("step", "step"), ("temp", "T"))
-    TREND_WIDTH = 10
+    COLUMNS = tuple((c.key, c.label) for c in WORKER_COLUMNS)
 
     def show(self, workers: list[WorkerView]) -> None:
-        self.sync([(w.key, worker_cells(w, self.TREND_WIDTH)) for w in workers])
-
-
-def worker_cells(w: WorkerView, trend_width: int) -> tuple:
-    return (
-        w.node,
-        "-" if w.pid is None else str(w.pid),
-        Text(w.status, style=STATE_STYLE.get(w.status, "")),
-        fmt_mse(w.best_mse),
-        fmt_mse(w.mse),
-        fmt_rate(w.moves_per_s),
-        fmt_age(w.age),
-        Text(sparkline(w.history, trend_width), style="cyan"),
-        str(w.run),
-        f"{w.step:,}",
-        "-" if w.temperature is None else f"{w.temperature:.1e}",
-    )
+        self.sync([(w.key, worker_cells(w)) for w in workers])

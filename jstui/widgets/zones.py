@@ -1,38 +1,38 @@
-"""Agreement zones: per position, how many of the top-K solutions agree with the best."""
+"""Agreement zones: per position, how many of the top-K solutions agree with the best
+(the rule of solver.tools.zones, the same as `python -m solver zones`)."""
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import Static
 
 from jstui.widgets.resizing import RerenderOnResize
-
-from jstui.data import LOCKED, MIXED, UNCERTAIN, Zones, zone_of, zone_runs
+from solver.tools.zones import (LOCKED, LOCKED_AT, MIN_EVIDENCE, MIXED, UNCERTAIN,
+                                UNCERTAIN_BELOW, ZoneMap)
 
 ZONE_STYLE = {LOCKED: "green", MIXED: "yellow", UNCERTAIN: "bold red"}
 ZONE_GLYPH = {LOCKED: "█", MIXED: "▓", UNCERTAIN: "░"}
 
 
-def zones_text(zones: Zones | None, width: int) -> Text:
+def zones_text(zones: ZoneMap | None, width: int) -> Text:
     if zones is None or not zones.shares:
         return Text("zones: no elite solutions yet", style="dim")
-    if zones.k < zones.min_evidence:
+    if not zones.judged:
         # One solution agrees with itself everywhere: that is no evidence, so no colours.
         out = Text("zones ", style="bold")
         out.append("·" * len(zones.shares), style="dim")
         out.append(f"\n{zones.k} solution{'s' * (zones.k != 1)} in the pool: agreement is "
-                   f"judged from {zones.min_evidence} on", style="dim")
+                   f"judged from {MIN_EVIDENCE} on", style="dim")
         return out
     out = Text()
     out.append("zones ", style="bold")
-    for share in zones.shares:
-        z = zone_of(share, zones)
-        out.append(ZONE_GLYPH[z], style=ZONE_STYLE[z])
+    for zone in zones.zones:
+        out.append(ZONE_GLYPH[zone], style=ZONE_STYLE[zone])
     out.append("\n")
     out.append(f"top {zones.k}: ")
-    out.append(f"█ locked ≥{zones.locked_at:.0%}", style=ZONE_STYLE[LOCKED])
+    out.append(f"█ locked ≥{LOCKED_AT:.0%}", style=ZONE_STYLE[LOCKED])
     out.append("  ▓ mixed", style=ZONE_STYLE[MIXED])
-    out.append(f"  ░ uncertain <{zones.uncertain_below:.0%}", style=ZONE_STYLE[UNCERTAIN])
-    runs = [f"{a}-{b}" if a != b else f"{a}" for a, b, z in zone_runs(zones) if z == UNCERTAIN]
+    out.append(f"  ░ uncertain <{UNCERTAIN_BELOW:.0%}", style=ZONE_STYLE[UNCERTAIN])
+    runs = [f"{a}-{b}" if a != b else f"{a}" for a, b, z in zones.runs() if z == UNCERTAIN]
     if runs:
         listing = ",".join(runs)
         room = max(8, width - len(out.plain.split("\n")[-1]) - 4)
@@ -43,6 +43,6 @@ def zones_text(zones: Zones | None, width: int) -> Text:
 
 
 class ZonesBar(RerenderOnResize, Static):
-    def show(self, zones: Zones | None) -> None:
+    def show(self, zones: ZoneMap | None) -> None:
         self.remember(zones)
-        self.update(zones_text(zones, self.content_size.width or 80))
+        self.update(zones_text(zones, self.content_size.width or 80), layout=False)

@@ -9,9 +9,7 @@ from pathlib import Path
 
 from . import embedded
 from .errors import PoolError
-
-NO_DSN = ("no pool database: pass --dsn, set JSTUI_DSN, or start the embedded one with "
-          "`python -m solver pool up`")
+from .locate import NO_DSN, resolve_dsn
 
 
 def add_dsn_argument(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +77,7 @@ def cmd_status(args) -> int:
     state = embedded.status(args.data_dir)
     if not args.dsn:
         print(f"embedded: {'running, pid %d' % state.pid if state.running else 'not running'} ({state.data_dir})")
-    dsn = embedded.resolve_dsn(args.dsn, args.data_dir)
+    dsn = resolve_dsn(args.dsn, embedded="running", pgdata=args.data_dir)
     if not dsn:
         return 1
     try:
@@ -105,6 +103,12 @@ async def _status(dsn: str) -> int:
 
 
 def cmd_best(args) -> int:
+    return run_with_pool(args, _best)
+
+
+def run_with_pool(args, action) -> int:
+    """Load --puzzle, connect to the pool, run ACTION(store, puzzle, args): the one way
+    the pool's and the tools' commands map user errors to a line and an exit status."""
     from solver.puzzle import PuzzleError, load_puzzle
 
     try:
@@ -112,45 +116,43 @@ def cmd_best(args) -> int:
     except PuzzleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    dsn = embedded.resolve_dsn(args.dsn, args.data_dir)
+    dsn = resolve_dsn(args.dsn, embedded="running", pgdata=args.data_dir)
     if not dsn:
         print(f"error: {NO_DSN}", file=sys.stderr)
         return 2
+
+    async def main() -> int:
+        from .store import connect
+
+        async with await connect(dsn) as store:
+            return await action(store, puzzle, args)
+
     try:
-        return asyncio.run(_best(dsn, puzzle, args.json))
+        return asyncio.run(main())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except PoolError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 0
 
 
-async def _best(dsn: str, puzzle, as_json: bool) -> int:
+async def _best(store, puzzle, args) -> int:
     from solver.answer import answer_string
 
-    from .store import connect
-
-    async with await connect(dsn, max_size=1) as store:
-        puzzle_id = await store.find_puzzle_id(puzzle)
-        best = await store.fetch_best(puzzle_id) if puzzle_id is not None else None
+    puzzle_id = await store.find_puzzle_id(puzzle)
+    best = await store.fetch_best(puzzle_id) if puzzle_id is not None else None
     if best is None:
         print(f"error: the pool holds no solution for {puzzle.source or 'this puzzle'}", file=sys.stderr)
         return 1
     record = {"permutation": answer_string(best.permutation), "mse": best.mse, "sha256": best.sha256,
               "matches_target": best.matches_target, "origin": best.origin, "node": best.node,
               "worker_id": best.worker_id, "solution_id": best.id, "found_at": best.created_at.isoformat()}
-    if as_json:
+    if args.json:
         print(json.dumps(record))
     else:
         for key, value in record.items():
             print(f"{key}: {value}")
     return 0
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m solver.pool.cli")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

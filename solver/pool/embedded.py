@@ -39,9 +39,9 @@ def _quietly_import_pgserver():
 
 
 def default_data_dir() -> Path:
-    import platformdirs
+    from .locate import data_dir
 
-    return Path(platformdirs.user_data_dir("jstui")) / "pgdata"
+    return data_dir() / "pgdata"
 
 
 def _postmaster(data_dir: Path):
@@ -183,11 +183,3 @@ def with_database(dsn: str, database: str) -> str:
     parts = urlsplit(dsn)
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
 
-
-def resolve_dsn(dsn: str | None, data_dir: Path | None = None) -> str | None:
-    """--dsn, else JSTUI_DSN, else the embedded server running in DATA_DIR (if any)."""
-    if dsn:
-        return dsn
-    if os.environ.get("JSTUI_DSN"):
-        return os.environ["JSTUI_DSN"]
-    return status(data_dir).dsn

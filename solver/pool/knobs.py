@@ -48,3 +48,8 @@ def check_value(key: str, value: float) -> float:
 def clamp(key: str, value: float) -> float:
     knob = KNOBS[key]
     return min(knob.high, max(knob.low, float(value)))
+
+
+def config_version(config) -> int:
+    """One number that rises with every change of any knob (each knob counts its own)."""
+    return sum(knob.version for knob in config.values())

@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from .base import Store
 from .errors import PoolError, SubmissionRefused
-from .store import PoolStore, connect, is_connection_error, redact
+from .store import connect, is_connection_error, redact
 
 log = logging.getLogger("solver.pool.link")
 
@@ -39,9 +40,12 @@ class Link:
     """Calls into the store; on a connection error, drops it and reconnects with backoff."""
 
     def __init__(self, dsn: str, *, min_backoff: float = 0.5, max_backoff: float = 10.0,
-                 on_connect: Callable[[PoolStore], Awaitable[None]] | None = None):
+                 on_connect: Callable[[Store], Awaitable[None]] | None = None,
+                 open_store: Callable[[], Awaitable[Store]] | None = None):
         self.dsn = dsn
-        self.store: PoolStore | None = None
+        # How to reach the pool: PostgreSQL at DSN, or what OPEN_STORE gives (tests).
+        self._open = open_store or (lambda: connect(dsn, max_size=2, timeout=5.0))
+        self.store: Store | None = None
         self.min_backoff, self.max_backoff = min_backoff, max_backoff
         self._backoff = 0.0
         self._next_try = 0.0
@@ -52,13 +56,13 @@ class Link:
     def online(self) -> bool:
         return self.store is not None
 
-    async def _connect(self) -> PoolStore:
+    async def _connect(self) -> Store:
         if self.store is not None:
             return self.store
         if time.monotonic() < self._next_try:
             raise Offline("waiting to reconnect")
         try:
-            store = await connect(self.dsn, max_size=2, timeout=5.0)
+            store = await self._open()
             self.store = store
             if self._on_connect is not None:
                 await self._on_connect(store)
@@ -82,7 +86,7 @@ class Link:
     async def _drop(self) -> None:
         store, self.store = self.store, None
         if store is not None:
-            store._pool.terminate()
+            store.abort()
 
     async def ensure(self) -> bool:
         """Connect now if possible; False while offline."""
@@ -92,7 +96,7 @@ class Link:
             return False
         return True
 
-    async def call(self, fn: Callable[[PoolStore], Awaitable[Any]]) -> Any:
+    async def call(self, fn: Callable[[Store], Awaitable[Any]]) -> Any:
         """FN(store), or Offline when the database cannot be reached now."""
         store = await self._connect()
         try:
@@ -111,7 +115,7 @@ class Link:
             try:
                 await store.close()
             except Exception:
-                store._pool.terminate()
+                store.abort()
 
 
 class Outbox:
@@ -129,7 +133,7 @@ class Outbox:
     def add(self, item: Pending) -> None:
         self.items.append(item)
 
-    async def deliver(self, link: Link, submit: Callable[[PoolStore, Pending], Awaitable[Any]]
+    async def deliver(self, link: Link, submit: Callable[[Store, Pending], Awaitable[Any]]
                       ) -> list[tuple[Pending, Any]]:
         """Deliver in order with SUBMIT(store, item) until done or offline; returns what went in."""
         done = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .states import WorkerState, pool_state
+
 
 @dataclass(frozen=True)
 class PuzzleRow:
@@ -42,22 +44,50 @@ class Submitted:
 
 @dataclass(frozen=True)
 class WorkerRow:
+    """A worker as the pool knows it; built by column name (see store.WORKER_COLUMNS)."""
     id: int
     puzzle_id: int | None
     node: str
     pid: int | None
-    status: str            # starting | running | stopped | done | solved | lost | failed
+    status: str            # a WorkerState word, as the worker (or mark_lost) stored it
     run: int
     step: int
-    temperature: float | None
-    current_mse: float | None
     best_mse: float | None
-    moves_per_s: float | None
+    # What the worker last said about its search, in the solver's own words (mse,
+    # temperature, evals_per_s, stage, ...) plus its own (start): shown, never reasoned on.
+    progress: dict
+    config_version: int | None
     heartbeat: datetime
     started_at: datetime
     finished_at: datetime | None
     exit_reason: str | None
-    heartbeat_age_s: float
+    heartbeat_age_s: float  # by the server's clock
+
+    @property
+    def state(self) -> WorkerState:
+        """Its state by the one rule: an alive row silent for too long is lost."""
+        return pool_state(self.status, self.heartbeat_age_s)
+
+
+@dataclass(frozen=True)
+class Beat:
+    """What a worker says at each heartbeat (store.beat writes it in one round trip)."""
+    status: str
+    run: int
+    step: int
+    best_mse: float | None
+    progress: dict = field(default_factory=dict)
+    config_version: int = 0
+
+
+@dataclass(frozen=True)
+class BeatReply:
+    """What the pool answers a heartbeat: the knobs if they changed, whether the exact
+    answer is in, and a command for this worker (claimed for it), if one waits."""
+    config: dict[str, float] | None   # knob values; None: no newer than the beat's version
+    config_version: int               # the knobs' version now (it rises with every change)
+    exact: bool
+    command: "CommandRow | None"
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,19 @@ CREATE TRIGGER refusals_notify AFTER INSERT ON refusals
 CREATE INDEX solutions_by_time ON solutions (puzzle_id, created_at, id);
 CREATE INDEX workers_by_start ON workers (puzzle_id, started_at);
 """),
+    (5, "one vocabulary of worker states; the worker's progress in the solver's words", """
+-- The words of solver.pool.states.WorkerState: older workers wrote these three others.
+UPDATE workers SET status = CASE status WHEN 'finished' THEN 'done' WHEN 'failed' THEN 'crashed'
+                                        ELSE 'running' END
+ WHERE status IN ('finished', 'failed', 'starting');
+ALTER TABLE workers ALTER COLUMN status SET DEFAULT 'running';
+-- What the solver reports as it goes, keyed as it reports it (moves_per_s counted
+-- evaluations: it is evals_per_s there), and what the worker adds (how its run started).
+ALTER TABLE workers ADD COLUMN progress jsonb NOT NULL DEFAULT '{}';
+UPDATE workers SET progress = jsonb_strip_nulls(jsonb_build_object(
+    'temperature', temperature, 'mse', current_mse, 'evals_per_s', moves_per_s));
+ALTER TABLE workers DROP COLUMN temperature, DROP COLUMN current_mse, DROP COLUMN moves_per_s;
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]

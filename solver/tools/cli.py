@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from solver.pool.cli import NO_DSN, add_dsn_argument
+from solver.pool.cli import add_dsn_argument, run_with_pool
+from solver.pool.states import SILENT_AFTER_S
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -25,17 +26,17 @@ def register(subparsers) -> None:
     p.add_argument("--count", type=int, default=1, help="how many seeds (random kinds differ)")
     p.add_argument("--seed", type=int, help="random seed")
     _common(p)
-    p.set_defaults(func=lambda a: _run(a, _inject))
+    p.set_defaults(func=lambda a: run_with_pool(a, _inject))
 
     p = subparsers.add_parser("zones", help="per block, the share of the top-K agreeing with the best")
     p.add_argument("--top", type=int, default=20, help="K (default 20)")
     _common(p)
-    p.set_defaults(func=lambda a: _run(a, _zones))
+    p.set_defaults(func=lambda a: run_with_pool(a, _zones))
 
     p = subparsers.add_parser("breakpoints", help="where the best solution's blocks point against each other")
     p.add_argument("--rows", type=int, default=2048, help="rows to use (default 2048)")
     _common(p)
-    p.set_defaults(func=lambda a: _run(a, _breakpoints))
+    p.set_defaults(func=lambda a: run_with_pool(a, _breakpoints))
 
     p = subparsers.add_parser("surgery", help="exhaustive moves in a window of the best solution")
     p.add_argument("--positions", help="block window A-B (1-based; default: uncertain zone or break points)")
@@ -43,52 +44,20 @@ def register(subparsers) -> None:
     p.add_argument("--top", type=int, default=20, help="K for the zones that decide what is locked")
     p.add_argument("--time-limit", type=float, help="seconds")
     _common(p)
-    p.set_defaults(func=lambda a: _run(a, _surgery))
+    p.set_defaults(func=lambda a: run_with_pool(a, _surgery))
 
     p = subparsers.add_parser("observe", help="watch the fleet, turn the knobs, write observations")
     p.add_argument("--interval", type=float, default=30.0, help="seconds between cycles (default 30)")
     p.add_argument("--cycles", type=int, help="stop after this many cycles (default: forever)")
     p.add_argument("--report-every", type=int, default=5, help="write an observation every N cycles")
     p.add_argument("--stagnation", type=float, default=600.0, help="seconds without a new best = stagnation")
-    p.add_argument("--grace", type=float, default=15.0, help="heartbeat age after which a worker is lost")
+    p.add_argument("--grace", type=float, default=SILENT_AFTER_S,
+                   help=f"seconds without a heartbeat after which a worker is marked lost "
+                   f"(default {SILENT_AFTER_S:g}; the observer is the one that marks them)")
     p.add_argument("--cooldown", type=float, default=300.0,
                    help="seconds after a knob change before the next one (default 300)")
     _common(p)
-    p.set_defaults(func=lambda a: _run(a, _observe))
-
-
-def _run(args, action) -> int:
-    """Load the puzzle, connect, run ACTION(store, puzzle, args); map errors to exit codes."""
-    from solver.pool import PoolError
-    from solver.pool.embedded import resolve_dsn
-    from solver.puzzle import PuzzleError, load_puzzle
-
-    try:
-        puzzle = load_puzzle(args.puzzle)
-    except PuzzleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    dsn = resolve_dsn(args.dsn, args.data_dir)
-    if not dsn:
-        print(f"error: {NO_DSN}", file=sys.stderr)
-        return 2
-
-    async def main() -> int:
-        from solver.pool import connect
-
-        async with await connect(dsn) as store:
-            return await action(store, puzzle, args)
-
-    try:
-        return asyncio.run(main())
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except PoolError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
+    p.set_defaults(func=lambda a: run_with_pool(a, _observe))
 
 
 def _print(args, record: dict, text: str) -> None:
@@ -161,14 +130,3 @@ async def _observe(store, puzzle, args) -> int:
     await observe(store, puzzle, args.interval, args.cycles, args.report_every, args.grace,
                   args.stagnation, stop=stop, cooldown_s=args.cooldown)
     return 0
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m solver.tools.cli")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,7 +8,9 @@ import time
 from dataclasses import asdict, dataclass
 from itertools import combinations
 
+from solver.pool.base import TOOL_COMMANDS
 from solver.pool.knobs import KNOBS, clamp
+from solver.pool.states import SILENT_AFTER_S
 
 log = logging.getLogger("solver.observe")
 
@@ -17,7 +19,6 @@ STAGNATION_S = 600.0        # best MSE unchanged this long: stagnation
 MONOCULTURE_BELOW = 0.05    # mean share of differing block positions among the top-K
 RELAX = 0.2                 # share of the way back to a knob's default per healthy cycle
 COOLDOWN_S = 300.0          # after a change, let the fleet react this long before the next
-TOOL_KINDS = ("inject", "surgery", "zones", "breakpoints")
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ async def run_tool_command(store, puzzle, command, node: str | None = None) -> t
     args = command.args or {}
     puzzle_id = await store.register_puzzle(puzzle)
     if command.kind == "inject":
-        kind = args.get("method") or args.get("kind") or "random"
+        kind = args.get("kind", "random")
         report = await inject(store, puzzle, kind, int(args.get("count", 1)), node=node)
         return report["ok"], report
     if command.kind == "surgery":
@@ -134,7 +135,7 @@ async def run_tool_command(store, puzzle, command, node: str | None = None) -> t
 
 
 async def observe(store, puzzle, interval: float = 30.0, cycles: int | None = None, report_every: int = 5,
-                  grace_s: float = 15.0, stagnation_s: float = STAGNATION_S, node: str = "observer",
+                  grace_s: float = SILENT_AFTER_S, stagnation_s: float = STAGNATION_S, node: str = "observer",
                   stop: asyncio.Event | None = None, cooldown_s: float = COOLDOWN_S) -> int:
     """The observer loop; returns the number of cycles run."""
     puzzle_id = await store.register_puzzle(puzzle)
@@ -157,7 +158,7 @@ async def observe(store, puzzle, interval: float = 30.0, cycles: int | None = No
             message = f"{kind}: " + "; ".join(reasons)
             await store.add_observation(puzzle_id, kind, message, stats=asdict(stats), changes=changes)
             log.info("%s", message)
-        while (command := await store.claim_command(node, TOOL_KINDS)) is not None:
+        while (command := await store.claim_command(node, TOOL_COMMANDS)) is not None:
             try:
                 ok, result = await run_tool_command(store, puzzle, command, node)
             except (ValueError, OSError) as exc:

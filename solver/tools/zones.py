@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-# Thresholds (shared with the control center's zone map, jstui.data.Zones).
+# The one zones rule: `solver zones`, surgery and the control center all use it.
 LOCKED_AT = 0.9        # share >= 0.9: locked (surgery keeps these positions)
 UNCERTAIN_BELOW = 0.5  # share < 0.5: uncertain (the default target of surgery)
 MIN_EVIDENCE = 5       # with fewer solutions than this nothing counts as locked
+LOCKED, MIXED, UNCERTAIN = "locked", "mixed", "uncertain"
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,11 @@ class ZoneMap:
     zones: tuple[str, ...]
     k: int                      # how many solutions voted (the best included)
     best_id: int | None = None
+
+    @property
+    def judged(self) -> bool:
+        """Enough solutions voted to call anything locked (one agrees with itself)."""
+        return self.k >= MIN_EVIDENCE
 
     def positions(self, zone: str) -> list[int]:
         """1-based block positions in ZONE."""
@@ -41,10 +47,10 @@ def blocks(permutation: Sequence[int]) -> list[tuple[int, int]]:
 
 def classify(share: float, k: int) -> str:
     if share >= LOCKED_AT and k >= MIN_EVIDENCE:
-        return "locked"
+        return LOCKED
     if share < UNCERTAIN_BELOW:
-        return "uncertain"
-    return "mixed"
+        return UNCERTAIN
+    return MIXED
 
 
 def zone_map(best: Sequence[int], top: Sequence[Sequence[int]], best_id: int | None = None) -> ZoneMap:

@@ -7,10 +7,13 @@ from __future__ import annotations
 import math
 
 from jstui.app import ControlCenter
-from jstui.data import (
-    CRASHED, DONE, LOST, RUNNING, Event, FixedSource, NodeView, Snapshot, WorkerView, Zones,
-    summarise_nodes,
-)
+from jstui.assemble import summarise_nodes
+from jstui.snapshot import Event, FixedSource, NodeView, Snapshot, WorkerView
+from solver.pool.states import WorkerState
+from solver.tools.zones import ZoneMap, classify
+
+RUNNING, CRASHED, DONE, LOST = (WorkerState.RUNNING, WorkerState.CRASHED, WorkerState.DONE,
+                                WorkerState.LOST)
 
 T0 = 1_764_000_000.0  # 2025-11-24 16:00:00 UTC
 TARGET = "093be1cf2d24094db903cbc3e8d33d306ebca49c6accaa264e44b0b675e7d9c4"
@@ -40,10 +43,13 @@ def recorded_snapshot(solved: bool = False) -> Snapshot:
     workers = []
     for i, (node, pid, run, status, best, age, rate) in enumerate(spec):
         history = decay(0.11, best, 24)
+        progress = {"temperature": 2.5e-5 * (1 + i % 3), "mse": best * (1.0 + 0.15 * (i % 4)),
+                    "evals_per_s": rate, "stage": "anneal",
+                    "start": f"elite #{9000 + 37 * i}" if i % 3 else "seed:jacobian"}
         workers.append(WorkerView(
             key=f"{node}:{pid}", node=node, pid=pid, run=run, step=150_000 + 37_113 * i,
-            temperature=2.5e-5 * (1 + i % 3), mse=best * (1.0 + 0.15 * (i % 4)), best_mse=best,
-            moves_per_s=rate, status=status, age=age, history=history,
+            best_mse=best, state=status, age=age, history=history,
+            progress={k: v for k, v in progress.items() if v is not None},
         ))
     shares = tuple(
         1.0 if i < 14 or i >= 40 else
@@ -61,12 +67,16 @@ def recorded_snapshot(solved: bool = False) -> Snapshot:
         Event(6, T0 - 60, "relaunch", "worker 9932 on borealis crashed (exit 1)"),
     )
     best = 1.5e-14 if solved else 2.31e-4
-    history = decay(0.11, 2.31e-4, 40) + ((1.5e-14,) if solved else ())
+    # The pool best at each improvement over the last two hours; the first, a random
+    # seed, three decades above the rest (the chart clips it).
+    bests = (3.1e5,) + decay(0.11, 2.31e-4, 40) + ((1.5e-14,) if solved else ())
+    history = tuple((T0 - 7200 + 7158 * (i / (len(bests) - 1)) ** 0.7, v)
+                    for i, v in enumerate(bests))
     return Snapshot(
         taken_at=T0, puzzle="public (N=48)", target_sha256=TARGET, best_mse=best, best_age=42.0,
-        best_sha256=TARGET if solved else "5f2a...", solved=solved, pool_rows=18_342,
+        best_sha256=TARGET if solved else "5f2a...", solved=solved, solutions=18_342,
         nodes=summarise_nodes(nodes, workers), workers=tuple(workers), best_history=history,
-        zones=Zones(shares=shares, k=20, locked_at=0.9, uncertain_below=0.5), events=events,
+        zones=ZoneMap(shares, tuple(classify(s, 20) for s in shares), 20), events=events,
         auto_relaunch=True, knobs=(("restart_share", 0.3), ("perturb_width", 6.0)),
     )
 

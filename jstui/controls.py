@@ -1,0 +1,82 @@
+"""The commands of the UI, carried out by the fleet layer and the pool (the reader,
+jstui.live, only reads). Each returns one line for the event log, or raises with one
+sentence the app shows."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from jstui.live import LiveSource
+from jstui.snapshot import WorkerView
+
+
+class LiveControls:
+    def __init__(self, source: LiveSource, fleet=None) -> None:
+        self.source, self.fleet = source, fleet
+        self.has_fleet = fleet is not None
+
+    def _store(self):
+        if self.source.store is None:
+            raise RuntimeError("the pool is unreachable right now")
+        return self.source.store
+
+    def _fleet(self):
+        if self.fleet is None:
+            raise RuntimeError("no fleet is configured (pool-only view)")
+        return self.fleet
+
+    def _results(self, what: str, results) -> str:
+        self.source.poke()
+        bad = [r for r in results if not r.ok]
+        lines = [f"{r.node}: {r.summary}" for r in results]
+        if bad and len(bad) == len(results):
+            raise RuntimeError("; ".join(lines))
+        return f"{what}: " + ("; ".join(lines) or "no nodes")
+
+    async def _queued(self, kind: str, args: dict | None = None, target: str | None = None) -> int:
+        cid = await self._store().enqueue_command(kind, args, target=target)
+        self.source.poke()
+        return cid
+
+    async def relaunch(self, node: str | None) -> str:
+        return self._results(f"relaunch {node or 'all'}", await self._fleet().relaunch(node))
+
+    async def stop_worker(self, worker: WorkerView) -> str:
+        if self.fleet is not None and worker.fleet_name:
+            return self._results(f"stop {worker.fleet_name}", await self.fleet.stop(worker.fleet_name))
+        if not worker.key.startswith("w"):
+            raise RuntimeError(f"worker {worker.key} is not known to the pool")
+        cid = await self._queued("stop", target=f"worker:{worker.key[1:]}")
+        return f"stop requested for worker {worker.pid} on {worker.node} (command #{cid})"
+
+    async def inject(self, kind: str) -> str:
+        count = 8 if kind == "random" else 1   # the other kinds make the same seed each time
+        cid = await self._queued("inject", {"kind": kind, "count": count})
+        return f"inject {kind}: queued as command #{cid} for the observer (solver observe)"
+
+    async def surgery(self, positions: list[int] | None) -> str:
+        cid = await self._queued("surgery", {"positions": positions} if positions else {})
+        where = f"{len(positions)} position(s)" if positions else "the uncertain zone"
+        return f"surgery on {where}: queued as command #{cid} for the observer"
+
+    async def deploy(self) -> str:
+        return self._results("deploy", await self._fleet().deploy())
+
+    async def set_auto_relaunch(self, on: bool) -> str:
+        """The fleet's config is the one truth: the relauncher and the snapshot read it."""
+        fleet = self._fleet()
+        cfg = fleet.config
+        fleet.config = replace(cfg, workers=replace(cfg.workers, auto_relaunch=on))
+        self.source.poke()
+        return f"auto-relaunch {'on' if on else 'off'}"
+
+    async def set_knobs(self, knobs: dict[str, float]) -> str:
+        store = self._store()
+        for key, value in knobs.items():
+            await store.set_config(key, value, by="jstui")
+        self.source.poke()
+        return "knobs: " + ", ".join(f"{k}={v:g}" for k, v in knobs.items())
+
+    async def tail(self, worker: WorkerView) -> str:
+        if not worker.fleet_name:
+            raise RuntimeError(f"worker {worker.pid} on {worker.node} was not started by this fleet")
+        return "\n".join(await self._fleet().tail_log(worker.fleet_name, lines=200))

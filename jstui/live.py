@@ -1,0 +1,292 @@
+"""The live reader: the pool (LISTEN + periodic re-query) and the fleet, read together and
+put into snapshots (jstui.assemble). It reads only; commands are jstui.controls.
+
+One dedicated listening connection; after a database restart both it and the query pool
+are opened again with backoff, and meanwhile the last snapshot is shown with the reason.
+A slow node never holds up a refresh beyond the fleet's status deadline.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import AsyncIterator, Awaitable, Callable, Sequence
+
+from jstui.assemble import EventBook, History, PoolState, build_snapshot
+from jstui.puzzles import ConfiguredPuzzle, PuzzleChoice, Shown, choices, choose, identify
+from jstui.snapshot import NodeView, Snapshot
+from solver.pool.base import TABLES
+
+
+class LiveSource:
+    """Yields a snapshot per refresh: on a change notice (at most every MIN_INTERVAL s),
+    else every REFRESH s. OPEN_STORE opens the pool (default: PostgreSQL at DSN)."""
+
+    def __init__(self, dsn: str | None, fleet=None, *,
+                 puzzle: str | ConfiguredPuzzle | None = None, refresh: float = 5.0,
+                 min_interval: float = 0.5, zone_k: int = 20, count_every: float = 5.0,
+                 open_store: Callable[[], Awaitable] | None = None, clock=time.time) -> None:
+        self.dsn, self.fleet = dsn, fleet
+        if open_store is None and dsn:
+            from solver.pool import connect
+
+            open_store = lambda: connect(dsn, max_size=3, timeout=5.0)  # noqa: E731
+        self._open_store = open_store
+        # The puzzle to show: given, else the fleet's. A path is identified (by
+        # fingerprint) on the first read, in a thread: loading a puzzle takes a while.
+        if puzzle is None and fleet is not None:
+            puzzle = fleet.config.puzzle
+        self.configured = puzzle if isinstance(puzzle, ConfiguredPuzzle) else None
+        self._puzzle_path = puzzle if isinstance(puzzle, str) else None
+        self.chosen_puzzle: int | None = None
+        self.FULL_EVERY, self.SLOW_EVERY = max(30.0, refresh), count_every
+        self.refresh, self.min_interval, self.zone_k = refresh, min_interval, zone_k
+        self.clock = clock
+        self.store = None
+        self.history = History()
+        self.book = EventBook()
+        self.changed = asyncio.Event()
+        self.last = Snapshot(taken_at=clock())
+        self._listener = None
+        self._last_pool = PoolState()
+        self.dirty: set[str] = set(TABLES)
+        self._fleet_seen = False
+        self._pid: int | None = None
+        self._shown: Shown | None = None
+        self._puzzles: dict = {}
+        self._choices: tuple[PuzzleChoice, ...] = ()
+        self._parts: dict = {}
+        self._full_at = self._counted_at = -1e9
+        self._best_id: int | None = None
+        self._best_over_time: tuple[tuple[float, float], ...] = ()
+        self._down: dict[str, str | None] = {}   # node -> the reason it was last seen down
+
+    @property
+    def auto_relaunch(self) -> bool:
+        """What the fleet's config says now (the controls may have turned it)."""
+        return bool(self.fleet is not None and self.fleet.config.workers.auto_relaunch)
+
+    def _on_notice(self, table: str) -> None:
+        self.dirty.add(table)
+        self.changed.set()
+
+    def poke(self) -> None:
+        """Refresh now (after an action), within the rate limit."""
+        self.changed.set()
+
+    def note(self, kind: str, text: str) -> None:
+        """A line for the event log from this side (an action's outcome, a relaunch)."""
+        self.book.local(kind, text, self.clock())
+        self.poke()
+
+    def choose_puzzle(self, puzzle_id: int) -> None:
+        """The operator switched puzzles: read everything of that one at once."""
+        self.chosen_puzzle = puzzle_id
+        self._full_at = -1e9
+        self.poke()
+
+    async def snapshots(self) -> AsyncIterator[Snapshot]:
+        backoff = 0.5
+        try:
+            while True:
+                snap = await self.read_once()
+                self.last = snap
+                yield snap
+                if snap.pool_error and self._open_store:   # retry sooner, then back off
+                    await self._wait(backoff)
+                    backoff = min(backoff * 2, 4.0)
+                else:
+                    backoff = 0.5
+                    await self._wait(self._next_refresh())
+        finally:
+            await self.close()
+
+    def _next_refresh(self) -> float:
+        """REFRESH, or sooner when a solution count was put off by its rate limit."""
+        if "solutions" not in self.dirty:
+            return self.refresh
+        due = self._counted_at + self.SLOW_EVERY - time.monotonic()
+        return min(self.refresh, max(self.min_interval, due))
+
+    async def read_once(self, fleet_deadline: float | None = None) -> Snapshot:
+        """One refresh: the pool and the fleet read concurrently. A pool that cannot be
+        read leaves its last state on show, with the reason; the fleet view goes on.
+        FLEET_DEADLINE: how long to wait for the nodes (a one-shot `status` waits;
+        the screen's refreshes do not, see _fleet_status)."""
+        started = time.perf_counter()
+        fleet_task = asyncio.ensure_future(self._fleet_status(fleet_deadline))
+        pool, pool_error = self._last_pool, None if self._open_store else "no pool DSN"
+        if self._open_store:
+            try:
+                if self.store is None:
+                    await self._open()
+                pool = self._last_pool = await self._read_pool()
+            except Exception as exc:  # the server is away or restarting: reconnect later
+                await self.close()
+                pool_error = f"unreachable ({_one_line(exc)}); retrying"
+        fleet_status = await fleet_task
+        snap = build_snapshot(pool, fleet_status, self.clock(), history=self.history,
+                              events=self.book.snapshot(), auto_relaunch=self.auto_relaunch,
+                              pool_error=pool_error)
+        if self._note_down_nodes(snap.nodes):
+            snap = replace(snap, events=self.book.snapshot())
+        return replace(snap, refresh_ms=(time.perf_counter() - started) * 1000)
+
+    def _note_down_nodes(self, nodes: Sequence[NodeView]) -> bool:
+        """A node that goes down (or is down for a new reason): its whole reason, once,
+        in the event log, where the nodes table has room for only its start."""
+        noted = False
+        for n in nodes:
+            now_down = n.reason if n.state == "down" else None
+            if now_down is not None and self._down.get(n.name) != now_down:
+                self.book.local("error", f"node {n.name} down: {n.reason}", self.clock())
+                noted = True
+            self._down[n.name] = now_down
+        return noted
+
+    async def _read_pool(self) -> PoolState:
+        """Re-read what the change notices named; workers every time (their ages move).
+
+        The solution count (tens of ms on a 100,000-row pool) runs at most every
+        SLOW_EVERY seconds and the best-over-time curve once per puzzle (then each new
+        best is appended); everything is re-read every FULL_EVERY seconds in case a
+        notice was missed.
+        """
+        now = time.monotonic()
+        dirty, self.dirty = self.dirty, set()
+        # No notice comes when a puzzle is registered: look again on every full read, and
+        # on every read while the configured puzzle is not in the pool yet.
+        waiting = self._pid is None and self._puzzle_path is None
+        if now - self._full_at >= self.FULL_EVERY or waiting:
+            dirty |= TABLES
+            self._full_at = now
+            await self._choose_puzzle(self.store)
+        if self._pid is None:
+            return PoolState(shown=self._shown, puzzles=self._choices)
+        values = await self._read_parts(dirty, now)
+        parts = self._parts
+        parts.update(values)
+        if "knobs" in values:
+            parts["knobs"] = tuple(sorted((k, v.value) for k, v in values["knobs"].items()))
+        self.book.observations(values.get("obs", ()))
+        self.book.commands(values.get("cmds", ()))
+        self.book.refusals(values.get("refusals", ()))
+        await self._follow_best(parts.get("best"))
+        return PoolState(puzzle=self._puzzles.get(self._pid), shown=self._shown,
+                         puzzles=self._choices, best=parts.get("best"),
+                         top=tuple(parts.get("top", ())), counts=parts.get("counts"),
+                         workers=tuple(parts["workers"]), knobs=parts.get("knobs", ()),
+                         best_over_time=self._best_over_time)
+
+    async def _read_parts(self, dirty: set[str], now: float) -> dict:
+        """The reads a refresh needs, all at once."""
+        store, pid, parts = self.store, self._pid, self._parts
+        reads = {"workers": store.fetch_workers(pid)}
+        if "solutions" in dirty or "best" not in parts:
+            reads["best"] = store.fetch_best(pid)
+            reads["top"] = store.fetch_top(self.zone_k, pid)
+            if now - self._counted_at >= self.SLOW_EVERY or "counts" not in parts:
+                reads["counts"] = store.counts(pid)
+                self._counted_at = now
+            else:
+                self.dirty.add("solutions")     # count again once the rate limit allows
+        if "config" in dirty or "knobs" not in parts:
+            reads["knobs"] = store.fetch_config()
+        if "observations" in dirty:
+            reads["obs"] = store.fetch_observations(30, pid)
+        if "commands" in dirty:
+            reads["cmds"] = store.fetch_commands(30)
+        if "refusals" in dirty:
+            reads["refusals"] = store.fetch_refusals(20)
+        return dict(zip(reads, await asyncio.gather(*reads.values())))
+
+    async def _follow_best(self, best) -> None:
+        """The pool best over time: the whole curve once per puzzle, then each new best."""
+        if best is None or best.id == self._best_id:
+            return
+        if self._best_id is None:
+            curve = await self.store.fetch_best_over_time(self._pid)
+            self._best_over_time = tuple((t.timestamp(), m) for t, m in curve)[-500:]
+        elif not self._best_over_time or best.mse < self._best_over_time[-1][1]:
+            point = (best.created_at.timestamp(), best.mse)
+            self._best_over_time = (self._best_over_time + (point,))[-500:]
+        self._best_id = best.id
+
+    async def _choose_puzzle(self, store) -> None:
+        from solver.puzzle import PuzzleError
+
+        if self._puzzle_path is not None:
+            try:
+                self.configured = await asyncio.to_thread(identify, self._puzzle_path)
+            except PuzzleError as exc:   # shown, and tried again at the next full read
+                self._shown = Shown(None, Path(self._puzzle_path).name,
+                                    f"cannot read the configured puzzle: {exc}", True)
+                self._pid, self._parts = None, {}
+                return
+            self._puzzle_path = None
+            self.book.local("observe", self.configured.description, self.clock())
+        rows = await store.fetch_puzzles()
+        newest = None
+        if self.configured is None and self.chosen_puzzle is None:
+            newest = await store.current_puzzle_id()
+        shown = choose(rows, self.configured, self.chosen_puzzle, newest)
+        self._puzzles = {p.id: p for p in rows}
+        self._choices = choices(rows, self.configured)
+        if shown.id != self._pid:
+            self._pid, self._parts, self._best_id = shown.id, {}, None
+            self._best_over_time = ()
+        self._shown = shown
+
+    async def _fleet_status(self, deadline: float | None = None):
+        if self.fleet is None:
+            return None
+        try:
+            self._fleet_seen, first = True, not self._fleet_seen
+            if deadline is not None:
+                return await self.fleet.status(deadline=deadline)
+            # late nodes come back stale with their last state and are awaited in the
+            # background, so a short deadline costs nothing but a refresh of delay
+            return await self.fleet.status(deadline=0.3 if first else 1.0)
+        except Exception as exc:  # never let the fleet take the pool view down
+            self.book.local("error", f"fleet status: {_one_line(exc)}", self.clock())
+            return None
+
+    async def _open(self) -> None:
+        self.store = await self._open_store()
+        try:
+            self._listener = await self.store.listen(self._on_notice)
+            self._listener.add_termination_listener(lambda _c: self.changed.set())
+            self._full_at = -1e9     # (re)connected: read everything once
+        except Exception:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the pool connections (the reader's own, when it is used once)."""
+        listener, self._listener = self._listener, None
+        store, self.store = self.store, None
+        for thing in (listener, store):
+            if thing is None:
+                continue
+            try:
+                await asyncio.wait_for(thing.close(), 2.0)
+            except Exception:  # already gone with the server
+                pass
+
+    async def _wait(self, timeout: float) -> None:
+        """Until a change notice or the timeout; never faster than min_interval."""
+        await asyncio.sleep(self.min_interval)
+        if self._listener is not None and self._listener.is_closed():
+            await self.close()   # the server went away: reconnect on the next round
+            return
+        try:
+            await asyncio.wait_for(self.changed.wait(), max(0.0, timeout - self.min_interval))
+        except asyncio.TimeoutError:
+            pass
+        self.changed.clear()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]

@@ -1,0 +1,303 @@
+"""The pool in one process's memory: the same contract as PostgreSQL (solver.pool.base),
+for tests of the worker, the tools and the control center's data layer that run in
+milliseconds. The door is the same code; tests/pool_contract.py holds both to it.
+
+CLOCK (epoch seconds) is injectable, so a test can age a heartbeat without sleeping.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+from .base import EXACT_MSE, TABLES, WORKER_COMMANDS, Store, _finite_or_none as _f
+from .knobs import KNOBS, check_value, config_version
+from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, ObservationRow,
+                   PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
+from .schema import LATEST
+from .states import ALIVE, SILENT_AFTER_S, WorkerState
+
+
+class MemoryListener:
+    def __init__(self, store: "MemoryStore", on_change: Callable[[str], None]) -> None:
+        self.store, self.on_change = store, on_change
+        self._closed = False
+        self._on_terminate: list[Callable] = []
+
+    async def close(self) -> None:
+        self._closed = True
+        self.store._listeners.discard(self)
+
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def add_termination_listener(self, callback: Callable[[Any], None]) -> None:
+        self._on_terminate.append(callback)
+
+    def terminate(self) -> None:
+        """As when the server goes away: closed, and its termination listeners told."""
+        self._closed = True
+        for callback in self._on_terminate:
+            callback(self)
+
+
+class MemoryStore(Store):
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.closed = False
+        self.puzzles: dict[int, PuzzleRow] = {}
+        self.solutions: dict[int, SolutionRow] = {}
+        self.workers: dict[int, dict] = {}          # id -> WorkerRow fields, heartbeat as epoch
+        self.history: list[HistoryPoint] = []
+        self.config = {k.key: ConfigKnob(k.key, k.default, 1, self._now(), "default")
+                       for k in KNOBS.values()}
+        self.commands: dict[int, CommandRow] = {}
+        self.observations: list[ObservationRow] = []
+        self.refusals: list[dict] = []
+        self._listeners: set[MemoryListener] = set()
+        self._ids: dict[str, int] = {}
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
+
+    def _next_id(self, table: str) -> int:
+        self._ids[table] = self._ids.get(table, 0) + 1
+        return self._ids[table]
+
+    def _changed(self, table: str) -> None:
+        assert table in TABLES, table
+        loop = asyncio.get_running_loop()
+        for listener in list(self._listeners):   # delivered later, as a server's notice is
+            loop.call_soon(listener.on_change, table)
+
+    async def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+    async def schema_version(self) -> int:
+        return LATEST
+
+    # ---- puzzles ------------------------------------------------------------------
+    async def register_puzzle(self, puzzle, name: str | None = None) -> int:
+        for row in self.puzzles.values():
+            if row.fingerprint == puzzle.fingerprint:
+                return row.id
+        pid = self._next_id("puzzles")
+        self.puzzles[pid] = PuzzleRow(pid, puzzle.fingerprint, int(puzzle.n_blocks),
+                                      getattr(puzzle, "target_sha256", None), name, self._now())
+        self._changed("puzzles")
+        return pid
+
+    async def find_puzzle_id(self, puzzle) -> int | None:
+        return next((r.id for r in self.puzzles.values() if r.fingerprint == puzzle.fingerprint), None)
+
+    async def fetch_puzzles(self) -> list[PuzzleRow]:
+        return sorted(self.puzzles.values(), key=lambda r: r.id)
+
+    async def current_puzzle_id(self) -> int | None:
+        def activity(p: PuzzleRow):
+            times = [p.created_at]
+            times += [w["started_at"] for w in self.workers.values() if w["puzzle_id"] == p.id]
+            times += [s.created_at for s in self.solutions.values() if s.puzzle_id == p.id]
+            return max(times), p.id
+        return max(self.puzzles.values(), key=activity).id if self.puzzles else None
+
+    # ---- solutions ----------------------------------------------------------------
+    async def _known_solution(self, puzzle_id: int, sha256: str) -> Submitted | None:
+        for s in self.solutions.values():
+            if s.puzzle_id == puzzle_id and s.sha256 == sha256:
+                return Submitted(s.id, s.mse, sha256, s.matches_target, False)
+        return None
+
+    async def _insert_solution(self, puzzle_id: int, checked, *, origin: str, node, worker_id,
+                               parents: list[int]) -> int | None:
+        if await self._known_solution(puzzle_id, checked.sha256) is not None:
+            return None
+        sid = self._next_id("solutions")
+        self.solutions[sid] = SolutionRow(sid, puzzle_id, list(checked.permutation), checked.mse,
+                                          checked.sha256, checked.matches_target, node, worker_id,
+                                          origin, list(parents), self._now())
+        self._changed("solutions")
+        return sid
+
+    async def log_refusal(self, puzzle_id: int | None, reason: str, *, node=None, worker_id=None,
+                          origin=None, payload: str | None = None) -> None:
+        self.refusals.append({"id": self._next_id("refusals"), "puzzle_id": puzzle_id,
+                              "at": self._now(), "node": node, "worker_id": worker_id,
+                              "origin": origin, "reason": reason})
+        self._changed("refusals")
+
+    async def fetch_refusals(self, limit: int = 100) -> list[dict]:
+        return [dict(r) for r in reversed(self.refusals)][:limit]
+
+    async def fetch_top(self, k: int, puzzle_id: int | None = None) -> list[SolutionRow]:
+        puzzle_id = await self._puzzle_or_current(puzzle_id)
+        mine = [s for s in self.solutions.values() if s.puzzle_id == puzzle_id]
+        return sorted(mine, key=lambda s: (s.mse, s.id))[:int(k)]
+
+    async def fetch_solution(self, solution_id: int) -> SolutionRow | None:
+        return self.solutions.get(solution_id)
+
+    async def has_exact(self, puzzle_id: int) -> bool:
+        return any(s.puzzle_id == puzzle_id and (s.matches_target or s.mse < EXACT_MSE)
+                   for s in self.solutions.values())
+
+    async def fetch_best_over_time(self, puzzle_id: int | None = None) -> list[tuple[Any, float]]:
+        puzzle_id = await self._puzzle_or_current(puzzle_id)
+        curve, best = [], None
+        for s in sorted(self.solutions.values(), key=lambda s: (s.created_at, s.id)):
+            if s.puzzle_id == puzzle_id and (best is None or s.mse < best):
+                best = s.mse
+                curve.append((s.created_at, s.mse))
+        return curve
+
+    # ---- workers ------------------------------------------------------------------
+    async def register_worker(self, puzzle_id: int, node: str, pid: int) -> int:
+        wid = self._next_id("workers")
+        now = self._now()
+        self.workers[wid] = dict(
+            id=wid, puzzle_id=puzzle_id, node=node, pid=pid, status=WorkerState.RUNNING.value,
+            run=0, step=0, best_mse=None, progress={}, config_version=None, heartbeat=now,
+            started_at=now, finished_at=None, exit_reason=None)
+        self._changed("workers")
+        return wid
+
+    async def heartbeat(self, worker_id: int, *, status: str = "running", run: int = 0,
+                        step: int = 0, best_mse: float | None = None,
+                        progress: dict | None = None, config_version: int | None = None) -> None:
+        if worker_id in self.workers:
+            self.workers[worker_id].update(
+                status=status, run=int(run), step=int(step), best_mse=_f(best_mse),
+                progress=dict(progress or {}), config_version=config_version,
+                heartbeat=self._now(), finished_at=None, exit_reason=None)
+            self._changed("workers")
+
+    async def beat(self, worker_id: int, beat: Beat, history: Sequence[tuple] = ()) -> BeatReply:
+        await self.heartbeat(worker_id, status=beat.status, run=beat.run, step=beat.step,
+                             best_mse=beat.best_mse, progress=beat.progress,
+                             config_version=beat.config_version)
+        await self.record_history(worker_id, history)
+        row = self.workers.get(worker_id, {})
+        command = await self.claim_command(f"worker:{worker_id}", WORKER_COMMANDS,
+                                           [f"worker:{worker_id}", f"node:{row.get('node')}"])
+        version = config_version(self.config)
+        config = ({k: c.value for k, c in self.config.items()}
+                  if version > beat.config_version else None)
+        exact = row.get("puzzle_id") is not None and await self.has_exact(row["puzzle_id"])
+        return BeatReply(config, version, exact, command)
+
+    async def finish_worker(self, worker_id: int, status: str, reason: str,
+                            best_mse: float | None = None) -> None:
+        w = self.workers[worker_id]
+        now = self._now()
+        w.update(status=status, exit_reason=reason, finished_at=now, heartbeat=now,
+                 best_mse=_f(best_mse) if best_mse is not None else w["best_mse"])
+        self._changed("workers")
+
+    async def mark_lost(self, silent_after: float = SILENT_AFTER_S) -> int:
+        lost = 0
+        for w in self.workers.values():
+            if w["status"] in ALIVE and self._age(w) > silent_after:
+                w.update(status=WorkerState.LOST.value, finished_at=w["heartbeat"],
+                         exit_reason=f"no heartbeat for {float(silent_after)} s")
+                lost += 1
+        if lost:
+            self._changed("workers")
+        return lost
+
+    def _age(self, w: dict) -> float:
+        return self.clock() - w["heartbeat"].timestamp()
+
+    async def fetch_workers(self, puzzle_id: int | None = None, alive_only: bool = False) -> list[WorkerRow]:
+        return [WorkerRow(**w, heartbeat_age_s=self._age(w))
+                for wid, w in sorted(self.workers.items())
+                if (puzzle_id is None or w["puzzle_id"] == puzzle_id)
+                and (not alive_only or w["status"] in ALIVE)]
+
+    async def record_history(self, worker_id: int, points: Sequence[tuple]) -> None:
+        for r, s, m, b in points:
+            self.history.append(HistoryPoint(worker_id, self._now(), int(r), int(s), _f(m), _f(b),
+                                             self._next_id("mse_history")))
+
+    async def fetch_mse_history(self, puzzle_id: int | None = None, worker_id: int | None = None,
+                                after_id: int = 0, limit: int = 5000) -> list[HistoryPoint]:
+        def wanted(p: HistoryPoint) -> bool:
+            return (p.id > after_id and (worker_id is None or p.worker_id == worker_id)
+                    and (puzzle_id is None or self.workers[p.worker_id]["puzzle_id"] == puzzle_id))
+        return [p for p in self.history if wanted(p)][:limit]
+
+    # ---- config knobs -------------------------------------------------------------
+    async def fetch_config(self) -> dict[str, ConfigKnob]:
+        return dict(self.config)
+
+    async def set_config(self, key: str, value: float, by: str = "operator") -> ConfigKnob:
+        value = check_value(key, value)
+        old = self.config.get(key)
+        knob = ConfigKnob(key, value, old.version + 1 if old else 1, self._now(), by)
+        self.config[key] = knob
+        self._changed("config")
+        return knob
+
+    # ---- operator commands --------------------------------------------------------
+    async def enqueue_command(self, kind: str, args: dict | None = None, target: str | None = None,
+                              puzzle_id: int | None = None) -> int:
+        cid = self._next_id("commands")
+        self.commands[cid] = CommandRow(cid, puzzle_id, kind, dict(args or {}), target, "pending",
+                                        self._now(), None, None, None, None)
+        self._changed("commands")
+        return cid
+
+    async def claim_command(self, claimer: str, kinds: Sequence[str],
+                            targets: Sequence[str] = ()) -> CommandRow | None:
+        for cid, c in sorted(self.commands.items()):
+            if c.status == "pending" and c.kind in kinds and (c.target is None or c.target in targets):
+                claimed = replace(c, status="claimed", claimed_by=claimer, claimed_at=self._now())
+                self.commands[cid] = claimed
+                self._changed("commands")
+                return claimed
+        return None
+
+    async def finish_command(self, command_id: int, ok: bool, result: dict | None = None) -> None:
+        self.commands[command_id] = replace(self.commands[command_id],
+                                            status="done" if ok else "failed",
+                                            finished_at=self._now(), result=dict(result or {}))
+        self._changed("commands")
+
+    async def fetch_commands(self, limit: int = 50) -> list[CommandRow]:
+        return [c for _, c in sorted(self.commands.items(), reverse=True)][:limit]
+
+    # ---- observations, summaries, notices -----------------------------------------
+    async def add_observation(self, puzzle_id: int | None, kind: str, message: str,
+                              stats: dict | None = None, changes: dict | None = None) -> int:
+        oid = self._next_id("observations")
+        self.observations.append(ObservationRow(oid, puzzle_id, self._now(), kind, message,
+                                                dict(stats or {}), dict(changes or {})))
+        self._changed("observations")
+        return oid
+
+    async def fetch_observations(self, limit: int = 50,
+                                 puzzle_id: int | None = None) -> list[ObservationRow]:
+        mine = [o for o in reversed(self.observations)
+                if puzzle_id is None or o.puzzle_id == puzzle_id]
+        return mine[:limit]
+
+    async def counts(self, puzzle_id: int | None = None) -> PoolCounts:
+        puzzle_id = await self._puzzle_or_current(puzzle_id)
+        mine = [s for s in self.solutions.values() if s.puzzle_id == puzzle_id]
+        workers = [w for w in self.workers.values() if w["puzzle_id"] == puzzle_id]
+        return PoolCounts(
+            solutions=len(mine), exact=sum(s.matches_target for s in mine),
+            workers_alive=sum(w["status"] in ALIVE for w in workers),
+            workers_lost=sum(w["status"] == WorkerState.LOST.value for w in workers),
+            refusals=sum(r["puzzle_id"] in (puzzle_id, None) for r in self.refusals),
+            commands_pending=sum(c.status == "pending" for c in self.commands.values()),
+            best_mse=min((s.mse for s in mine), default=None))
+
+    async def listen(self, on_change: Callable[[str], None]) -> MemoryListener:
+        listener = MemoryListener(self, on_change)
+        self._listeners.add(listener)
+        return listener

@@ -1,0 +1,265 @@
+"""The pool's contract (solver.pool.base.Store), held over both stores: PostgreSQL and
+the in-memory twin the fast tests use. A behaviour tested here is one they share."""
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from solver.answer import answer_sha256
+from solver.pool import Beat, MemoryStore, SubmissionRefused, WorkerState, connect
+from solver.pool.states import SILENT_AFTER_S
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def open_store(request):
+    """open_store() -> a fresh, empty store of the parameter's kind."""
+    if request.param == "memory":
+        async def memory():
+            return MemoryStore()
+        return memory
+    dsn = request.getfixturevalue("fresh_dsn")
+    return lambda: connect(dsn)
+
+
+async def silence(store, worker_id: int, seconds: float) -> None:
+    """Make a worker's last heartbeat SECONDS older than it is, without waiting."""
+    if isinstance(store, MemoryStore):
+        store.workers[worker_id]["heartbeat"] -= timedelta(seconds=seconds)
+    else:
+        await store._pool.execute("UPDATE workers SET heartbeat = heartbeat - make_interval("
+                                  "secs => $2) WHERE id = $1", worker_id, float(seconds))
+
+
+async def two_workers(store, puzzle) -> tuple[int, int, int]:
+    """(puzzle id, worker on n1, worker on n2)."""
+    pid = await store.register_puzzle(puzzle)
+    return pid, await store.register_worker(pid, "n1", 111), await store.register_worker(pid, "n2", 222)
+
+
+def scrambled(answer, swap=(0, 2)):
+    perm = list(answer)
+    a, b = swap
+    perm[a], perm[b] = perm[b], perm[a]
+    return perm
+
+
+async def test_the_exact_answer_is_stored_with_our_mse(open_store, tiny_puzzle, tiny_answer):
+    async with await open_store() as store:
+        got = await store.submit(tiny_puzzle, np.array(tiny_answer, dtype=np.int64),
+                                 origin="injected",
+                                 node="n1")
+        assert got.new and got.matches_target and got.mse < 1e-10
+        assert got.sha256 == answer_sha256(tiny_answer) == tiny_puzzle.target_sha256
+        best = await store.fetch_best()
+        assert best.permutation == tiny_answer and best.origin == "injected" and best.node == "n1"
+        assert await store.has_exact(best.puzzle_id)
+        assert await store.fetch_solution(best.id) == best
+
+
+async def test_one_answer_submitted_again_and_again_makes_one_row(open_store, tiny_puzzle,
+                                                                  tiny_answer):
+    async with await open_store() as store:
+        perm = scrambled(tiny_answer)
+        results = await asyncio.gather(*[
+            store.submit(tiny_puzzle, [np.int32(v) for v in perm], origin="anneal", node=f"n{i}")
+            for i in range(6)])
+        assert len({r.id for r in results}) == 1 and sum(r.new for r in results) == 1
+        again = await store.submit(tiny_puzzle, perm, np.float32(results[0].mse), origin="anneal")
+        assert not again.new and math.isclose(again.mse, results[0].mse)
+        assert (await store.counts()).solutions == 1
+
+
+async def test_malformed_submissions_are_refused_counted_and_change_nothing(open_store, tiny_puzzle,
+                                                                            tiny_answer):
+    async with await open_store() as store:
+        good = scrambled(tiny_answer)
+        await store.submit(tiny_puzzle, good, origin="anneal")
+        before = await store.fetch_top(10)
+        true_mse = before[0].mse
+        repeat = list(tiny_answer)
+        repeat[2] = repeat[0]
+        wrong_slot = list(tiny_answer)
+        wrong_slot[0], wrong_slot[1] = wrong_slot[1], wrong_slot[0]  # an out piece in an inp slot
+        bad = [
+            (tiny_answer[:-1], None),                      # wrong length
+            (tiny_answer + [tiny_answer[0]], None),             # too long, repeated
+            (repeat, None),                           # repeats
+            (wrong_slot, None),                       # wrong class in a slot
+            ([float("nan")] + tiny_answer[1:], None),      # NaN as a piece id
+            (good, float("nan")),                     # NaN claimed MSE
+            (good, true_mse * 0.5 + 1e-3),            # a lie
+            (scrambled(tiny_answer, (2, 4)), 0.0),         # claims exact, is not
+            ([1.5] + tiny_answer[1:], None),               # not an integer
+        ]
+        for perm, claim in bad:
+            with pytest.raises(SubmissionRefused):
+                await store.submit(tiny_puzzle, perm, claim, origin="anneal", node="liar")
+        with pytest.raises(SubmissionRefused, match="origin"):
+            await store.submit(tiny_puzzle, good, origin="")
+        assert await store.fetch_top(10) == before
+        counts = await store.counts()
+        assert counts.refusals == len(bad) + 1 and counts.solutions == 1
+        reasons = [r["reason"] for r in await store.fetch_refusals()]
+        assert any("does not match the recomputed" in r for r in reasons)
+        assert all(r.count(".") <= 3 for r in reasons)  # one sentence each (decimals allowed)
+
+
+async def test_the_best_over_time_lists_each_improvement(open_store, tiny_puzzle, tiny_answer):
+    async with await open_store() as store:
+        worse = await store.submit(tiny_puzzle, scrambled(tiny_answer, (0, 4)), origin="a")
+        better = await store.submit(tiny_puzzle, scrambled(tiny_answer, (0, 2)), origin="a")
+        exact = await store.submit(tiny_puzzle, tiny_answer, origin="a")
+        curve = [m for _, m in await store.fetch_best_over_time()]
+        assert curve == sorted({worse.mse, better.mse, exact.mse}, reverse=True)[:len(curve)]
+        assert curve[-1] == exact.mse and curve == sorted(curve, reverse=True)
+
+
+async def test_the_current_puzzle_is_the_most_recently_active(open_store, tiny_puzzle):
+    from tests.fixture_puzzles import numpy_puzzle
+
+    other, other_answer = numpy_puzzle(blocks=3, seed=7)
+    async with await open_store() as store:
+        mine = await store.register_puzzle(tiny_puzzle)
+        theirs = await store.register_puzzle(other, name="other")
+        assert await store.register_puzzle(tiny_puzzle) == mine
+        assert await store.find_puzzle_id(other) == theirs
+        assert [p.name for p in await store.fetch_puzzles()] == [None, "other"]
+        await store.submit(other, other_answer, origin="a")
+        assert await store.current_puzzle_id() == theirs
+        assert await store.fetch_top(5, mine) == []
+
+
+async def test_knobs_have_limits_and_versions(open_store):
+    async with await open_store() as store:
+        before = (await store.fetch_config())["perturb_width"]
+        after = await store.set_config("perturb_width", 9, by="test")
+        assert (after.value, after.version, after.updated_by) == (9, before.version + 1, "test")
+        with pytest.raises(ValueError, match="perturb_width"):
+            await store.set_config("perturb_width", 1e9)
+        with pytest.raises(ValueError, match="unknown config knob"):
+            await store.set_config("nope", 1)
+
+
+async def test_commands_are_claimed_once_each_and_by_target(open_store):
+    async with await open_store() as store:
+        ids = [await store.enqueue_command("inject", {"kind": "random"}) for _ in range(5)]
+        targeted = await store.enqueue_command("stop", target="worker:7")
+        claims = await asyncio.gather(*[store.claim_command(f"c{i}", ["inject"]) for i in range(8)])
+        assert sorted(c.id for c in claims if c is not None) == ids
+        assert await store.claim_command("w", ["stop"], ["worker:8"]) is None
+        mine = await store.claim_command("w", ["stop"], ["worker:7", "node:a"])
+        assert mine.id == targeted and mine.status == "claimed" and mine.claimed_by == "w"
+        await store.finish_command(mine.id, True, {"ok": 1})
+        newest = (await store.fetch_commands(1))[0]
+        assert (newest.id, newest.status, newest.result) == (targeted, "done", {"ok": 1})
+
+
+async def test_a_worker_row_says_what_the_worker_said(open_store, tiny_puzzle):
+    async with await open_store() as store:
+        pid = await store.register_puzzle(tiny_puzzle)
+        wid = await store.register_worker(pid, "n1", 111)
+        [row] = await store.fetch_workers(pid)
+        assert (row.status, row.state, row.progress, row.run) == \
+            ("running", WorkerState.RUNNING, {}, 0)
+        progress = {"mse": 0.2, "temperature": 1e-3, "evals_per_s": 900.0, "start": "seed:norm"}
+        await store.heartbeat(wid, run=2, step=50, best_mse=0.1, progress=progress,
+                              config_version=3)
+        [row] = await store.fetch_workers(pid, alive_only=True)
+        assert (row.run, row.step, row.best_mse, row.progress, row.config_version) == \
+            (2, 50, 0.1, progress, 3)
+        assert 0 <= row.heartbeat_age_s < 5
+        await store.finish_worker(wid, "done", "2 runs done", best_mse=0.05)
+        [row] = await store.fetch_workers()
+        assert (row.state, row.exit_reason, row.best_mse) == (WorkerState.DONE, "2 runs done", 0.05)
+        assert await store.fetch_workers(alive_only=True) == []
+
+
+async def test_a_silent_worker_is_lost_by_one_rule_and_keeps_its_results(open_store, tiny_puzzle,
+                                                                        tiny_answer):
+    async with await open_store() as store:
+        pid, dead, alive = await two_workers(store, tiny_puzzle)
+        await store.submit(tiny_puzzle, scrambled(tiny_answer), origin="anneal", worker_id=dead)
+        await store.record_history(dead, [(1, 10, 0.5, 0.4), (1, 20, 0.3, 0.3)])
+        await silence(store, dead, SILENT_AFTER_S + 1)
+        # read before anyone marks it: the row's state already says lost
+        rows = {w.id: w for w in await store.fetch_workers()}
+        assert rows[dead].state == WorkerState.LOST and rows[dead].status == "running"
+        assert rows[alive].state == WorkerState.RUNNING
+        assert await store.mark_lost() == 1
+        assert await store.mark_lost() == 0
+        rows = {w.id: w for w in await store.fetch_workers()}
+        assert rows[dead].status == "lost" and rows[alive].status == "running"
+        counts = await store.counts(pid)
+        assert (counts.workers_alive, counts.workers_lost) == (1, 1)
+        assert (await store.fetch_best()).worker_id == dead
+        history = await store.fetch_mse_history(worker_id=dead)
+        assert [p.step for p in history] == [10, 20]
+        assert [p.step for p in await store.fetch_mse_history(after_id=history[0].id)] == [20]
+        await store.heartbeat(dead, run=1)             # it beats again: alive again
+        assert {w.id: w.state for w in await store.fetch_workers()}[dead] == WorkerState.RUNNING
+
+
+async def test_a_heartbeat_is_one_call_that_answers_what_the_worker_needs(open_store, tiny_puzzle,
+                                                                          tiny_answer):
+    async with await open_store() as store:
+        pid, wid, other = await two_workers(store, tiny_puzzle)
+        first = await store.beat(wid, Beat("running", 1, 10, 0.5), [(1, 10, 0.6, 0.5)])
+        assert first.config["restart_share"] == 0.25 and not first.exact and first.command is None
+        assert first.config_version > 0
+        same = await store.beat(wid, Beat("running", 1, 20, 0.4,
+                                          config_version=first.config_version))
+        assert same.config is None and same.config_version == first.config_version
+        await store.set_config("perturb_width", 8)
+        changed = await store.beat(wid, Beat("running", 1, 30, 0.4,
+                                             config_version=first.config_version))
+        assert changed.config["perturb_width"] == 8
+        assert changed.config_version > first.config_version
+        # commands: its own, its node's, an untargeted one; never another worker's
+        theirs = await store.enqueue_command("stop", target=f"worker:{other}")
+        node = await store.enqueue_command("new_run", target="node:n1")
+        tool = await store.enqueue_command("inject", {"kind": "norm"})
+        got = await store.beat(wid, Beat("running", 1, 40, 0.4))
+        assert (got.command.id, got.command.kind, got.command.claimed_by) == \
+            (node, "new_run", f"worker:{wid}")
+        assert (await store.beat(wid, Beat("running", 1, 50, 0.4))).command is None
+        assert (await store.beat(other, Beat("running", 1, 5, 0.4))).command.id == theirs
+        assert {c.id: c.status for c in await store.fetch_commands()}[tool] == "pending"
+        await store.submit(tiny_puzzle, tiny_answer, origin="injected")
+        assert (await store.beat(wid, Beat("running", 2, 60, 0.3))).exact
+        [row] = [w for w in await store.fetch_workers() if w.id == wid]
+        assert (row.run, row.step, row.best_mse) == (2, 60, 0.3)
+        assert [p.mse for p in await store.fetch_mse_history(worker_id=wid)] == [0.6]
+
+
+async def test_observations_come_newest_first(open_store, tiny_puzzle):
+    async with await open_store() as store:
+        pid = await store.register_puzzle(tiny_puzzle)
+        for i in range(3):
+            await store.add_observation(pid, "healthy", f"note {i}", {"pool_size": i})
+        await store.add_observation(None, "command", "inject #1: done")
+        assert [o.message for o in await store.fetch_observations(2)] == \
+            ["inject #1: done", "note 2"]
+        mine = await store.fetch_observations(10, pid)
+        assert [o.message for o in mine] == ["note 2", "note 1", "note 0"]
+        assert mine[0].stats == {"pool_size": 2}
+
+
+async def test_changes_notify_listeners(open_store, tiny_puzzle, tiny_answer):
+    async with await open_store() as store:
+        seen = asyncio.Queue()
+        listener = await store.listen(seen.put_nowait)
+        try:
+            await store.submit(tiny_puzzle, tiny_answer, origin="injected")
+            tables = set()
+            while "solutions" not in tables:
+                tables.add(await asyncio.wait_for(seen.get(), 5))
+            await store.set_config("restart_share", 0.5)
+            while "config" not in tables:
+                tables.add(await asyncio.wait_for(seen.get(), 5))
+        finally:
+            await listener.close()
+        assert listener.is_closed()
