@@ -92,8 +92,12 @@ class _ProgressLines:
             return
         self.last = info["seconds"]
         print(f"[{info['seconds']:7.1f}s] {info['stage']:4} step {info['step']:>6}  mse {info['mse']:.3e}  "
-              f"best {info['best_mse']:.3e}  T {info['temperature']:.3g}  "
+              f"best {info['best_mse']:.3e}  T {_temperature(info)}  "
               f"{info['evals_per_s']:.0f} evals/s", file=sys.stderr, flush=True)
+
+
+def _temperature(info: dict) -> str:
+    return "-" if info.get("temperature") is None else f"{info['temperature']:.3g}"
 
 
 def cmd_solve(args) -> int:

@@ -59,3 +59,25 @@ def structural_pairing(puzzle, with_margins: bool = True) -> Pairing:
     if key:
         _CACHE[key] = result
     return result
+
+
+def settle_pairs(pairing: Pairing, inp: np.ndarray, out: np.ndarray, trusted: np.ndarray) -> np.ndarray:
+    """The outs for ``inp`` (order kept) with every trusted inp class paired as the
+    structure says; the others keep their outs where still free, and the rest are assigned
+    by the structural cost. A start or elite with a scrambled pairing is put right where
+    the weights are sure, and left alone where they are not."""
+    new_out = np.full(len(inp), -1, dtype=np.int64)
+    for k, i in enumerate(inp):
+        if trusted[i]:
+            new_out[k] = pairing.out_of_inp[i]
+    taken = set(int(o) for o in new_out if o >= 0)
+    for k, o in enumerate(out):
+        if new_out[k] < 0 and int(o) not in taken:
+            new_out[k] = o
+            taken.add(int(o))
+    open_slots = np.flatnonzero(new_out < 0)
+    if len(open_slots):
+        free = np.array(sorted(set(range(len(inp))) - taken), dtype=np.int64)
+        choice = assign(pairing.cost[np.ix_(inp[open_slots], free)])
+        new_out[open_slots] = free[choice]
+    return new_out

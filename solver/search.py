@@ -10,24 +10,26 @@ on held-out rows, so a search on a few hundred rows cannot fool itself.
 """
 from __future__ import annotations
 
-import math
+import itertools
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from solver import engine, moves as mv, repair
+from solver import engine, repair
 from solver.answer import answer_sha256, from_permutation, to_permutation
 from solver.descent import Descent, DescentPlan
 from solver.evaluator import Evaluator
-from solver.pairing import CONFIDENT_MARGIN, structural_pairing
-from solver.reorder import Reorder
+from solver.pairing import settle_pairs, structural_pairing
+from solver.reorder import Reorder, ReorderPlan
 from solver.seeds import SEEDS
 from solver.verdict import VERDICT_ROWS, far_verdict, verdict
 
 # Puzzles with at most this many rows are searched on all of them (the public one has 342);
 # larger ones on a random subsample, with held-out rows to judge the best.
 ALL_ROWS_UP_TO = 1024
+# Up to this many blocks every order (at most 5,040) is tried: cheaper than any search.
+ALL_ORDERS_UP_TO = 7
 # A float32 MSE this far below the variance of pred is rounding: confirm in float64.
 EXACT_LEVEL = 1e-9
 
@@ -37,10 +39,7 @@ class Settings:
     fast_rows: int = 384  # rows of the fast path on a large puzzle
     rows: int = 512  # rows of the full search on a large puzzle
     validation_rows: int = 1024  # held-out rows that judge the best
-    t0: float = 0.05  # initial temperature on log-MSE
-    cooling: float = 0.97
-    reheat_after: int = 40  # kicks without a new best before going back to the best
-    kick_width: int = 6
+    t0: float = 0.05  # start temperature of the reorder's anneals, on log-MSE (a worker knob scales it)
 
 
 @dataclass
@@ -89,7 +88,7 @@ class Search:
         self.solution: tuple | None = None  # (permutation, Verdict)
         self.stage = "fast"
         self.steps = 0
-        self.temp = self.settings.t0
+        self.reorderer: Reorder | None = None
         self._last_progress = 0.0
         self._validation = None
         self._small = None
@@ -129,7 +128,8 @@ class Search:
             elapsed = now - self.started
             evaluations = sum(self.evaluations_by_rows().values())
             best = self.current.loss if self.best is None else self.best[0]
-            self.on_progress({"step": self.steps, "temperature": self.temp, "mse": self.current.loss,
+            temperature = self.reorderer.temp if self.reorderer else None
+            self.on_progress({"step": self.steps, "temperature": temperature, "mse": self.current.loss,
                               "best_mse": best, "evals_per_s": evaluations / max(elapsed, 1e-9),
                               "evaluations": evaluations, "seconds": elapsed, "stage": self.stage})
 
@@ -178,18 +178,27 @@ class Search:
                 if not full:
                     raise _Stop
             else:
-                start = from_permutation(self.puzzle, start)
+                start = self.settled(*from_permutation(self.puzzle, start))
             self.stage = "full"
             if self.current is None or self.current.n_rows < min(self.puzzle.n_rows, self.settings.rows):
                 self.current = self._evaluator(self.settings.rows)
             self.current.set(*start)
             self.consider(self.current)
+            if self.puzzle.n_blocks <= ALL_ORDERS_UP_TO:
+                self.all_orders()
             if self.pairs_in_doubt():
                 self.repair_and_reorder()
             self.reorder()
         except _Stop:
             pass
         return self.result()
+
+    def settled(self, inp, out):
+        """A given start with its pairs put right where the weights are sure: every pair
+        when the trace settles most of them, else only the confident ones."""
+        pairing = structural_pairing(self.puzzle)
+        trusted = np.ones(len(inp), dtype=bool) if not self.pairs_in_doubt() else pairing.confident
+        return inp, settle_pairs(pairing, inp, out, trusted)
 
     def _descent(self, ev: Evaluator, plan: DescentPlan, on_better=None) -> Descent:
         return Descent(ev, plan, tick=self.tick, on_better=on_better or self.consider)
@@ -209,15 +218,37 @@ class Search:
         _, inp, out = min(ended, key=lambda e: e[0])
         return inp, out
 
-    def _uncertain_pairs(self) -> np.ndarray:
-        pairing = structural_pairing(self.puzzle)
-        return np.flatnonzero(pairing.margin < CONFIDENT_MARGIN)
+    def all_orders(self):
+        """Every order of the current pairs, in batches that share nothing but the rows."""
+        ev = self.current
+        inp, out = ev.inp.copy(), ev.out.copy()
+        n, best = len(inp), (ev.loss, np.arange(len(inp)))
+        orders = itertools.permutations(range(n))
+        while batch := [np.array(o) for o in itertools.islice(orders, 256)]:
+            self.tick()
+            losses = ev.candidates([(inp[o], out[o], (0, n)) for o in batch])
+            k = int(np.argmin(losses))
+            if losses[k] < best[0]:
+                best = (float(losses[k]), batch[k])
+        ev.set(inp[best[1]], out[best[1]])
+        self.consider(ev)
 
     def reorder(self, restarts: int | None = None):
-        """Relinearised precedence annealing (solver.reorder) until the answer, the end, or
-        the given number of chain restarts."""
-        Reorder(self.current, self.rng, tick=self.tick, on_better=self.consider).run(
-            EXACT_LEVEL * self.scale, restarts=restarts)
+        """Relinearised precedence annealing (solver.reorder) in rounds of a few chains,
+        each round's best polished by exact descent (on small or untrained nets the model's
+        moves can miss what one swap or insertion fixes), until the answer, the end, or the
+        given number of chain restarts."""
+        floor, done = EXACT_LEVEL * self.scale, 0
+        while restarts is None or done < restarts:
+            self.tick()
+            chains = 3 if restarts is None else min(3, restarts - done)
+            self.reorderer = Reorder(self.current, self.rng, ReorderPlan(t0=self.settings.t0),
+                                     tick=self.tick, on_better=self.consider)
+            self.reorderer.run(floor, restarts=chains)
+            done += chains
+            self.current.set(self.best[1], self.best[2])
+            self._descent(self.current, DescentPlan(reach=max(4, self.puzzle.n_blocks // 4))).run(floor)
+            self.consider(self.current)
 
     def pairs_in_doubt(self) -> bool:
         """The trace leaves most pairs in doubt (median margin under 2 spreads; trained nets
@@ -253,82 +284,6 @@ class Search:
                 self._judges = tuple(repair.Judge(engine.prepare(self.puzzle, rows=np.sort(part), dtype=np.float32))
                                      for part in (rows[:1000], rows[1000:4000]))
         return self._judges
-
-    def iterated_search(self):
-        """Kick, descend around the kick, accept or not (Metropolis on log-MSE); now and
-        then a full descent; reheat from the best after a long while without a new one."""
-        s, ev = self.settings, self.current
-        n = self.puzzle.n_blocks
-        repair = len(self._uncertain_pairs()) > 0
-        kinds = ("swap", "insert", "pair") if repair else ("swap", "insert")
-        floor = EXACT_LEVEL * self.scale
-        self._descent(ev, DescentPlan(kinds=kinds, reach=4)).run(floor)
-        self.consider(ev)
-        cur = (ev.loss, ev.inp.copy(), ev.out.copy())
-        since_best, self.temp, kicks = 0, s.t0, 0
-        while True:
-            self.tick()
-            best_before = self.best[0]
-            inp, out = self._kick(cur[1], cur[2], repair, since_best)
-            changed = np.flatnonzero((inp != cur[1]) | (out != cur[2]))
-            ev.set(inp, out)
-            kicks += 1
-            # a kick is repaired around where it struck; a full descent now and then
-            window = None if kicks % 10 == 0 or not len(changed) else \
-                (max(0, changed[0] - 4), min(n, changed[-1] + 5))
-            plan = DescentPlan(kinds=kinds, reach=4) if window is None else \
-                DescentPlan(kinds=kinds, reach=4, window=window, sweeps=False, confirm=6)
-            self._descent(ev, plan).run(floor)
-            self.consider(ev)
-            delta = math.log(max(ev.loss, 1e-300)) - math.log(max(cur[0], 1e-300))
-            if delta <= 0 or self.rng.random() < math.exp(-delta / max(self.temp, 1e-9)):
-                cur = (ev.loss, ev.inp.copy(), ev.out.copy())
-            since_best = 0 if self.best[0] < best_before else since_best + 1
-            self.temp *= s.cooling
-            if since_best and since_best % s.reheat_after == 0:
-                self.temp = s.t0
-                cur = (ev.set(self.best[1], self.best[2]), self.best[1].copy(), self.best[2].copy())
-
-    def _kick(self, inp, out, repair: bool, since_best: int):
-        """A random jump out of the current basin: a shuffled window, or blocks taken out
-        and put back where they fit best (sometimes re-paired on the way)."""
-        n, rng = len(inp), self.rng
-        if n > 3 and rng.random() < 0.5:
-            count = int(rng.integers(2, 5))
-            return self._rebuild(inp, out, count, repair and rng.random() < 0.3)
-        # a few random moves inside one window, so the repair can stay local
-        kinds = ("swap", "insert", "reverse", "cycle") + (("pair", "pair") if repair else ())
-        width = min(n, 2 * self.settings.kick_width)
-        lo = int(rng.integers(0, n - width + 1))
-        for _ in range(3 if since_best < self.settings.reheat_after else 6):
-            move = mv.random_move(rng, width, self.settings.kick_width, kinds)
-            inp, out, _ = mv.apply((move[0],) + tuple(lo + k for k in move[1:]), inp, out)
-        return inp, out
-
-    def _rebuild(self, inp, out, count: int, repair: bool):
-        """Take ``count`` random blocks out and put each back where the network fits best."""
-        m = self._small_model()
-        n = len(inp)
-        taken = np.sort(self.rng.choice(n, size=min(count, n - 1), replace=False))
-        keep = np.setdiff1d(np.arange(n), taken)
-        new_inp, new_out = list(inp[keep]), list(out[keep])
-        removed = [(int(inp[t]), int(out[t])) for t in taken]
-        if repair and len(removed) > 1:
-            outs = [o for _, o in removed]
-            outs = [outs[k] for k in self.rng.permutation(len(outs))]
-            removed = [(i, o) for (i, _), o in zip(removed, outs)]
-        for k in self.rng.permutation(len(removed)):
-            i, j = removed[k]
-            losses = engine.insertion_losses(m, np.array(new_inp), np.array(new_out), i, j)
-            q = int(np.argmin(losses))
-            new_inp.insert(q, i)
-            new_out.insert(q, j)
-        return np.array(new_inp, dtype=np.int64), np.array(new_out, dtype=np.int64)
-
-    def _small_model(self):
-        if self._small is None:
-            self._small = engine.prepare(self.puzzle, rows=min(128, self.puzzle.n_rows), dtype=np.float32)
-        return self._small
 
     # ---------------------------------------------------------------- the result
 

@@ -5,9 +5,6 @@ from pathlib import Path
 
 import numpy as np
 
-def answer_string(perm: list[int]) -> str:
-    return ",".join(str(int(i)) for i in perm)
-
 
 def write_csv(path: Path, x: np.ndarray, pred: np.ndarray, true: np.ndarray) -> None:
     """Measurements and pred as shortest float32 reprs, true as float64 reprs."""
