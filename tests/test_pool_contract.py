@@ -263,3 +263,50 @@ async def test_changes_notify_listeners(open_store, tiny_puzzle, tiny_answer):
         finally:
             await listener.close()
         assert listener.is_closed()
+
+
+async def test_a_solution_keeps_its_lineage_and_the_records_say_what_paid(open_store, tiny_puzzle,
+                                                                         tiny_answer):
+    async with await open_store() as store:
+        pid, w1, _ = await two_workers(store, tiny_puzzle)
+        seed = await store.submit(tiny_puzzle, scrambled(tiny_answer), origin="seed:random")
+        worse = await store.submit(tiny_puzzle, scrambled(tiny_answer, (0, 4)), origin="anneal")
+        better = await store.submit(tiny_puzzle, tiny_answer, origin="anneal", worker_id=w1,
+                                    parents=[seed.id, worse.id], run=3, method="crossover",
+                                    command_id=None)
+        row = await store.fetch_solution(better.id)
+        assert (row.run, row.method, row.parents, row.worker_id) == (3, "crossover", [seed.id, worse.id], w1)
+        records = await store.fetch_records(pid)
+        assert records[0].id == seed.id and records[-1].id == better.id
+        assert all(a.mse > b.mse for a, b in zip(records, records[1:]))
+        with pytest.raises(SubmissionRefused, match="run must be a whole number"):
+            await store.submit(tiny_puzzle, scrambled(tiny_answer, (2, 4)), origin="anneal", run="x")
+
+
+async def test_a_long_command_reports_progress_and_can_be_cancelled(open_store):
+    async with await open_store() as store:
+        waiting = await store.enqueue_command("surgery", {"positions": [1, 40]})
+        running = await store.enqueue_command("surgery", {})
+        assert await store.cancel_command(waiting) == "cancelled"
+        claimed = await store.claim_command("observer", ["surgery"])
+        assert claimed.id == running                        # the cancelled one is never claimed
+        assert await store.command_progress(running, {"piece": 1, "pieces": 3}) is False
+        assert await store.cancel_command(running) == "claimed"
+        assert await store.command_progress(running, {"piece": 2, "pieces": 3}) is True
+        row = await store.fetch_command(running)
+        assert row.progress == {"piece": 2, "pieces": 3} and row.cancel_requested
+        assert await store.cancel_command(999) is None
+
+
+async def test_interventions_are_logged_and_judged(open_store, tiny_puzzle):
+    async with await open_store() as store:
+        pid = await store.register_puzzle(tiny_puzzle)
+        first = await store.add_intervention(pid, "inject", {"kind": "jacobian"}, reason="stagnation",
+                                             window_s=300, best_before=0.5, command_id=7)
+        second = await store.add_intervention(pid, "knobs", {"restart_share": 0.4},
+                                              reason="monoculture", window_s=300, best_before=0.5)
+        await store.judge_intervention(first, 0.25)
+        rows = await store.fetch_interventions(pid)
+        assert [r.id for r in rows] == [first, second]
+        assert rows[0].paid is True and rows[0].best_after == 0.25 and rows[0].command_id == 7
+        assert rows[1].paid is None and rows[1].detail == {"restart_share": 0.4}

@@ -16,8 +16,8 @@ solver.pool.schema.NOTIFY_CHANNEL, the payload a table name.
 from .base import Store
 from .errors import PoolError, SubmissionRefused
 from .memory import MemoryStore
-from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, ObservationRow,
-                   PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
+from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, InterventionRow,
+                   ObservationRow, PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
 from .states import WorkerState
 from .store import PoolStore, connect, is_connection_error
 
@@ -25,5 +25,5 @@ __all__ = [
     "connect", "Store", "PoolStore", "MemoryStore", "PoolError", "SubmissionRefused",
     "is_connection_error", "WorkerState", "PuzzleRow", "SolutionRow", "Submitted", "WorkerRow",
     "Beat", "BeatReply", "HistoryPoint", "ConfigKnob", "CommandRow", "ObservationRow",
-    "PoolCounts",
+    "PoolCounts", "InterventionRow",
 ]

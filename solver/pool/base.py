@@ -18,8 +18,8 @@ import asyncio
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from .errors import SubmissionRefused
-from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, ObservationRow,
-                   PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
+from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, InterventionRow,
+                   ObservationRow, PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
 from .states import SILENT_AFTER_S
 from .validate import check_claim, check_shape, check_submission
 
@@ -32,7 +32,7 @@ WORKER_COMMANDS = ("stop", "new_run")
 TOOL_COMMANDS = ("inject", "surgery", "zones", "breakpoints")
 # Tables a change notice may name (the payload of every notice).
 TABLES = frozenset({"puzzles", "solutions", "workers", "config", "commands", "observations",
-                    "refusals"})
+                    "refusals", "interventions"})
 
 
 class Listener(Protocol):
@@ -86,13 +86,16 @@ class Store(abc.ABC):
     # ---- solutions: the door ------------------------------------------------------
     async def submit(self, puzzle, permutation: Sequence[int], mse: float | None = None, *,
                      origin: str, node: str | None = None, worker_id: int | None = None,
-                     parents: Iterable[int] = ()) -> Submitted:
+                     parents: Iterable[int] = (), run: int | None = None,
+                     method: str | None = None, command_id: int | None = None) -> Submitted:
         """Validate at the door and store; a duplicate answer collapses onto its row and
-        costs no forward pass. SubmissionRefused (logged first) for anything malformed."""
+        costs no forward pass. SubmissionRefused (logged first) for anything malformed.
+        RUN, METHOD and COMMAND_ID complete the lineage (see SolutionRow)."""
         puzzle_id = await self.register_puzzle(puzzle)
         try:
             if not isinstance(origin, str) or not origin or len(origin) > 64:
                 raise SubmissionRefused(f"origin {origin!r} must be a short non-empty name")
+            lineage = _lineage(run, method, command_id)
             perm, sha = check_shape(puzzle, permutation)
             parent_ids = _solution_ids(parents)
             known = await self._known_solution(puzzle_id, sha)
@@ -107,7 +110,7 @@ class Store(abc.ABC):
                                    payload=repr({"permutation": permutation, "mse": mse})[:4000])
             raise
         new_id = await self._insert_solution(puzzle_id, checked, origin=origin, node=node,
-                                             worker_id=worker_id, parents=parent_ids)
+                                             worker_id=worker_id, parents=parent_ids, **lineage)
         if new_id is not None:
             return Submitted(new_id, checked.mse, checked.sha256, checked.matches_target, True)
         return await self._known_solution(puzzle_id, checked.sha256)   # another got there first
@@ -118,7 +121,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def _insert_solution(self, puzzle_id: int, checked, *, origin: str, node, worker_id,
-                               parents: list[int]) -> int | None:
+                               parents: list[int], run=None, method=None,
+                               command_id=None) -> int | None:
         """Store a checked solution; its id, or None when the hash is there already."""
 
     @abc.abstractmethod
@@ -143,6 +147,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def has_exact(self, puzzle_id: int) -> bool:
         """The pool holds the target answer (or, without a target, an MSE below EXACT_MSE)."""
+
+    @abc.abstractmethod
+    async def fetch_records(self, puzzle_id: int | None = None) -> list[SolutionRow]:
+        """The solutions that lowered the pool's best when they came, oldest first: with
+        their lineage, they say what paid off."""
 
     @abc.abstractmethod
     async def fetch_best_over_time(self, puzzle_id: int | None = None) -> list[tuple[Any, float]]:
@@ -215,6 +224,34 @@ class Store(abc.ABC):
     async def fetch_commands(self, limit: int = 50) -> list[CommandRow]:
         """Newest first."""
 
+    @abc.abstractmethod
+    async def fetch_command(self, command_id: int) -> CommandRow | None: ...
+
+    @abc.abstractmethod
+    async def command_progress(self, command_id: int, progress: dict) -> bool:
+        """Store how far a claimed command got; True when it was asked to cancel."""
+
+    @abc.abstractmethod
+    async def cancel_command(self, command_id: int) -> str | None:
+        """Ask a command to stop: a pending one is cancelled at once, a claimed one is
+        flagged (it stops at its next progress report). Its status after the call, or
+        None when there is no such command."""
+
+    # ---- interventions: what the observer did, and what came of it -----------------
+    @abc.abstractmethod
+    async def add_intervention(self, puzzle_id: int | None, kind: str, detail: dict, *,
+                               reason: str, window_s: float, best_before: float | None,
+                               command_id: int | None = None) -> int: ...
+
+    @abc.abstractmethod
+    async def judge_intervention(self, intervention_id: int, best_after: float | None) -> None:
+        """Record the pool's best at the end of the intervention's window."""
+
+    @abc.abstractmethod
+    async def fetch_interventions(self, puzzle_id: int | None = None,
+                                  limit: int = 500) -> list[InterventionRow]:
+        """Oldest first."""
+
     # ---- observations, summaries, notices -----------------------------------------
     @abc.abstractmethod
     async def add_observation(self, puzzle_id: int | None, kind: str, message: str,
@@ -232,6 +269,20 @@ class Store(abc.ABC):
     async def listen(self, on_change: Callable[[str], None]) -> Listener:
         """Call ON_CHANGE(table) on every change of one of TABLES (at most once per
         statement); close() the returned listener to stop."""
+
+
+def _lineage(run, method, command_id) -> dict:
+    """The lineage fields checked: whole numbers or None, a short method name or None."""
+    def whole(name, value):
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise SubmissionRefused(f"{name} must be a whole number, got {value!r}") from None
+    if method is not None and (not isinstance(method, str) or len(method) > 64):
+        raise SubmissionRefused(f"method {method!r} must be a short name")
+    return dict(run=whole("run", run), method=method, command_id=whole("command_id", command_id))
 
 
 def _solution_ids(parents) -> list[int]:

@@ -16,6 +16,8 @@ class Knob:
 KNOBS: dict[str, Knob] = {k.key: k for k in [
     Knob("restart_share", 0.25, 0.0, 1.0,
          "share of runs that start from a fresh seed instead of a pool elite"),
+    Knob("crossover_share", 0.3, 0.0, 1.0,
+         "share of elite starts that cross two elites (their agreeing positions kept)"),
     Knob("perturb_width", 6.0, 0.0, 200.0,
          "random local moves applied to an elite before annealing it"),
     Knob("temp_scale", 1.0, 0.01, 100.0,

@@ -34,6 +34,8 @@ class Pending:
     origin: str
     parents: list[int] = field(default_factory=list)
     found_at: float = field(default_factory=time.time)
+    run: int | None = None       # lineage: the worker's run and how it started
+    method: str | None = None
 
 
 class Link:

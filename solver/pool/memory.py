@@ -14,8 +14,8 @@ from typing import Any, Callable, Sequence
 
 from .base import EXACT_MSE, TABLES, WORKER_COMMANDS, Store, _finite_or_none as _f
 from .knobs import KNOBS, check_value, config_version
-from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, ObservationRow,
-                   PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
+from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, InterventionRow,
+                   ObservationRow, PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
 from .schema import LATEST
 from .states import ALIVE, SILENT_AFTER_S, WorkerState
 
@@ -56,6 +56,7 @@ class MemoryStore(Store):
         self.commands: dict[int, CommandRow] = {}
         self.observations: list[ObservationRow] = []
         self.refusals: list[dict] = []
+        self.interventions: dict[int, InterventionRow] = {}
         self._listeners: set[MemoryListener] = set()
         self._ids: dict[str, int] = {}
 
@@ -114,13 +115,14 @@ class MemoryStore(Store):
         return None
 
     async def _insert_solution(self, puzzle_id: int, checked, *, origin: str, node, worker_id,
-                               parents: list[int]) -> int | None:
+                               parents: list[int], run=None, method=None,
+                               command_id=None) -> int | None:
         if await self._known_solution(puzzle_id, checked.sha256) is not None:
             return None
         sid = self._next_id("solutions")
         self.solutions[sid] = SolutionRow(sid, puzzle_id, list(checked.permutation), checked.mse,
                                           checked.sha256, checked.matches_target, node, worker_id,
-                                          origin, list(parents), self._now())
+                                          origin, list(parents), self._now(), run, method, command_id)
         self._changed("solutions")
         return sid
 
@@ -146,14 +148,17 @@ class MemoryStore(Store):
         return any(s.puzzle_id == puzzle_id and (s.matches_target or s.mse < EXACT_MSE)
                    for s in self.solutions.values())
 
-    async def fetch_best_over_time(self, puzzle_id: int | None = None) -> list[tuple[Any, float]]:
+    async def fetch_records(self, puzzle_id: int | None = None) -> list[SolutionRow]:
         puzzle_id = await self._puzzle_or_current(puzzle_id)
-        curve, best = [], None
+        records, best = [], None
         for s in sorted(self.solutions.values(), key=lambda s: (s.created_at, s.id)):
             if s.puzzle_id == puzzle_id and (best is None or s.mse < best):
                 best = s.mse
-                curve.append((s.created_at, s.mse))
-        return curve
+                records.append(s)
+        return records
+
+    async def fetch_best_over_time(self, puzzle_id: int | None = None) -> list[tuple[Any, float]]:
+        return [(s.created_at, s.mse) for s in await self.fetch_records(puzzle_id)]
 
     # ---- workers ------------------------------------------------------------------
     async def register_worker(self, puzzle_id: int, node: str, pid: int) -> int:
@@ -269,6 +274,47 @@ class MemoryStore(Store):
 
     async def fetch_commands(self, limit: int = 50) -> list[CommandRow]:
         return [c for _, c in sorted(self.commands.items(), reverse=True)][:limit]
+
+    async def fetch_command(self, command_id: int) -> CommandRow | None:
+        return self.commands.get(command_id)
+
+    async def command_progress(self, command_id: int, progress: dict) -> bool:
+        command = replace(self.commands[command_id], progress=dict(progress))
+        self.commands[command_id] = command
+        self._changed("commands")
+        return command.cancel_requested
+
+    async def cancel_command(self, command_id: int) -> str | None:
+        c = self.commands.get(command_id)
+        if c is None:
+            return None
+        pending = c.status == "pending"
+        self.commands[command_id] = replace(
+            c, cancel_requested=True, status="cancelled" if pending else c.status,
+            finished_at=self._now() if pending else c.finished_at)
+        self._changed("commands")
+        return self.commands[command_id].status
+
+    # ---- interventions ------------------------------------------------------------
+    async def add_intervention(self, puzzle_id: int | None, kind: str, detail: dict, *,
+                               reason: str, window_s: float, best_before: float | None,
+                               command_id: int | None = None) -> int:
+        iid = self._next_id("interventions")
+        self.interventions[iid] = InterventionRow(iid, puzzle_id, self._now(), kind, dict(detail),
+                                                  reason, command_id, float(window_s),
+                                                  _f(best_before), None, None)
+        self._changed("interventions")
+        return iid
+
+    async def judge_intervention(self, intervention_id: int, best_after: float | None) -> None:
+        self.interventions[intervention_id] = replace(
+            self.interventions[intervention_id], best_after=_f(best_after), judged_at=self._now())
+        self._changed("interventions")
+
+    async def fetch_interventions(self, puzzle_id: int | None = None,
+                                  limit: int = 500) -> list[InterventionRow]:
+        return [i for _, i in sorted(self.interventions.items())
+                if puzzle_id is None or i.puzzle_id == puzzle_id][:limit]
 
     # ---- observations, summaries, notices -----------------------------------------
     async def add_observation(self, puzzle_id: int | None, kind: str, message: str,

@@ -30,6 +30,11 @@ class SolutionRow:
     origin: str
     parents: list[int]
     created_at: datetime
+    # Lineage beyond origin and parents: the worker's run, how that run started
+    # (seed:norm, elite, crossover, adopted) or the tool's method, and the command.
+    run: int | None = None
+    method: str | None = None
+    command_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,34 @@ class CommandRow:
     claimed_at: datetime | None
     finished_at: datetime | None
     result: dict | None
+    progress: dict = field(default_factory=dict)   # how far a long command got
+    cancel_requested: bool = False
+
+
+@dataclass(frozen=True)
+class InterventionRow:
+    """One thing the observer did, with the pool's best before it and (once judged,
+    WINDOW_S later) after it."""
+    id: int
+    puzzle_id: int | None
+    at: datetime
+    kind: str              # knobs | inject | surgery
+    detail: dict
+    reason: str
+    command_id: int | None
+    window_s: float
+    best_before: float | None
+    best_after: float | None
+    judged_at: datetime | None
+
+    @property
+    def paid(self) -> bool | None:
+        """None until judged; True when the best fell within the window."""
+        if self.judged_at is None:
+            return None
+        if self.best_after is None:
+            return False
+        return self.best_before is None or self.best_after < self.best_before * (1 - 1e-9)
 
 
 @dataclass(frozen=True)

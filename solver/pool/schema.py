@@ -163,6 +163,35 @@ UPDATE workers SET progress = jsonb_strip_nulls(jsonb_build_object(
     'temperature', temperature, 'mse', current_mse, 'evals_per_s', moves_per_s));
 ALTER TABLE workers DROP COLUMN temperature, DROP COLUMN current_mse, DROP COLUMN moves_per_s;
 """),
+    (6, "lineage of every solution, progress and cancel of commands, interventions judged", """
+-- Where a solution came from, beside origin and parents: the worker's run, how that run
+-- started (seed:norm, elite, crossover, adopted; inject:KIND, surgery for the tools) and
+-- the operator's or observer's command that made it.
+ALTER TABLE solutions ADD COLUMN run int;
+ALTER TABLE solutions ADD COLUMN method text;
+ALTER TABLE solutions ADD COLUMN command_id bigint;
+-- A long command (surgery) reports how far it got, and can be asked to stop.
+ALTER TABLE commands ADD COLUMN progress jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE commands ADD COLUMN cancel_requested boolean NOT NULL DEFAULT false;
+-- Every intervention of the observer (knob change, injection, surgery) with the pool's
+-- best before it and, once its window is over, after it.
+CREATE TABLE interventions (
+    id          bigserial PRIMARY KEY,
+    puzzle_id   int REFERENCES puzzles(id),
+    at          timestamptz NOT NULL DEFAULT now(),
+    kind        text NOT NULL,
+    detail      jsonb NOT NULL DEFAULT '{}',
+    reason      text NOT NULL DEFAULT '',
+    command_id  bigint,
+    window_s    double precision NOT NULL CHECK (window_s > 0),
+    best_before double precision,
+    best_after  double precision,
+    judged_at   timestamptz
+);
+CREATE INDEX interventions_by_puzzle ON interventions (puzzle_id, id);
+CREATE TRIGGER interventions_notify AFTER INSERT OR UPDATE ON interventions
+    FOR EACH STATEMENT EXECUTE FUNCTION jstui_notify();
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]

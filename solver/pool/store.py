@@ -12,8 +12,8 @@ from .base import EXACT_MSE, WORKER_COMMANDS, Store, _finite_or_none as _f
 from .errors import PoolError
 from .knobs import KNOBS, check_value
 from .locate import NO_DSN
-from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, ObservationRow,
-                   PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
+from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, InterventionRow,
+                   ObservationRow, PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
 from .states import ALIVE, SILENT_AFTER_S, WorkerState
 
 
@@ -174,14 +174,15 @@ class PoolStore(Store):
         return None if r is None else Submitted(r["id"], r["mse"], sha256, r["matches_target"], False)
 
     async def _insert_solution(self, puzzle_id: int, checked, *, origin: str, node, worker_id,
-                               parents: list[int]) -> int | None:
+                               parents: list[int], run=None, method=None,
+                               command_id=None) -> int | None:
         return await self._pool.fetchval(
             """INSERT INTO solutions (puzzle_id, permutation, mse, answer_sha256, matches_target,
-                                      node, worker_id, origin, parents)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                      node, worker_id, origin, parents, run, method, command_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                ON CONFLICT (puzzle_id, answer_sha256) DO NOTHING RETURNING id""",
             puzzle_id, checked.permutation, checked.mse, checked.sha256, checked.matches_target,
-            node, worker_id, origin, parents)
+            node, worker_id, origin, parents, run, method, command_id)
 
     async def log_refusal(self, puzzle_id: int | None, reason: str, *, node=None, worker_id=None,
                           origin=None, payload: str | None = None) -> None:
@@ -210,6 +211,16 @@ class PoolStore(Store):
         return bool(await self._pool.fetchval(
             "SELECT EXISTS (SELECT 1 FROM solutions WHERE puzzle_id = $1 AND (matches_target OR mse < $2))",
             puzzle_id, EXACT_MSE))
+
+    async def fetch_records(self, puzzle_id: int | None = None) -> list[SolutionRow]:
+        puzzle_id = await self._puzzle_or_current(puzzle_id)
+        rows = await self._pool.fetch(
+            f"""SELECT {SOLUTION_COLUMNS} FROM (
+                 SELECT *, min(mse) OVER (ORDER BY created_at, id
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+                 FROM solutions WHERE puzzle_id = $1) s
+               WHERE before IS NULL OR mse < before ORDER BY created_at, id""", puzzle_id)
+        return [_row(SolutionRow, r) for r in rows]
 
     async def fetch_best_over_time(self, puzzle_id: int | None = None) -> list[tuple[Any, float]]:
         puzzle_id = await self._puzzle_or_current(puzzle_id)
@@ -337,6 +348,43 @@ class PoolStore(Store):
         rows = await self._pool.fetch(f"SELECT {COMMAND_COLUMNS} FROM commands ORDER BY id DESC LIMIT $1",
                                       limit)
         return [_row(CommandRow, r) for r in rows]
+
+    async def fetch_command(self, command_id: int) -> CommandRow | None:
+        r = await self._pool.fetchrow(f"SELECT {COMMAND_COLUMNS} FROM commands WHERE id = $1", command_id)
+        return _row(CommandRow, r) if r else None
+
+    async def command_progress(self, command_id: int, progress: dict) -> bool:
+        return bool(await self._pool.fetchval(
+            "UPDATE commands SET progress = $2 WHERE id = $1 RETURNING cancel_requested",
+            command_id, progress))
+
+    async def cancel_command(self, command_id: int) -> str | None:
+        return await self._pool.fetchval(
+            """UPDATE commands SET cancel_requested = true,
+                   status = CASE status WHEN 'pending' THEN 'cancelled' ELSE status END,
+                   finished_at = CASE status WHEN 'pending' THEN now() ELSE finished_at END
+               WHERE id = $1 RETURNING status""", command_id)
+
+    # ---- interventions -------------------------------------------------------------
+    async def add_intervention(self, puzzle_id: int | None, kind: str, detail: dict, *,
+                               reason: str, window_s: float, best_before: float | None,
+                               command_id: int | None = None) -> int:
+        return await self._pool.fetchval(
+            """INSERT INTO interventions (puzzle_id, kind, detail, reason, command_id, window_s, best_before)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
+            puzzle_id, kind, detail, reason, command_id, float(window_s), _f(best_before))
+
+    async def judge_intervention(self, intervention_id: int, best_after: float | None) -> None:
+        await self._pool.execute(
+            "UPDATE interventions SET best_after = $2, judged_at = now() WHERE id = $1",
+            intervention_id, _f(best_after))
+
+    async def fetch_interventions(self, puzzle_id: int | None = None,
+                                  limit: int = 500) -> list[InterventionRow]:
+        rows = await self._pool.fetch(
+            f"""SELECT {_columns(InterventionRow)} FROM interventions
+               WHERE $1::int IS NULL OR puzzle_id = $1 ORDER BY id LIMIT $2""", puzzle_id, limit)
+        return [_row(InterventionRow, r) for r in rows]
 
     # ---- observations --------------------------------------------------------------
     async def add_observation(self, puzzle_id: int | None, kind: str, message: str,

@@ -88,7 +88,8 @@ class WorkerLink:
 
     async def _submit(self, store, item: Pending):
         return await store.submit(self.puzzle, item.permutation, item.mse, origin=item.origin,
-                                  node=self.node, worker_id=self.worker_id, parents=item.parents)
+                                  node=self.node, worker_id=self.worker_id, parents=item.parents,
+                                  run=item.run, method=item.method)
 
     async def deliver(self, loop: RunLoop) -> None:
         for item, result in await self.outbox.deliver(self.link, self._submit):

@@ -70,8 +70,8 @@ class Pusher:
         self.sent: dict[str, None] = {}        # hashes sent, oldest first (bounded)
         self._timer: asyncio.TimerHandle | None = None
 
-    def found(self, perm, mse: float, parents: list[int], run: int) -> None:
-        self.held = (list(perm), f"subsample mse {mse:.6g}", list(parents), run)
+    def found(self, perm, mse: float, parents: list[int], run: int, method: str | None = None) -> None:
+        self.held = (list(perm), f"subsample mse {mse:.6g}", list(parents), run, method)
         wait = self.last_sent + self.interval - self.clock()
         if wait <= 0:
             self.release()
@@ -84,12 +84,12 @@ class Pusher:
             self._timer.cancel()
             self._timer = None
         if self.held is not None:
-            perm, what, parents, run = self.held
+            perm, what, parents, run, method = self.held
             self.held = None
             self.last_sent = self.clock()
-            self.once(perm, parents, what, run)
+            self.once(perm, parents, what, run, method)
 
-    def once(self, perm, parents: list[int], what: str, run: int) -> bool:
+    def once(self, perm, parents: list[int], what: str, run: int, method: str | None = None) -> bool:
         """Send PERM unless this worker sent it before (the door would only say it is
         there already); True when sent."""
         from solver.answer import answer_sha256
@@ -102,7 +102,7 @@ class Pusher:
         while len(self.sent) > 1000:
             del self.sent[next(iter(self.sent))]
         # The solver's MSE is on a float32 row subsample; the door computes the real one.
-        self.send(Pending(list(perm), None, "anneal", list(parents)))
+        self.send(Pending(list(perm), None, "anneal", list(parents), run=run, method=method))
         return True
 
 
@@ -121,8 +121,10 @@ class RunLoop:
         self.run = self.steps_done = 0
         self.best_mse = math.inf
         self.progress: dict = {}
-        self.parents: list[int] = []           # the elite this run's lineage started from
+        self.parents: list[int] = []           # the elite(s) this run's lineage started from
         self.start = ""                        # how this run started: "seed:norm", "elite #12"
+        self.method = ""                       # its kind, stored as lineage: seed:norm, elite,
+                                               # crossover, adopted
         self.pusher = Pusher(pool.push, settings.push_interval, clock)
 
     # ---- what the pool side tells the loop --------------------------------------------
@@ -184,6 +186,7 @@ class RunLoop:
     async def one_run(self) -> None:
         start, self.parents, how = await self.choose_start()
         self.start = how.split(" (")[0]
+        self.method = how.split(" ")[0]
         log.info("run %d starts from %s", self.run, how)
         run_end = self.clock() + self.knob("run_seconds")
         current, run_best, burst = start, (math.inf, None), 0
@@ -204,7 +207,7 @@ class RunLoop:
         if run_best[1] is not None:
             # Finish the run with its best, unless it went out already as an improvement.
             self.pusher.once(run_best[1], self.parents,
-                             f"best of the run, subsample mse {run_best[0]:.6g}", self.run)
+                             f"best of the run, subsample mse {run_best[0]:.6g}", self.run, self.method)
             log.info("run %d finished: best mse %.6g after %d bursts", self.run, run_best[0], burst)
         self.end_run.clear()
 
@@ -213,13 +216,13 @@ class RunLoop:
         from solver.search import Settings as SearchSettings, solve
 
         loop = asyncio.get_running_loop()
-        first, parents, run = [True], list(self.parents), self.run
+        first, parents, run, method = [True], list(self.parents), self.run, self.method
 
         def on_improve(perm, loss):
             if first[0]:  # the start itself: already known
                 first[0] = False
                 return
-            loop.call_soon_threadsafe(self.pusher.found, perm, loss, parents, run)
+            loop.call_soon_threadsafe(self.pusher.found, perm, loss, parents, run, method)
 
         def on_progress(info: dict) -> None:
             self.progress = info
@@ -231,24 +234,44 @@ class RunLoop:
             temperature=SearchSettings.t0 * self.knob("temp_scale"))
 
     async def choose_start(self) -> tuple[list[int], list[int], str]:
-        """(start, parents, how): an elite of the pool perturbed by the configured width,
-        or, with probability restart_share (or offline), a fresh seed by a random method."""
-        from solver.seeds import SEED_METHODS, make_seed, perturb
+        """(start, parents, how): with probability restart_share (or offline) a fresh seed
+        by a random method; else, with probability crossover_share, the crossover of two
+        elites (their agreeing positions kept); else an elite perturbed by the width."""
+        from solver.seeds import SEED_METHODS, make_seed
 
         if self.rng.random() >= self.knob("restart_share") and self.pool.online:
             elites = await self.pool.elites(int(self.knob("elite_pool")))
+            if len(elites) >= 2 and self.rng.random() < self.knob("crossover_share"):
+                return self._crossover(elites)
             if elites:
-                weights = 1.0 / np.arange(1, len(elites) + 1)
-                elite = elites[int(self.rng.choice(len(elites), p=weights / weights.sum()))]
-                width = int(round(self.knob("perturb_width")))
-                start = perturb(self.puzzle, elite.permutation, width, self.rng) if width > 0 \
-                    else elite.permutation
-                how = (f"elite #{elite.id} (mse {elite.mse:.6g}, worker {elite.worker_id}, "
-                       f"node {elite.node}) perturbed by width {width}")
-                return start, [elite.id], how
+                return self._perturbed(elites)
         method = str(self.rng.choice(SEED_METHODS))
         start = await asyncio.to_thread(make_seed, self.puzzle, method, self.rng)
         return start, [], f"seed:{method}"
+
+    def _draw(self, elites: list, k: int) -> list:
+        """K distinct elites, weighted to the best (1/rank)."""
+        weights = 1.0 / np.arange(1, len(elites) + 1)
+        picks = self.rng.choice(len(elites), size=k, replace=False, p=weights / weights.sum())
+        return [elites[int(i)] for i in picks]
+
+    def _perturbed(self, elites: list) -> tuple[list[int], list[int], str]:
+        from solver.seeds import perturb
+
+        (elite,) = self._draw(elites, 1)
+        width = int(round(self.knob("perturb_width")))
+        start = perturb(self.puzzle, elite.permutation, width, self.rng) if width > 0 \
+            else elite.permutation
+        return start, [elite.id], (f"elite #{elite.id} (mse {elite.mse:.6g}, worker "
+                                   f"{elite.worker_id}, node {elite.node}) perturbed by width {width}")
+
+    def _crossover(self, elites: list) -> tuple[list[int], list[int], str]:
+        from solver.crossover import crossover
+
+        a, b = self._draw(elites, 2)
+        child, loose = crossover(self.puzzle, a.permutation, b.permutation)
+        return child, [a.id, b.id], (f"crossover of #{a.id} and #{b.id} (they differ at "
+                                     f"{len(loose)} of {self.puzzle.n_blocks} positions)")
 
     async def cross_pollinate(self, current, run_best_mse: float):
         """Adopt another worker's better elite as the next burst's start (half the time)."""
@@ -258,7 +281,7 @@ class RunLoop:
             return current
         log.info("adopting elite #%d (mse %.6g) from worker %s on %s", best.id, best.mse,
                  best.worker_id, best.node)
-        self.parents = [best.id]
+        self.parents, self.method = [best.id], "adopted"
         return best.permutation
 
 
