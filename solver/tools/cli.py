@@ -55,7 +55,13 @@ def register(subparsers) -> None:
                    help=f"seconds without a heartbeat after which a worker is marked lost "
                    f"(default {SILENT_AFTER_S:g}; the observer is the one that marks them)")
     p.add_argument("--cooldown", type=float, default=300.0,
-                   help="seconds after a knob change before the next one (default 300)")
+                   help="seconds after a knob change (or an automatic command) before the next one (default 300)")
+    p.add_argument("--auto", action="store_true",
+                   help="on stagnation or a monoculture, queue surgeries and polished injections itself")
+    p.add_argument("--judge-after", type=float, default=300.0,
+                   help="an intervention paid off if the pool's best fell within this many seconds (default 300)")
+    p.add_argument("--report", action="store_true",
+                   help="print which kinds of intervention paid off on this puzzle, and exit")
     _common(p)
     p.set_defaults(func=lambda a: run_with_pool(a, _observe))
 
@@ -110,8 +116,15 @@ async def _surgery(store, puzzle, args) -> int:
     from .surgery import parse_positions, surgery_on_pool
 
     window = parse_positions(args.positions, puzzle.n_blocks) if args.positions else None
+    shown = set()
+
+    async def on_progress(progress: dict) -> bool:
+        if progress["piece"] not in shown:      # one line per piece, on stderr
+            shown.add(progress["piece"])
+            print(progress["message"], file=sys.stderr, flush=True)
+        return False
     report = await surgery_on_pool(store, puzzle, window, args.max_cycle, args.top,
-                                   time_limit=args.time_limit, node="surgery")
+                                   time_limit=args.time_limit, node="surgery", on_progress=on_progress)
     _print(args, report, report["message"])
     return 0 if report["ok"] else 1
 
@@ -122,11 +135,20 @@ async def _observe(store, puzzle, args) -> int:
 
     from .observe import observe
 
+    if args.report:
+        from .interventions import describe, report
+
+        rep = await report(store, await store.find_puzzle_id(puzzle))
+        _print(args, rep, describe(rep))
+        return 0
+    if args.judge_after <= 0:
+        raise ValueError(f"--judge-after must be positive, got {args.judge_after:g}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await observe(store, puzzle, args.interval, args.cycles, args.report_every, args.grace,
-                  args.stagnation, stop=stop, cooldown_s=args.cooldown)
+                  args.stagnation, stop=stop, cooldown_s=args.cooldown, auto=args.auto,
+                  judge_after_s=args.judge_after)
     return 0

@@ -42,8 +42,12 @@ def make_seeds(puzzle, kind: str, count: int, rng: np.random.Generator, base=Non
 
 
 async def inject(store, puzzle, kind: str, count: int = 1, path: Path | None = None,
-                 seed: int | None = None, node: str | None = None) -> dict:
-    """Make and submit seeds; refused ones are counted, not fatal. Returns a report dict."""
+                 seed: int | None = None, node: str | None = None, command_id: int | None = None,
+                 polish: float = 0.0) -> dict:
+    """Make and submit seeds; refused ones are counted, not fatal. Returns a report dict.
+    POLISH > 0: each seed is also searched from for that many seconds (solver.search) and
+    the result submitted with the seed as parent: a raw seed rarely joins the elites of a
+    pool that has searched for a while, a polished one can."""
     import asyncio
 
     from solver.pool import SubmissionRefused
@@ -60,12 +64,27 @@ async def inject(store, puzzle, kind: str, count: int = 1, path: Path | None = N
                                         best.permutation if best else None)
         origin = f"seed:{kind}"
     stored, refused = [], []
+    lineage = dict(node=node, method=f"inject:{kind}", command_id=command_id)
     for perm in perms:
         try:
-            got = await store.submit(puzzle, perm, origin=origin, node=node)
+            got = await store.submit(puzzle, perm, origin=origin, **lineage)
             stored.append({"id": got.id, "mse": got.mse, "sha256": got.sha256, "new": got.new})
+            if polish > 0:
+                polished = await _polish(puzzle, perm, polish, seed)
+                again = await store.submit(puzzle, polished, origin="polished", parents=[got.id], **lineage)
+                stored.append({"id": again.id, "mse": again.mse, "sha256": again.sha256, "new": again.new})
         except SubmissionRefused as exc:
             refused.append(str(exc))
     message = f"inject {kind}: {sum(s['new'] for s in stored)} new, " \
               f"{sum(not s['new'] for s in stored)} already in the pool, {len(refused)} refused"
     return {"ok": not refused, "message": message, "stored": stored, "refused": refused}
+
+
+async def _polish(puzzle, perm, seconds: float, seed: int | None) -> list[int]:
+    """The best arrangement a search from PERM finds in SECONDS."""
+    import asyncio
+
+    from solver.search import solve
+
+    result = await asyncio.to_thread(solve, puzzle, start=perm, seed=seed or 0, time_limit=seconds)
+    return result.permutation

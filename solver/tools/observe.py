@@ -1,5 +1,7 @@
-"""The observer: reads fleet statistics, detects stagnation and monoculture, turns the
-config knobs within their limits, writes observations with reasons, runs queued tools."""
+"""The observer: reads fleet statistics, tells a healthy pool from a stagnant one and from a
+monoculture, turns the config knobs within their limits, writes observations with
+reasons, runs queued tools, and (with auto) chooses injections and surgeries itself.
+Every intervention is logged and judged by the pool's best (solver.tools.interventions)."""
 from __future__ import annotations
 
 import asyncio
@@ -30,6 +32,7 @@ class FleetStats:
     workers_lost: int
     diversity: float | None        # mean share of block positions where two top-K solutions differ
     top_k: int
+    solved: bool = False           # the pool holds the exact answer
 
 
 def diversity(perms: list[list[int]]) -> float | None:
@@ -49,34 +52,21 @@ def decide(stats: FleetStats, knobs: dict[str, float], stagnation_s: float = STA
            cooldown_s: float = COOLDOWN_S) -> tuple[str, dict[str, float], list[str]]:
     """(kind, knob changes, reasons) for one observation; pure, so it is tested alone.
 
+    Kinds: idle (empty pool), solved (the exact answer is in: nothing else is judged),
+    starting (no improvement seen yet), monoculture (the top-K nearly all alike, whether
+    or not the best still falls), stagnation (diverse, but the best has not fallen for
+    STAGNATION_S), healthy (the best fell within STAGNATION_S and the top-K differ).
     No change while no worker is alive (nobody would feel it) or within COOLDOWN_S of
     the last change (the fleet needs time to react to it)."""
-    reasons: list[str] = []
-    target: dict[str, float] = {}
     if stats.pool_size == 0:
         return "idle", {}, ["the pool is empty"]
-    mono = stats.diversity is not None and stats.top_k >= 3 and stats.diversity < monoculture_below
-    stagnant = stats.best_age_s is not None and stats.best_age_s > stagnation_s
-    if mono:
-        kind = "monoculture"
-        reasons.append(f"top {stats.top_k} differ at only {stats.diversity:.1%} of positions "
-                       f"(< {monoculture_below:.0%})")
-        target["restart_share"] = knobs["restart_share"] + 0.15
-        target["perturb_width"] = knobs["perturb_width"] * 1.5
-    elif stagnant:
-        kind = "stagnation"
-        reasons.append(f"best MSE unchanged for {stats.best_age_s:.0f} s (> {stagnation_s:.0f} s)")
-        target["perturb_width"] = knobs["perturb_width"] * 1.25
-        target["restart_share"] = knobs["restart_share"] + 0.05
-    else:
-        kind = "healthy"
-        reasons.append("improving and diverse" if stats.best_age_s is not None else "no history yet")
-        for key in ("restart_share", "perturb_width"):
-            target[key] = knobs[key] + RELAX * (KNOBS[key].default - knobs[key])
+    if stats.solved:
+        return "solved", {}, ["the pool holds the exact answer"]
+    kind, target, reasons = _verdict(stats, knobs, stagnation_s, monoculture_below)
     if stats.workers_alive == 0:
         reasons.append("no worker is alive: knobs left alone")
         target = {}
-    elif since_change_s is not None and since_change_s < cooldown_s and kind != "healthy":
+    elif since_change_s is not None and since_change_s < cooldown_s and kind not in ("healthy", "starting"):
         reasons.append(f"knobs held: last change {since_change_s:.0f} s ago (cooldown {cooldown_s:.0f} s)")
         target = {}
     changes = {}
@@ -91,6 +81,27 @@ def decide(stats: FleetStats, knobs: dict[str, float], stagnation_s: float = STA
     return kind, changes, reasons
 
 
+def _verdict(stats: FleetStats, knobs: dict[str, float], stagnation_s: float,
+             monoculture_below: float) -> tuple[str, dict[str, float], list[str]]:
+    """(kind, knob targets, reasons) of an unsolved, non-empty pool."""
+    if stats.best_age_s is None:
+        return "starting", {}, ["no improvement of the best seen yet"]
+    fell = stats.best_age_s <= stagnation_s
+    when = f"best MSE last fell {stats.best_age_s:.0f} s ago ({'within' if fell else 'over'} {stagnation_s:.0f} s)"
+    mono = stats.diversity is not None and stats.top_k >= 3 and stats.diversity < monoculture_below
+    if mono:
+        return "monoculture", {"restart_share": knobs["restart_share"] + 0.15,
+                               "perturb_width": knobs["perturb_width"] * 1.5}, [
+            f"top {stats.top_k} differ at only {stats.diversity:.1%} of positions "
+            f"(< {monoculture_below:.0%})", when]
+    if not fell:
+        return "stagnation", {"perturb_width": knobs["perturb_width"] * 1.25,
+                              "restart_share": knobs["restart_share"] + 0.05}, [when]
+    spread = "" if stats.diversity is None else f"; top {stats.top_k} differ at {stats.diversity:.0%} of positions"
+    return "healthy", {key: knobs[key] + RELAX * (KNOBS[key].default - knobs[key])
+                       for key in ("restart_share", "perturb_width")}, [when + spread]
+
+
 async def gather_stats(store, puzzle_id: int | None, k: int = 20) -> FleetStats:
     counts = await store.counts(puzzle_id)
     top = await store.fetch_top(k, puzzle_id)
@@ -100,27 +111,35 @@ async def gather_stats(store, puzzle_id: int | None, k: int = 20) -> FleetStats:
         last = curve[-1][0]
         age = max(0.0, time.time() - last.timestamp())
     return FleetStats(counts.solutions, counts.best_mse, age, counts.workers_alive, counts.workers_lost,
-                      diversity([s.permutation for s in top]), len(top))
+                      diversity([s.permutation for s in top]), len(top),
+                      solved=puzzle_id is not None and await store.has_exact(puzzle_id))
 
 
 async def run_tool_command(store, puzzle, command, node: str | None = None) -> tuple[bool, dict]:
-    """Run one queued tool command; returns (ok, result)."""
+    """Run one queued tool command; returns (ok, result). A surgery reports its progress
+    with the command and stops when the command is cancelled."""
     from .breakpoints import find_breakpoints
     from .inject import inject
-    from .surgery import surgery_on_pool
+    from .surgery import MAX_WINDOW, surgery_on_pool
     from .zones import zones_of_pool
 
     args = command.args or {}
     puzzle_id = await store.register_puzzle(puzzle)
     if command.kind == "inject":
         kind = args.get("kind", "random")
-        report = await inject(store, puzzle, kind, int(args.get("count", 1)), node=node)
+        report = await inject(store, puzzle, kind, int(args.get("count", 1)), node=node,
+                              command_id=command.id, polish=float(args.get("polish", 0)))
         return report["ok"], report
     if command.kind == "surgery":
         positions = args.get("positions")
         window = (min(positions), max(positions)) if positions else None
+
+        async def on_progress(progress: dict) -> bool:
+            return await store.command_progress(command.id, progress)
         report = await surgery_on_pool(store, puzzle, window, int(args.get("max_cycle", 3)), node=node,
-                                       time_limit=float(args.get("time_limit", 120)))
+                                       time_limit=float(args.get("time_limit", 600)),
+                                       piece_blocks=int(args.get("piece_blocks", MAX_WINDOW)),
+                                       command_id=command.id, on_progress=on_progress)
         return report["ok"], report
     if command.kind == "zones":
         zm = await zones_of_pool(store, puzzle_id, int(args.get("top", 20)))
@@ -134,38 +153,32 @@ async def run_tool_command(store, puzzle, command, node: str | None = None) -> t
     return False, {"message": f"unknown tool command {command.kind!r}"}
 
 
+@dataclass
+class Policy:
+    """How the observer judges and acts (the CLI's flags)."""
+    interval: float = 30.0
+    report_every: int = 5
+    grace_s: float = SILENT_AFTER_S
+    stagnation_s: float = STAGNATION_S
+    cooldown_s: float = COOLDOWN_S
+    auto: bool = False              # choose injections and surgeries itself
+    judge_after_s: float = 300.0    # an intervention paid if the best fell within this
+
+
 async def observe(store, puzzle, interval: float = 30.0, cycles: int | None = None, report_every: int = 5,
                   grace_s: float = SILENT_AFTER_S, stagnation_s: float = STAGNATION_S, node: str = "observer",
-                  stop: asyncio.Event | None = None, cooldown_s: float = COOLDOWN_S) -> int:
+                  stop: asyncio.Event | None = None, cooldown_s: float = COOLDOWN_S,
+                  auto: bool = False, judge_after_s: float = 300.0) -> int:
     """The observer loop; returns the number of cycles run."""
-    puzzle_id = await store.register_puzzle(puzzle)
+    from .interventions import Observer
+
+    policy = Policy(interval, report_every, grace_s, stagnation_s, cooldown_s, auto, judge_after_s)
+    observer = Observer(store, puzzle, policy, node)
+    await observer.start()
     cycle = 0
-    last_change: float | None = None
     while not (stop and stop.is_set()):
         cycle += 1
-        lost = await store.mark_lost(grace_s)
-        stats = await gather_stats(store, puzzle_id)
-        knobs = {k: c.value for k, c in (await store.fetch_config()).items()}
-        since = None if last_change is None else time.monotonic() - last_change
-        kind, changes, reasons = decide(stats, knobs, stagnation_s, since_change_s=since, cooldown_s=cooldown_s)
-        if lost:
-            reasons.append(f"marked {lost} silent worker(s) lost (no heartbeat for {grace_s:g} s)")
-        for key, value in changes.items():
-            await store.set_config(key, value, by="observer")
-        if changes and kind != "healthy":
-            last_change = time.monotonic()
-        if changes or lost or cycle == 1 or cycle % report_every == 0:
-            message = f"{kind}: " + "; ".join(reasons)
-            await store.add_observation(puzzle_id, kind, message, stats=asdict(stats), changes=changes)
-            log.info("%s", message)
-        while (command := await store.claim_command(node, TOOL_COMMANDS)) is not None:
-            try:
-                ok, result = await run_tool_command(store, puzzle, command, node)
-            except (ValueError, OSError) as exc:
-                ok, result = False, {"message": str(exc)}
-            await store.finish_command(command.id, ok, _jsonable(result))
-            await store.add_observation(puzzle_id, "command",
-                                        f"{command.kind} #{command.id}: {result.get('message', 'done')}")
+        await observer.cycle(cycle)
         if cycles is not None and cycle >= cycles:
             break
         try:

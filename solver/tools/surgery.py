@@ -20,6 +20,7 @@ class SurgeryResult:
     moves: list[tuple] = field(default_factory=list)   # applied, 0-based positions
     evaluations: int = 0
     seconds: float = 0.0
+    cancelled: bool = False
 
     @property
     def improved(self) -> bool:
@@ -46,8 +47,10 @@ def window_moves(lo: int, hi: int, locked: set[int], max_cycle: int = 3) -> list
 
 
 def surgery(puzzle, permutation, lo: int, hi: int, locked=(), max_cycle: int = 3,
-            rows: int | None = DEFAULT_ROWS, time_limit: float | None = None) -> SurgeryResult:
-    """Best-improvement descent over the window's moves until none improves (or time runs out)."""
+            rows: int | None = DEFAULT_ROWS, time_limit: float | None = None,
+            should_stop=lambda: False, max_moves: int | None = None) -> SurgeryResult:
+    """Best-improvement descent over the window's moves until none improves (or time runs
+    out, or SHOULD_STOP says so, or MAX_MOVES were made)."""
     from solver import engine, moves as mv
     from solver.answer import from_permutation, to_permutation
 
@@ -69,14 +72,15 @@ def surgery(puzzle, permutation, lo: int, hi: int, locked=(), max_cycle: int = 3
             result.evaluations += 1
             if value < best[0] * (1 - 1e-12):
                 best = (value, move, (new_inp, new_out))
-            if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            if (time_limit is not None and time.perf_counter() - t0 > time_limit) or should_stop():
                 break
         if best[1] is None:
             break
         loss, move, (inp, out) = best
         S = engine.states(m, inp, out)
         result.moves.append(move)
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+        if (time_limit is not None and time.perf_counter() - t0 > time_limit) or \
+                (max_moves is not None and len(result.moves) >= max_moves):
             break
     result.permutation = to_permutation(puzzle, inp, out)
     result.mse = loss
@@ -113,10 +117,36 @@ def parse_positions(text: str, n_blocks: int) -> tuple[int, int]:
     return parts[0], parts[1]
 
 
-async def surgery_on_pool(store, puzzle, positions: tuple[int, int] | None = None, max_cycle: int = 3,
-                          zone_k: int = 20, rows: int | None = DEFAULT_ROWS, time_limit: float | None = None,
-                          node: str | None = None) -> dict:
-    """Operate on the pool's best; push an improvement (origin `surgery`). Returns a report dict."""
+def plan_pieces(first: int, last: int, targets: list[int] | None = None, width: int = MAX_WINDOW,
+                overlap: int = 2) -> list[tuple[int, int]]:
+    """1-based windows of at most WIDTH blocks that cover FIRST..LAST, each overlapping
+    the last by OVERLAP (so a move across a border is tried too); with TARGETS, only the
+    windows that hold one of them."""
+    step = max(1, width - overlap)
+    pieces, a = [], first
+    while True:
+        b = min(last, a + width - 1)
+        if targets is None or any(a <= t <= b for t in targets):
+            pieces.append((a, b))
+        if b >= last:
+            return pieces
+        a += step
+
+
+@dataclass
+class Plan:
+    """What a surgery on the pool will work through."""
+    best: object                      # the pool's best SolutionRow it starts from
+    span: tuple[int, int]             # 1-based first, last
+    pieces: list[tuple[int, int]]
+    locked: set[int]                  # 0-based positions kept in place
+    targets: list[int]                # 1-based positions the pieces were chosen for
+    why: str
+
+
+async def plan_surgery(store, puzzle, positions: tuple[int, int] | None, zone_k: int = 20) -> Plan | None:
+    """The pool's best and the pieces: POSITIONS, else every uncertain position, else the
+    break points, else everything. None when the pool holds no solution."""
     import asyncio
 
     from .breakpoints import find_breakpoints
@@ -125,25 +155,136 @@ async def surgery_on_pool(store, puzzle, positions: tuple[int, int] | None = Non
     puzzle_id = await store.register_puzzle(puzzle)
     best = await store.fetch_best(puzzle_id)
     if best is None:
-        return {"ok": False, "message": "the pool holds no solution to operate on"}
+        return None
     zm = await zones_of_pool(store, puzzle_id, zone_k)
-    if positions is None:
-        bp = await asyncio.to_thread(find_breakpoints, puzzle, best.permutation)
-        positions = default_window(puzzle.n_blocks, zm.positions("uncertain"), list(bp.against), list(bp.removable))
-    first, last = positions
     locked = {p - 1 for p in zm.positions("locked")}
-    result = await asyncio.to_thread(surgery, puzzle, best.permutation, first - 1, last - 1, locked,
-                                     max_cycle, rows, time_limit)
-    report = {"ok": True, "window": [first, last], "locked_kept": sorted(p + 1 for p in locked
-                                                                           if first - 1 <= p <= last - 1),
-              "evaluations": result.evaluations, "moves": [list(m) for m in result.moves],
-              "seconds": round(result.seconds, 3), "start_mse": best.mse}
-    if not result.improved:
-        report["message"] = f"no move in blocks {first}-{last} improves solution #{best.id}"
-        return report
-    pushed = await store.submit(puzzle, result.permutation, origin="surgery", node=node, parents=[best.id])
-    report.update(solution_id=pushed.id, mse=pushed.mse, sha256=pushed.sha256, new=pushed.new,
-                  improved=pushed.mse < best.mse)
-    report["message"] = (f"surgery on blocks {first}-{last}: {len(result.moves)} moves, "
-                         f"MSE {best.mse:.6g} -> {pushed.mse:.6g} (solution #{pushed.id})")
+    uncertain = zm.positions("uncertain")
+    if positions is not None:
+        span, targets, why = positions, list(range(positions[0], positions[1] + 1)), "as asked"
+    elif uncertain:
+        span, targets, why = (min(uncertain), max(uncertain)), uncertain, f"{len(uncertain)} uncertain positions"
+    else:
+        bp = await asyncio.to_thread(find_breakpoints, puzzle, best.permutation)
+        span = default_window(puzzle.n_blocks, [], list(bp.against), list(bp.removable))
+        targets, why = list(range(span[0], span[1] + 1)), "around the break points"
+    return Plan(best, span, plan_pieces(*span, targets), locked, targets, why)
+
+
+async def surgery_on_pool(store, puzzle, positions: tuple[int, int] | None = None, max_cycle: int = 3,
+                          zone_k: int = 20, rows: int | None = DEFAULT_ROWS, time_limit: float | None = None,
+                          node: str | None = None, command_id: int | None = None, on_progress=None,
+                          piece_blocks: int = MAX_WINDOW) -> dict:
+    """Operate on the pool's best, piece by piece. Each round scans every open piece for
+    its best single move and descends in the piece that gains most: a descent in a piece
+    far from the damage would otherwise "compensate" for it and wreck a right prefix.
+    Every improvement goes to the pool at once (origin `surgery`, the previous one as
+    parent). ON_PROGRESS(dict) is awaited before each piece and every second during one;
+    True cancels. Returns a report dict (ranges covered, what each piece tried)."""
+    plan = await plan_surgery(store, puzzle, positions, zone_k)
+    if plan is None:
+        return {"ok": False, "message": "the pool holds no solution to operate on"}
+    if piece_blocks != MAX_WINDOW:
+        plan.pieces = plan_pieces(*plan.span, plan.targets, width=max(3, piece_blocks))
+    first, last = plan.span
+    report = {"ok": True, "window": [first, last], "why": plan.why, "pieces": len(plan.pieces),
+              "ranges": [], "tried": [], "start_mse": plan.best.mse, "cancelled": False,
+              "locked_kept": sorted(p + 1 for p in plan.locked if first - 1 <= p <= last - 1)}
+    state = {"perm": plan.best.permutation, "parent": plan.best.id, "mse": plan.best.mse}
+    deadline = None if time_limit is None else time.monotonic() + time_limit
+    run = _PieceRunner(puzzle, plan, max_cycle, rows, deadline, on_progress, report)
+    open_pieces = list(plan.pieces)
+    while open_pieces and not run.ended:
+        gains = await run.scan(open_pieces, state["perm"])
+        if run.ended or not gains or gains[0][0] <= 0:
+            break
+        _, piece = gains[0]
+        open_pieces.remove(piece)
+        result = await run.piece(piece, state["perm"], None, "descent")
+        if result.improved:
+            await _push(store, puzzle, result.permutation, state, node, command_id, report["tried"][-1])
+    report["message"] = _summary(report, plan, state)
     return report
+
+
+class _PieceRunner:
+    """Runs surgery on pieces in a thread, with progress, cancel and the time limit."""
+
+    def __init__(self, puzzle, plan: Plan, max_cycle, rows, deadline, on_progress, report: dict):
+        self.puzzle, self.plan, self.max_cycle, self.rows = puzzle, plan, max_cycle, rows
+        self.deadline, self.on_progress, self.report = deadline, on_progress, report
+        self.ended = False
+
+    async def scan(self, pieces, perm) -> list[tuple[float, tuple[int, int]]]:
+        """(relative gain of its best single move, piece), best first."""
+        gains = []
+        for piece in pieces:
+            result = await self.piece(piece, perm, 1, "scan")
+            if self.ended:
+                break
+            if [piece[0], piece[1]] not in self.report["ranges"]:
+                self.report["ranges"].append([piece[0], piece[1]])
+            gains.append((1 - result.mse / result.start_mse if result.start_mse > 0 else 0.0, piece))
+        return sorted(gains, key=lambda g: -g[0])
+
+    async def piece(self, piece, perm, max_moves, what: str) -> SurgeryResult:
+        (a, b), n = piece, len(self.plan.pieces)
+        i = self.plan.pieces.index(piece) + 1
+        first, last = self.plan.span
+        progress = {"piece": i, "pieces": n, "blocks": [a, b], "of": [first, last], "step": what,
+                    "message": f"piece {i}/{n}: blocks {a}-{b} of {first}-{last} ({what})"}
+        left = None if self.deadline is None else self.deadline - time.monotonic()
+        if left is not None and left <= 0:
+            self.ended = True
+        elif self.on_progress and await self.on_progress(progress):
+            self.ended = self.report["cancelled"] = True
+        if self.ended:
+            return SurgeryResult(list(perm), 0.0, 0.0)
+        result = await _run_piece(self.puzzle, perm, a, b, self.plan.locked, self.max_cycle, self.rows,
+                                  left, progress, self.on_progress, max_moves)
+        self.report["tried"].append({"blocks": [a, b], "step": what, "evaluations": result.evaluations,
+                                     "moves": [list(m) for m in result.moves],
+                                     "seconds": round(result.seconds, 3)})
+        if result.cancelled:
+            self.ended = self.report["cancelled"] = True
+        return result
+
+
+async def _run_piece(puzzle, perm, a: int, b: int, locked, max_cycle, rows, time_limit, progress, on_progress,
+                     max_moves=None):
+    """One piece in a thread; ON_PROGRESS is asked every second whether to cancel."""
+    import asyncio
+    import threading
+
+    stop = threading.Event()
+    task = asyncio.ensure_future(asyncio.to_thread(surgery, puzzle, perm, a - 1, b - 1, locked, max_cycle,
+                                                   rows, time_limit, stop.is_set, max_moves))
+    while not task.done():
+        await asyncio.wait({task}, timeout=1.0)
+        if not task.done() and on_progress and await on_progress(progress):
+            stop.set()
+    result = task.result()
+    result.cancelled = stop.is_set()
+    return result
+
+
+async def _push(store, puzzle, perm, state: dict, node, command_id, tried: dict) -> None:
+    pushed = await store.submit(puzzle, perm, origin="surgery", node=node, parents=[state["parent"]],
+                                method="surgery", command_id=command_id)
+    tried.update(solution_id=pushed.id, mse=pushed.mse)
+    if pushed.mse < state["mse"]:
+        state.update(perm=perm, parent=pushed.id, mse=pushed.mse)
+
+
+def _summary(report: dict, plan: Plan, state: dict) -> str:
+    first, last = plan.span
+    covered = ", ".join(f"{a}-{b}" for a, b in report["ranges"]) or "nothing"
+    ended = " (cancelled)" if report["cancelled"] else (
+        "" if len(report["ranges"]) == len(plan.pieces) else " (time limit reached)")
+    report["complete"] = len(report["ranges"]) == len(plan.pieces)
+    tried = sum(t["evaluations"] for t in report["tried"])
+    if state["parent"] == plan.best.id:
+        return (f"surgery on blocks {first}-{last} ({plan.why}): covered {covered}{ended}; "
+                f"{tried} arrangements tried, none improves solution #{plan.best.id}")
+    report.update(solution_id=state["parent"], mse=state["mse"], improved=True, new=True)
+    return (f"surgery on blocks {first}-{last} ({plan.why}): covered {covered}{ended}; {tried} tried, "
+            f"MSE {plan.best.mse:.6g} -> {state['mse']:.6g} (solution #{state['parent']})")

@@ -1,0 +1,381 @@
+"""Does the fleet find the answer sooner? Time and CPU to the exact answer, and the best
+MSE at fixed times, for four set-ups on the same puzzles and seeds:
+
+  a  one `python -m solver solve` process
+  b  K solve processes that share nothing (the first to finish wins)
+  c  K workers (`python -m solver.worker`) sharing elites through the pool
+  d  as c, plus `python -m solver observe --auto` (its automatic interventions)
+
+    python benchmarks/bench_fleet_search.py [--quick] [--ks 1,2,4] [--time-limit 240]
+        [--puzzles DIR,DIR,...] [--setups a,b,c,d]
+
+A run that has not found the answer by --time-limit counts as not solved (censored at
+the limit). Raw results: bench-out/bench_fleet_search-STAMP.json; the curves:
+docs/fleet-search.png (--png). Each pool run gets a fresh database on one throw-away
+embedded PostgreSQL.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CACHE = Path("/work/main/bench-out/puzzles")   # where the lead's cached puzzles live
+DEFAULT_PUZZLES = [f"pairing-N48-d48-h96-r10000-s{s}-v2" for s in (0, 1, 2)]
+CHECKPOINTS = (15, 30, 60, 120, 240)
+PROGRESS = re.compile(r"^\[\s*[\d.]+s\]\s+\S+\s+step\s+\d+\s+mse\s+\S+\s+best\s+(\S+)")
+SOLVED_FLOOR = 1e-12   # the curves' value once the answer is found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Proc:
+    """A child process whose CPU time is known to the end: sampled while it lives, taken
+    from its rusage when it is reaped (here, not by Popen)."""
+
+    def __init__(self, argv: list[str], env: dict, log: Path, on_line=None):
+        self.log = log.open("w")
+        self.p = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE if on_line else self.log,
+                                  stderr=subprocess.STDOUT, text=True)
+        self.rc: int | None = None
+        self.cpu = 0.0
+        if on_line:
+            threading.Thread(target=self._read, args=(on_line,), daemon=True).start()
+
+    def _read(self, on_line) -> None:
+        for line in self.p.stdout:
+            self.log.write(line)
+            on_line(line)
+
+    def poll(self) -> int | None:
+        if self.rc is None:
+            pid, status, usage = os.wait4(self.p.pid, os.WNOHANG)
+            if pid == 0:
+                try:
+                    self.cpu = cpu_seconds(self.p.pid)
+                except OSError:
+                    pass
+                return None
+            self.rc = self.p.returncode = os.waitstatus_to_exitcode(status)
+            self.cpu = usage.ru_utime + usage.ru_stime
+        return self.rc
+
+    def end(self, grace: float = 10.0) -> None:
+        if self.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while self.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if self.poll() is None:
+                self.p.kill()
+                while self.poll() is None:
+                    time.sleep(0.05)
+        self.log.close()
+
+
+def thread_env(threads: int, dsn: str | None = None) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[key] = str(threads)
+    if dsn:
+        env["JSTUI_DSN"] = dsn
+    return env
+
+
+class Curve:
+    """Best MSE against wall time since the run's start (thread-safe appends)."""
+
+    def __init__(self, t0: float):
+        self.t0, self.points, self.lock = t0, [], threading.Lock()
+
+    def add(self, mse: float, at: float | None = None) -> None:
+        t = (time.monotonic() if at is None else at) - self.t0
+        with self.lock:
+            if not self.points or mse < self.points[-1][1]:
+                self.points.append((round(t, 2), mse))
+
+    def at(self, t: float) -> float | None:
+        values = [m for s, m in self.points if s <= t]
+        return min(values) if values else None
+
+
+def run_solves(puzzle: Path, k: int, seed: int, limit: float, cores: int, logs: Path) -> dict:
+    """Set-ups a (k=1) and b: K independent solve processes; the first exact one wins."""
+    t0 = time.monotonic()
+    curve = Curve(t0)
+
+    def on_line(line: str) -> None:
+        m = PROGRESS.match(line)
+        if m:
+            curve.add(float(m.group(1)))
+    env = thread_env(max(1, cores // k))
+    procs = [Proc([sys.executable, "-m", "solver", "solve", str(puzzle), "--seed", str(seed + i),
+                   "--time-limit", str(limit)], env, logs / f"solve-{i}.log", on_line) for i in range(k)]
+    solved_at = None
+    while solved_at is None and time.monotonic() - t0 < limit:
+        time.sleep(0.2)
+        for p in procs:
+            if p.poll() == 0:
+                solved_at = time.monotonic()
+        if all(p.poll() is not None for p in procs):
+            break
+    cpu = sum(p.cpu for p in procs) if solved_at else None   # polled at the moment it ended
+    for p in procs:
+        p.end()
+    if solved_at:
+        curve.add(SOLVED_FLOOR, solved_at)
+    return _result(solved_at, t0, cpu, curve)
+
+
+def _result(solved_at, t0, cpu, curve) -> dict:
+    return {"solved": solved_at is not None, "cpu": None if cpu is None else round(cpu, 2),
+            "seconds": None if solved_at is None else round(solved_at - t0, 2), "curve": curve.points}
+
+
+async def fresh_database(server_dsn: str, name: str) -> str:
+    import asyncpg
+
+    from solver.pool import embedded
+
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return embedded.with_database(server_dsn, name)
+
+
+def pool_procs(puzzle: Path, k: int, seed: int, dsn: str, cores: int, logs: Path, observer: bool) -> list[Proc]:
+    env = thread_env(max(1, cores // k), dsn)
+    procs = [Proc([sys.executable, "-m", "solver.worker", "--puzzle", str(puzzle), "--node", "bench",
+                   "--forever", "--seed", str(seed + i), "--log-file", str(logs / f"worker-{i}.log")],
+                  env, logs / f"worker-{i}.out") for i in range(k)]
+    if observer:
+        procs.append(Proc([sys.executable, "-m", "solver", "observe", "--puzzle", str(puzzle), "--auto",
+                           "--interval", "5", "--stagnation", "45", "--cooldown", "30",
+                           "--judge-after", "60"], thread_env(1, dsn), logs / "observer.log"))
+    return procs
+
+
+async def run_pool(puzzle: Path, k: int, seed: int, limit: float, cores: int, logs: Path,
+                   dsn: str, observer: bool) -> dict:
+    """Set-ups c and d: K workers on a fresh pool (and the observer); done when the pool
+    holds the exact answer. Time is the exact solution's own insertion time."""
+    from solver.pool import connect
+    from solver.puzzle import load_puzzle
+
+    loaded = load_puzzle(puzzle)
+    t0, epoch0 = time.monotonic(), time.time()
+    curve = Curve(t0)
+    procs = pool_procs(puzzle, k, seed, dsn, cores, logs, observer)
+    solved_at, cpu, report = None, None, None
+    async with await connect(dsn, max_size=1) as store:
+        pid = await store.register_puzzle(loaded)
+        while solved_at is None and time.monotonic() - t0 < limit:
+            await asyncio.sleep(0.5)
+            [p.poll() for p in procs]
+            best = await store.fetch_best(pid)
+            if best is None:
+                continue
+            at = best.created_at.timestamp() - epoch0 + t0
+            if best.matches_target:
+                solved_at, cpu = at, sum(p.cpu for p in procs)
+                curve.add(SOLVED_FLOOR, at)
+            else:
+                curve.add(best.mse, at)
+        for p in procs:
+            p.end(20.0)
+        report = await lineage_summary(store, pid)
+        if observer:
+            report["interventions"] = [
+                {"kind": i.kind, "detail": i.detail, "paid": i.paid, "before": i.best_before,
+                 "after": i.best_after} for i in await store.fetch_interventions(pid)]
+    return {**_result(solved_at, t0, cpu, curve), **report}
+
+
+async def lineage_summary(store, puzzle_id: int) -> dict:
+    """Which starts made the records: method counts of the solutions that lowered the best."""
+    records = await store.fetch_records(puzzle_id)
+    counts: dict[str, int] = {}
+    for r in records:
+        key = r.method or r.origin
+        counts[key] = counts.get(key, 0) + 1
+    cross_worker = 0
+    for r in records:
+        parents = [await store.fetch_solution(p) for p in r.parents]
+        cross_worker += any(p is not None and p.worker_id not in (None, r.worker_id) for p in parents)
+    return {"records_by_method": counts, "records_from_other_workers": cross_worker}
+
+
+def plan(setups: list[str], ks: list[int]) -> list[tuple[str, int]]:
+    """(set-up, K) pairs to run; b at K=1 is a itself, so it is not run twice."""
+    out = [("a", 1)] if "a" in setups else []
+    for k in ks:
+        out += [(s, k) for s in ("b", "c", "d") if s in setups and not (s == "b" and k == 1)]
+    return out
+
+
+async def run_all(args, puzzles: list[Path], out: Path) -> list[dict]:
+    from solver.pool import embedded
+
+    cores = os.cpu_count() or 1
+    tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-search-"))
+    server = embedded.up(tmp / "pgdata")
+    results: list[dict] = []
+    try:
+        for n, puzzle in enumerate(puzzles):
+            for setup, k in plan(args.setups, args.ks):
+                logs = out / "logs" / f"{puzzle.parent.name}-{setup}-k{k}"
+                logs.mkdir(parents=True, exist_ok=True)
+                load = os.getloadavg()[0]
+                if setup in "ab":
+                    r = await asyncio.to_thread(run_solves, puzzle, k, args.seed, args.time_limit, cores, logs)
+                else:
+                    dsn = await fresh_database(server.dsn, f"bench_{n}_{setup}_{k}")
+                    r = await run_pool(puzzle, k, args.seed, args.time_limit, cores, logs, dsn, setup == "d")
+                r.update(puzzle=puzzle.parent.name, setup=setup, k=k, load_before=round(load, 2))
+                results.append(r)
+                print(f"{puzzle.parent.name} {setup} K={k}: "
+                      + (f"exact in {r['seconds']:.1f} s, {r['cpu']:.1f} CPU s" if r["solved"]
+                         else f"not solved in {args.time_limit:g} s") + f" (load {load:.1f})", flush=True)
+                (out / f"bench_fleet_search-{args.stamp}.json").write_text(json.dumps(results, indent=1))
+    finally:
+        embedded.down(tmp / "pgdata")
+    return results
+
+
+def summary(results: list[dict], limit: float) -> list[str]:
+    """One line per (set-up, K): median wall and CPU to the exact answer (censored at the
+    limit), solved count, and the median best MSE at the checkpoints."""
+    lines = ["| set-up | K | solved | median wall s to exact | median CPU s to exact | "
+             + " | ".join(f"best MSE at {t} s" for t in CHECKPOINTS if t <= limit) + " |",
+             "|---|---:|---:|---:|---:|" + "---:|" * sum(t <= limit for t in CHECKPOINTS)]
+    for setup, k in sorted({(r["setup"], r["k"]) for r in results}, key=lambda x: (x[1], x[0])):
+        rs = [r for r in results if (r["setup"], r["k"]) == (setup, k)]
+        wall = statistics.median(r["seconds"] if r["solved"] else limit for r in rs)
+        solved = [r["cpu"] for r in rs if r["solved"]]
+        cpu = f"{statistics.median(solved):.0f} ({len(solved)} solved)" if solved else "-"
+        censored = ">" if sum(r["solved"] for r in rs) * 2 <= len(rs) else ""
+        cells = []
+        for t in (t for t in CHECKPOINTS if t <= limit):
+            values = [Curve.at(_curve(r), t) for r in rs]
+            values = [v for v in values if v is not None]
+            cells.append(f"{statistics.median(values):.3g}" if values else "-")
+        lines.append(f"| {setup} | {k} | {sum(r['solved'] for r in rs)}/{len(rs)} | {censored}{wall:.0f} | "
+                     f"{cpu} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _curve(r: dict) -> Curve:
+    c = Curve(0.0)
+    c.points = [tuple(p) for p in r["curve"]]
+    return c
+
+
+COLOURS = {"a": (0, 0, 0), "b": (230, 120, 0), "c": (0, 90, 200), "d": (0, 160, 60)}
+NAMES = {"a": "a: one solve", "b": "b: K alone", "c": "c: K + pool", "d": "d: c + observer"}
+
+
+def median_curve(runs: list[dict], limit: float, step: float = 2.0) -> list[tuple[float, float]]:
+    """The median over puzzles of the best MSE at each time (where every run has one)."""
+    curves = [_curve(r) for r in runs]
+    points, t = [], 0.0
+    while t <= limit:
+        values = [c.at(t) for c in curves]
+        if all(v is not None for v in values):
+            points.append((t, statistics.median(values)))
+        t += step
+    return points
+
+
+def draw(results: list[dict], limit: float, path: Path) -> None:
+    """Best MSE (log) against time, one panel per K, one line per set-up (Pillow)."""
+    import math
+
+    from PIL import Image, ImageDraw
+
+    ks = sorted({r["k"] for r in results})
+    w, h, pad = 420, 320, 48
+    img = Image.new("RGB", (w * len(ks), h + 30), "white")
+    d = ImageDraw.Draw(img)
+    lo, hi = -12.0, 0.0          # log10 MSE shown; the answer sits at the floor (1e-12)
+
+    def xy(panel: int, t: float, mse: float) -> tuple[float, float]:
+        y = min(hi, max(lo, math.log10(max(mse, 1e-30))))
+        return (panel * w + pad + (w - pad - 10) * t / limit, 10 + (h - pad) * (hi - y) / (hi - lo))
+    for i, k in enumerate(ks):
+        x0, y0 = xy(i, 0, 10 ** hi)
+        x1, y1 = xy(i, limit, 10 ** lo)
+        d.rectangle([x0, y0, x1, y1], outline=(120, 120, 120))
+        d.text((x0 + 4, y1 + 4), f"K = {k}   time (s) 0 .. {limit:g}", fill="black")
+        for e in range(int(lo), int(hi) + 1, 3):
+            _, y = xy(i, 0, 10 ** e)
+            d.text((i * w + 4, y - 6), "exact" if e == lo else f"1e{e}", fill="black")
+        for setup in ("a", "b", "c", "d"):
+            runs = [r for r in results if r["setup"] == setup and (r["k"] == k or setup == "a")]
+            pts = [xy(i, t, m) for t, m in median_curve(runs, limit)]
+            if len(pts) > 1:
+                d.line(pts, fill=COLOURS[setup], width=2)
+    for j, setup in enumerate(("a", "b", "c", "d")):
+        d.text((10 + 150 * j, h + 12), NAMES[setup], fill=COLOURS[setup])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="2 puzzles, K=2, a and c, 150 s limit")
+    ap.add_argument("--puzzles", help="comma-separated puzzle dirs (default: 3 cached pairing N=48)")
+    ap.add_argument("--ks", default="1,2,4")
+    ap.add_argument("--setups", default="a,b,c,d")
+    ap.add_argument("--time-limit", type=float, default=240.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--png", type=Path, help="draw the curves here (e.g. docs/fleet-search.png)")
+    ap.add_argument("--from-json", type=Path, help="only summarise (and draw) an earlier run's results")
+    args = ap.parse_args()
+    args.ks = [int(k) for k in args.ks.split(",")]
+    args.setups = args.setups.split(",")
+    if args.quick:
+        args.ks, args.setups, args.time_limit = [2], ["a", "c"], min(args.time_limit, 150.0)
+    names = args.puzzles.split(",") if args.puzzles else [str(CACHE / n / "full") for n in DEFAULT_PUZZLES]
+    puzzles = [Path(p).resolve() for p in names][: 2 if args.quick and not args.puzzles else None]
+    missing = [p for p in puzzles if not p.is_dir()]
+    if missing and not args.from_json:
+        print(f"error: no puzzle at {missing[0]} (make one: python -m solver generate DIR --kind pairing)",
+              file=sys.stderr)
+        return 2
+    args.stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = ROOT / "bench-out"
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+    else:
+        results = asyncio.run(run_all(args, puzzles, out))
+    print(f"{len(puzzles)} puzzles, {os.cpu_count()} cores, limit {args.time_limit:g} s "
+          f"(load average now {os.getloadavg()[0]:.1f})")
+    print("\n".join(summary(results, args.time_limit)))
+    if args.png:
+        draw(results, args.time_limit, args.png)
+        print(f"curves: {args.png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
