@@ -205,10 +205,22 @@ async def run_pool(puzzle: Path, k: int, seed: int, limit: float, cores: int, lo
             p.end(20.0)
         report = await lineage_summary(store, pid)
         if observer:
+            await judge_open(store, pid)
             report["interventions"] = [
                 {"kind": i.kind, "detail": i.detail, "paid": i.paid, "before": i.best_before,
                  "after": i.best_after} for i in await store.fetch_interventions(pid)]
     return {**_result(solved_at, t0, cpu, curve), **report}
+
+
+async def judge_open(store, puzzle_id: int) -> None:
+    """Interventions whose window outlived the run: judged by the best at the run's end
+    (the run ends when the answer is in, so nothing later could count)."""
+    records = await store.fetch_records(puzzle_id)
+    for i in await store.fetch_interventions(puzzle_id):
+        if i.judged_at is None:
+            end = i.at.timestamp() + i.window_s
+            reached = [r.mse for r in records if r.created_at.timestamp() <= end]
+            await store.judge_intervention(i.id, min(reached) if reached else None)
 
 
 async def lineage_summary(store, puzzle_id: int) -> dict:
