@@ -189,6 +189,10 @@ CREATE TABLE interventions (
     judged_at   timestamptz
 );
 CREATE INDEX interventions_by_puzzle ON interventions (puzzle_id, id);
+-- Every heartbeat asks whether the answer is in: "matches_target OR mse < x" scanned all
+-- of a puzzle's solutions (a cost growing with fleet size times pool size); split in
+-- two EXISTS, one reads this partial index, the other solutions_by_mse.
+CREATE INDEX solutions_exact ON solutions (puzzle_id) WHERE matches_target;
 CREATE TRIGGER interventions_notify AFTER INSERT OR UPDATE ON interventions
     FOR EACH STATEMENT EXECUTE FUNCTION jstui_notify();
 """),

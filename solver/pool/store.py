@@ -115,8 +115,9 @@ c AS (
 k AS (SELECT coalesce(sum(version), 0)::int AS version,
              jsonb_object_agg(key, value) AS knobs FROM config)
 SELECT k.version, CASE WHEN k.version > $7 THEN k.knobs END AS knobs,
-       EXISTS (SELECT 1 FROM solutions WHERE puzzle_id = (SELECT puzzle_id FROM w)
-               AND (matches_target OR mse < $13)) AS exact,
+       (EXISTS (SELECT 1 FROM solutions WHERE puzzle_id = (SELECT puzzle_id FROM w) AND matches_target)
+        OR EXISTS (SELECT 1 FROM solutions WHERE puzzle_id = (SELECT puzzle_id FROM w)
+                   AND mse < $13)) AS exact,
        c.*
 FROM k LEFT JOIN c ON true"""
 
@@ -209,7 +210,8 @@ class PoolStore(Store):
 
     async def has_exact(self, puzzle_id: int) -> bool:
         return bool(await self._pool.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM solutions WHERE puzzle_id = $1 AND (matches_target OR mse < $2))",
+            """SELECT EXISTS (SELECT 1 FROM solutions WHERE puzzle_id = $1 AND matches_target)
+                   OR EXISTS (SELECT 1 FROM solutions WHERE puzzle_id = $1 AND mse < $2)""",
             puzzle_id, EXACT_MSE))
 
     async def fetch_records(self, puzzle_id: int | None = None) -> list[SolutionRow]:
