@@ -58,6 +58,22 @@ class LiveControls:
         where = f"{len(positions)} position(s)" if positions else "the uncertain zone"
         return f"surgery on {where}: queued as command #{cid} for the observer"
 
+    async def running_surgery(self):
+        """The surgery command now pending or under way (newest), or None."""
+        for command in await self._store().fetch_commands(30):
+            if command.kind == "surgery" and command.status in ("pending", "claimed") \
+                    and not command.cancel_requested:
+                return command
+        return None
+
+    async def cancel_command(self, command_id: int) -> str:
+        status = await self._store().cancel_command(command_id)
+        self.source.poke()
+        if status is None:
+            raise RuntimeError(f"there is no command #{command_id}")
+        return (f"command #{command_id} cancelled" if status == "cancelled"
+                else f"command #{command_id}: cancel requested (it stops at its next progress report)")
+
     async def deploy(self) -> str:
         return self._results("deploy", await self._fleet().deploy())
 

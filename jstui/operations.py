@@ -120,6 +120,8 @@ class Operations:
     async def action_surgery(self) -> None:
         if self.refused("surgery", "surgery") or self.refuse_off_configured_puzzle("surgery"):
             return
+        if await self.offer_to_cancel_surgery():
+            return
         zones = self.snapshot.zones
         uncertain = zones.positions(UNCERTAIN) if zones is not None else []
         answer = await self.push_screen_wait(AskScreen(
@@ -133,6 +135,20 @@ class Operations:
             self.notify(str(exc), severity="error")
             return
         self.perform("surgery", lambda: self.controls.surgery(positions), "surgery")
+
+    async def offer_to_cancel_surgery(self) -> bool:
+        """While a surgery runs, `s` offers to cancel it (saying how far it got); True
+        when one was running, whatever the answer."""
+        running = getattr(self.controls, "running_surgery", None)
+        command = await running() if running else None
+        if command is None:
+            return False
+        where = (command.progress or {}).get("message", "not started yet")
+        if await self.push_screen_wait(ConfirmScreen(
+                f"Surgery #{command.id} is running ({where}). Cancel it? Its improvements so far stay in the pool.")):
+            self.perform(f"cancel surgery #{command.id}",
+                         lambda: self.controls.cancel_command(command.id), "surgery")
+        return True
 
     @work(group="dialogs")
     async def action_deploy(self) -> None:

@@ -197,3 +197,24 @@ async def test_a_database_restart_is_survived(tmp_path, small_puzzle_dir):
             assert app.snapshot.solved
     finally:
         await asyncio.to_thread(embedded.down, data_dir)
+
+
+async def test_s_during_a_surgery_shows_its_progress_and_cancels_it(fresh_dsn, small_puzzle_dir):
+    store, _, _ = await seed_pool(fresh_dsn, small_puzzle_dir)
+    cid = await store.enqueue_command("surgery", {})
+    await store.claim_command("observer", ["surgery"])
+    await store.command_progress(cid, {"piece": 2, "pieces": 3,
+                                       "message": "piece 2/3: blocks 13-26 of 1-40 (scan)"})
+    app, _ = live_app(fresh_dsn)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.query_one(WorkersTable).row_count == 1)
+        await pilot.press("s")
+        await on_screen(pilot, "ConfirmScreen")
+        assert "blocks 13-26 of 1-40" in app.screen.question
+        await pilot.press("y")
+        await until(pilot, lambda: f"command #{cid}: cancel requested" in log_text(app))
+        assert (await store.fetch_command(cid)).cancel_requested
+        assert await store.command_progress(cid, {"piece": 3}) is True   # the surgery will stop
+        await pilot.press("s")                      # none running now: positions are asked
+        await on_screen(pilot, "AskScreen")
+    await store.close()
