@@ -119,8 +119,9 @@ async def _surgery(store, puzzle, args) -> int:
     shown = set()
 
     async def on_progress(progress: dict) -> bool:
-        if progress["piece"] not in shown:      # one line per piece, on stderr
-            shown.add(progress["piece"])
+        key = (progress["piece"], progress.get("step"))
+        if key not in shown:                    # one line per piece and step, on stderr
+            shown.add(key)
             print(progress["message"], file=sys.stderr, flush=True)
         return False
     report = await surgery_on_pool(store, puzzle, window, args.max_cycle, args.top,
