@@ -141,7 +141,7 @@ def run_solves(puzzle: Path, k: int, seed: int, limit: float, cores: int, logs: 
         p.end()
     if solved_at:
         curve.add(SOLVED_FLOOR, solved_at)
-    return _result(solved_at, t0, cpu, curve)
+    return {**_result(solved_at, t0, cpu, curve), "cpu_spent": round(sum(p.cpu for p in procs), 2)}
 
 
 def _result(solved_at, t0, cpu, curve) -> dict:
@@ -203,7 +203,8 @@ async def run_pool(puzzle: Path, k: int, seed: int, limit: float, cores: int, lo
                 curve.add(best.mse, at)
         for p in procs:
             p.end(20.0)
-        report = await lineage_summary(store, pid)
+        spent = round(sum(p.cpu for p in procs), 2)   # a censored run's CPU, too
+        report = {**await lineage_summary(store, pid), "cpu_spent": spent}
         if observer:
             await judge_open(store, pid)
             report["interventions"] = [
@@ -312,7 +313,7 @@ def median_curve(runs: list[dict], limit: float, step: float = 2.0) -> list[tupl
     points, t = [], 0.0
     while t <= limit:
         values = [c.at(t) for c in curves]
-        if all(v is not None for v in values):
+        if values and all(v is not None for v in values):
             points.append((t, statistics.median(values)))
         t += step
     return points
@@ -348,6 +349,8 @@ def draw(results: list[dict], limit: float, path: Path) -> None:
                 d.line(pts, fill=COLOURS[setup], width=2)
     for j, setup in enumerate(("a", "b", "c", "d")):
         d.text((10 + 150 * j, h + 12), NAMES[setup], fill=COLOURS[setup])
+    d.text((10 + 150 * 4, h + 12), "lines: median over the puzzles of the best MSE so far (log)",
+           fill="black")
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)
 
