@@ -46,9 +46,7 @@ class Link:
                  open_store: Callable[[], Awaitable[Store]] | None = None):
         self.dsn = dsn
         # How to reach the pool: PostgreSQL at DSN, or what OPEN_STORE gives (tests).
-        # One connection per worker: its calls are short and may queue; a server's
-        # max_connections (100 by default) is what a large fleet runs into first.
-        self._open = open_store or (lambda: connect(dsn, max_size=1, timeout=5.0))
+        self._open = open_store or (lambda: connect(dsn, max_size=2, timeout=5.0))
         self.store: Store | None = None
         self.min_backoff, self.max_backoff = min_backoff, max_backoff
         self._backoff = 0.0
