@@ -256,12 +256,14 @@ class Search:
         return self.puzzle.n_blocks > 1 and float(np.median(structural_pairing(self.puzzle).margin)) < 2.0
 
     def repair_and_reorder(self):
-        """Re-pair from the data with the order as it stands (solver.repair), descend, and
-        reorder for a while; again from the best, while the pairs keep changing."""
+        """Re-pair from the data (solver.repair), descend, and reorder for a while; again
+        from the best, while the pairs keep changing. The first round re-pairs along the
+        |W_out| order (the structural seed's): prune and grow need the outs roughly in
+        place, and a descent on wrong pairs may have scattered them."""
         floor = EXACT_LEVEL * self.scale
+        inp, out = from_permutation(self.puzzle, SEEDS["structural"].make(self.puzzle, self.rng))
         while True:
             self.tick()
-            inp, out = self.best[1], self.best[2]
             rank, exact = self._repair_judges()
             fixed, _ = repair.prune_grow(rank, exact, inp, out, tick=self.tick)
             self.current.set(fixed, out)
@@ -271,6 +273,7 @@ class Search:
             self.reorder(restarts=2)
             if np.array_equal(fixed, inp):
                 return
+            inp, out = self.best[1], self.best[2]
 
     def _repair_judges(self):
         """Projected-MSE judges: ranking and exact rows apart on a large puzzle."""
