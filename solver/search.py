@@ -60,6 +60,11 @@ class SolveResult:
     best_history: list = field(default_factory=list)
 
 
+# Seeds tried in turn between reorder rounds (solver.seeds.SEEDS).
+SEED_ROUNDS = ("norm", "jacobian", "insertion", "greedy", "structural", "l1", "random")
+_FAST_PATH_TRIED: set = set()  # puzzles whose fast path this process has run
+
+
 class _Stop(Exception):
     pass
 
@@ -89,6 +94,7 @@ class Search:
         self.stage = "fast"
         self.steps = 0
         self.reorderer: Reorder | None = None
+        self._seed_rounds = 0
         self._last_progress = 0.0
         self._validation = None
         self._small = None
@@ -178,7 +184,9 @@ class Search:
                 if not full:
                     raise _Stop
             else:
-                start = self.settled(*from_permutation(self.puzzle, start))
+                start = from_permutation(self.puzzle, start)
+                self.fast_path_once()
+                start = self.settled(*start)
             self.stage = "full"
             if self.current is None or self.current.n_rows < min(self.puzzle.n_rows, self.settings.rows):
                 self.current = self._evaluator(self.settings.rows)
@@ -192,6 +200,15 @@ class Search:
         except _Stop:
             pass
         return self.result()
+
+    def fast_path_once(self):
+        """The fast path before a given start, once per puzzle in this process: a worker
+        resumes from elites burst after burst, and a net the weights explain should not
+        wait for the full search to find what the fast path finds at once."""
+        key = self.puzzle.fingerprint or id(self.puzzle)
+        if key not in _FAST_PATH_TRIED:
+            _FAST_PATH_TRIED.add(key)
+            self.fast_path()
 
     def settled(self, inp, out):
         """A given start with its pairs put right where the weights are sure: every pair
@@ -235,9 +252,10 @@ class Search:
 
     def reorder(self, restarts: int | None = None):
         """Relinearised precedence annealing (solver.reorder) in rounds of a few chains,
-        each round's best polished by exact descent (on small or untrained nets the model's
-        moves can miss what one swap or insertion fixes), until the answer, the end, or the
-        given number of chain restarts."""
+        each round's best polished by exact descent, until the answer, the end, or the
+        given number of chain restarts. Between rounds of the open-ended search, one seed
+        from the registry is descended too: on small or briefly trained nets the model's
+        moves can miss what a seed and a descent find at once."""
         floor, done = EXACT_LEVEL * self.scale, 0
         while restarts is None or done < restarts:
             self.tick()
@@ -249,6 +267,17 @@ class Search:
             self.current.set(self.best[1], self.best[2])
             self._descent(self.current, DescentPlan(reach=max(4, self.puzzle.n_blocks // 4))).run(floor)
             self.consider(self.current)
+            if restarts is None:
+                self.seed_round()
+
+    def seed_round(self):
+        """The next seed method in turn, descended; the search goes on from the best."""
+        name = SEED_ROUNDS[self._seed_rounds % len(SEED_ROUNDS)]
+        self._seed_rounds += 1
+        self.current.set(*from_permutation(self.puzzle, SEEDS[name].make(self.puzzle, self.rng)))
+        self._descent(self.current, DescentPlan(reach=4)).run(EXACT_LEVEL * self.scale)
+        self.consider(self.current)
+        self.current.set(self.best[1], self.best[2])
 
     def pairs_in_doubt(self) -> bool:
         """The trace leaves most pairs in doubt (median margin under 2 spreads; trained nets
