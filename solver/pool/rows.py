@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from .states import WorkerState, pool_state
 
 
@@ -145,3 +147,40 @@ class PoolCounts:
     refusals: int
     commands_pending: int
     best_mse: float | None
+
+
+@dataclass(frozen=True)
+class SolutionTimeline:
+    """Every solution of one puzzle as columns, oldest first: what a replay needs of them
+    (the permutations are read one by one, for the few solutions shown)."""
+    id: np.ndarray          # int64
+    at: np.ndarray          # float64 epoch seconds of created_at
+    mse: np.ndarray         # float64
+    exact: np.ndarray       # bool: the target hash, or an MSE below EXACT_MSE
+
+
+@dataclass(frozen=True)
+class WorkerTimeline:
+    """The worker samples of one puzzle (schema migration 6) as columns, oldest first."""
+    worker_id: np.ndarray   # int64
+    at: np.ndarray          # float64 epoch seconds the sample was taken
+    heartbeat: np.ndarray   # float64 epoch seconds of the worker's heartbeat then
+    status: tuple[str, ...]
+    run: np.ndarray         # int64
+    step: np.ndarray        # int64
+    best_mse: np.ndarray    # float64, NaN: none yet
+    progress: tuple[str, ...]   # JSON text, parsed only for the samples shown
+
+
+def solution_timeline(ids, at, mse, exact) -> SolutionTimeline:
+    return SolutionTimeline(np.asarray(ids, dtype=np.int64), np.asarray(at, dtype=np.float64),
+                            np.asarray(mse, dtype=np.float64), np.asarray(exact, dtype=bool))
+
+
+def worker_timeline(worker_id, at, heartbeat, status, run, step, best_mse,
+                    progress) -> WorkerTimeline:
+    return WorkerTimeline(
+        np.asarray(worker_id, dtype=np.int64), np.asarray(at, dtype=np.float64),
+        np.asarray(heartbeat, dtype=np.float64), tuple(status), np.asarray(run, dtype=np.int64),
+        np.asarray(step, dtype=np.int64), np.asarray(best_mse, dtype=np.float64),
+        tuple(progress))

@@ -13,7 +13,8 @@ from .errors import PoolError
 from .knobs import KNOBS, check_value
 from .locate import NO_DSN
 from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, ObservationRow,
-                   PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
+                   PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow,
+                   SolutionTimeline, WorkerTimeline, solution_timeline, worker_timeline)
 from .states import ALIVE, SILENT_AFTER_S, WorkerState
 
 
@@ -221,6 +222,16 @@ class PoolStore(Store):
                WHERE before IS NULL OR mse < before ORDER BY created_at""", puzzle_id)
         return [(r["created_at"], r["mse"]) for r in rows]
 
+    async def fetch_solution_timeline(self, puzzle_id: int) -> SolutionTimeline:
+        # One row of arrays: a hundred thousand rows as records cost several times more.
+        r = await self._pool.fetchrow(
+            """SELECT array_agg(id ORDER BY created_at, id) AS id,
+                      array_agg(extract(epoch FROM created_at)::float8 ORDER BY created_at, id) AS at,
+                      array_agg(mse ORDER BY created_at, id) AS mse,
+                      array_agg(matches_target OR mse < $2 ORDER BY created_at, id) AS exact
+               FROM solutions WHERE puzzle_id = $1""", puzzle_id, EXACT_MSE)
+        return solution_timeline(*(r[k] or [] for k in ("id", "at", "mse", "exact")))
+
     # ---- workers -------------------------------------------------------------------
     async def register_worker(self, puzzle_id: int, node: str, pid: int) -> int:
         return await self._pool.fetchval(
@@ -295,6 +306,19 @@ class PoolStore(Store):
             f"""SELECT h.worker_id, h.at, h.run, h.step, h.mse, h.best_mse, h.id FROM mse_history h
                 JOIN workers w ON w.id = h.worker_id WHERE {where} ORDER BY h.id LIMIT $2""", *args)
         return [_row(HistoryPoint, r) for r in rows]
+
+    async def fetch_worker_timeline(self, puzzle_id: int) -> WorkerTimeline:
+        order = "ORDER BY at, id"
+        r = await self._pool.fetchrow(
+            f"""SELECT array_agg(worker_id {order}) AS worker_id,
+                       array_agg(extract(epoch FROM at)::float8 {order}) AS at,
+                       array_agg(extract(epoch FROM heartbeat)::float8 {order}) AS heartbeat,
+                       array_agg(status {order}) AS status, array_agg(run {order}) AS run,
+                       array_agg(step {order}) AS step, array_agg(best_mse {order}) AS best_mse,
+                       array_agg(progress::text {order}) AS progress
+                FROM worker_history WHERE puzzle_id = $1""", puzzle_id)
+        return worker_timeline(*(r[k] or [] for k in (
+            "worker_id", "at", "heartbeat", "status", "run", "step", "best_mse", "progress")))
 
     # ---- config --------------------------------------------------------------------
     async def fetch_config(self) -> dict[str, ConfigKnob]:
