@@ -43,7 +43,25 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop the local workers and the embedded pool (what "
                    "--keep-running and --keep-pool left running)")
     add_serve_parser(sub)
+    add_replay_parser(sub)
     return p
+
+
+def add_replay_parser(sub) -> None:
+    rp = sub.add_parser("replay", help="play back a past run from the pool: the screen as "
+                        "it was at each moment (keys: left/right step, space pause, [ ] "
+                        "speed, g go to an MSE)")
+    rp.add_argument("--dsn", default=argparse.SUPPRESS, help="pool DSN (default: $JSTUI_DSN, "
+                    "else the running embedded PostgreSQL)")
+    rp.add_argument("--puzzle", metavar="DIR", default=argparse.SUPPRESS, help="the puzzle "
+                    "(directory or .npz) whose run to replay (default: the pool's most "
+                    "recently active)")
+    rp.add_argument("--speed", type=float, default=60.0,
+                    help="seconds of the run per second of replay (default 60)")
+    rp.add_argument("--export", metavar="FILE.cast", default=None,
+                    help="write the replay as an asciinema cast (v2) instead of showing it")
+    rp.add_argument("--size", default="120x36",
+                    help="--export only: the terminal size of the cast, COLSxROWS")
 
 
 def add_serve_parser(sub) -> None:
@@ -92,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             return until_reader_stops(lambda: session.run_status(args))
         if args.command == "down":
             return session.run_down(args)
+        if args.command == "replay":
+            from jstui.replay.cli import run_replay
+
+            return run_replay(args)
         if args.command == "serve":
             from jstui.serve import run_serve
 
