@@ -285,7 +285,9 @@ async def test_worker_samples_come_at_the_grain_and_at_each_change_of_state(open
         await asyncio.sleep(1.05)
         await store.heartbeat(w1, run=2, step=9, progress={"mse": 0.3})
         line = await store.fetch_worker_timeline(pid)
-        assert line.step[-1] == 9 and '"mse": 0.3' in line.progress[-1]
+        assert line.step[-1] == 9 and line.status[-1] == "running"
+        last = int(line.id[-1])
+        assert await store.fetch_worker_progress([last, 987654]) == {last: {"mse": 0.3}}
 
 
 async def test_the_solution_timeline_is_every_solution_by_time(open_store, tiny_puzzle,

@@ -3,7 +3,6 @@
 few solutions whose permutations it shows are handed in (frames.needed says which)."""
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -35,20 +34,34 @@ def _stamp(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=timezone.utc)
 
 
-def worker_rows_at(run: Run, t: float) -> tuple[tuple[WorkerRow, tuple[float, ...]], ...]:
-    """Each worker started by T as its row said then, with its best-MSE trend."""
-    s, out = run.samples, []
+def samples_at(run: Run, t: float) -> list[tuple[object, int]]:
+    """(track, position in it) of each worker's last sample by T (workers started by T)."""
+    out = []
     for track in run.workers:
         j = int(np.searchsorted(track.at, t, side="right")) - 1
-        if j < 0:
-            continue
+        if j >= 0:
+            out.append((track, j))
+    return out
+
+
+def progress_needed(run: Run, t: float) -> list[int]:
+    """Ids of the samples whose progress the screen at T shows."""
+    return [int(run.samples.id[track.rows[j]]) for track, j in samples_at(run, t)]
+
+
+def worker_rows_at(run: Run, t: float,
+                   progress: dict) -> tuple[tuple[WorkerRow, tuple[float, ...]], ...]:
+    """Each worker started by T as its row said then, with its best-MSE trend. PROGRESS:
+    sample id -> the progress it carried (progress_needed says which)."""
+    s, out = run.samples, []
+    for track, j in samples_at(run, t):
         i = int(track.rows[j])
         best = None if np.isnan(s.best_mse[i]) else float(s.best_mse[i])
         trend = s.best_mse[track.rows[max(0, j + 1 - TREND_POINTS):j + 1]]
         row = WorkerRow(
             id=track.id, puzzle_id=run.puzzle.id, node=track.node, pid=track.pid,
             status=s.status[i], run=int(s.run[i]), step=int(s.step[i]), best_mse=best,
-            progress=json.loads(s.progress[i]), config_version=None,
+            progress=dict(progress.get(int(s.id[i]), {})), config_version=None,
             heartbeat=_stamp(s.heartbeat[i]), started_at=_stamp(track.at[0]),
             finished_at=None, exit_reason=None, heartbeat_age_s=max(0.0, t - s.heartbeat[i]))
         out.append((row, tuple(float(v) for v in trend if not np.isnan(v))))
@@ -70,10 +83,10 @@ def pool_at(run: Run, t: float, solutions: dict, workers) -> PoolState:
                      workers=tuple(r for r, _ in workers), best_over_time=curve)
 
 
-def frame_at(run: Run, t: float, solutions: dict) -> Snapshot:
+def frame_at(run: Run, t: float, solutions: dict, progress: dict) -> Snapshot:
     """The snapshot the live screen showed at T. SOLUTIONS: id -> SolutionRow, holding at
-    least needed(run, t)."""
-    workers = worker_rows_at(run, t)
+    least needed(run, t); PROGRESS: sample id -> progress, for progress_needed(run, t)."""
+    workers = worker_rows_at(run, t, progress)
     events = run.events[:int(np.searchsorted(run.event_at, t, side="right"))][-EVENTS_SHOWN:]
     snap = build_snapshot(pool_at(run, t, solutions, workers), None, t, history=History(),
                           events=events, auto_relaunch=False)

@@ -2,6 +2,7 @@
 as arrays sorted by time, so that any moment is a bisection away."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,25 +74,24 @@ def build_run(puzzle: PuzzleRow, label: str, solutions: SolutionTimeline,
 
 def fallback_samples(samples: WorkerTimeline, worker_rows) -> WorkerTimeline:
     """Workers of a run older than the pool's worker samples (migration 6): two samples
-    each from their rows, their start and their last word."""
+    each from their rows, their start and their last word (ids below 0: no progress)."""
     have = set(samples.worker_id.tolist())
     extra = []
     for w in worker_rows:
         if w.id in have:
             continue
         start, last = w.started_at.timestamp(), (w.finished_at or w.heartbeat).timestamp()
-        extra.append((w.id, start, start, "running", 0, 0, None, "{}"))
-        extra.append((w.id, last, w.heartbeat.timestamp(), w.status, w.run, w.step,
-                      w.best_mse, "{}"))
+        extra.append((-1 - len(extra), w.id, start, start, "running", 0, 0, None))
+        extra.append((-1 - len(extra), w.id, last, w.heartbeat.timestamp(), w.status, w.run,
+                      w.step, w.best_mse))
     if not extra:
         return samples
-    columns = [list(c) for c in (samples.worker_id, samples.at, samples.heartbeat,
-                                 samples.status, samples.run, samples.step, samples.best_mse,
-                                 samples.progress)]
+    columns = [list(c) for c in (samples.id, samples.worker_id, samples.at, samples.heartbeat,
+                                 samples.status, samples.run, samples.step, samples.best_mse)]
     for row in extra:
         for column, value in zip(columns, row):
             column.append(value)
-    order = np.argsort(np.asarray(columns[1], dtype=np.float64), kind="stable")
+    order = np.argsort(np.asarray(columns[2], dtype=np.float64), kind="stable")
     return worker_timeline(*([column[i] for i in order] for column in columns))
 
 
@@ -110,12 +110,14 @@ async def load_run(store, puzzle_id: int, label: str) -> Run:
     puzzle = next((p for p in await store.fetch_puzzles() if p.id == puzzle_id), None)
     if puzzle is None:
         raise ReplayError(f"the pool holds no puzzle #{puzzle_id}")
-    solutions = await store.fetch_solution_timeline(puzzle_id)
+    # The two big reads side by side (on two connections of the store).
+    solutions, samples = await asyncio.gather(store.fetch_solution_timeline(puzzle_id),
+                                              store.fetch_worker_timeline(puzzle_id))
     if not len(solutions.id):
         raise ReplayError(f"puzzle {label}: the pool holds no solution of it, so there is "
                           "no run to replay")
     worker_rows = await store.fetch_workers(puzzle_id)
-    samples = fallback_samples(await store.fetch_worker_timeline(puzzle_id), worker_rows)
+    samples = fallback_samples(samples, worker_rows)
     events = replay_events(await store.fetch_observations(EVENTS_READ, puzzle_id),
                            await store.fetch_commands(EVENTS_READ),
                            await store.fetch_refusals(EVENTS_READ), puzzle_id)

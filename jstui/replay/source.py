@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import AsyncIterator
 
-from jstui.replay.frames import frame_at, needed
+from jstui.replay.frames import frame_at, needed, progress_needed
 from jstui.replay.run import Run
 from jstui.snapshot import Snapshot
 
@@ -22,6 +22,7 @@ class ReplaySource:
         self.speed, self.tick, self.playing = float(speed), tick, playing
         self.t = run.start
         self.solutions: dict = {}          # id -> SolutionRow, read as they are shown
+        self.progress: dict = {}           # worker sample id -> its progress, likewise
         self.moved = asyncio.Event()
 
     # ---- what the keys do --------------------------------------------------------------
@@ -66,7 +67,10 @@ class ReplaySource:
         for sid in needed(self.run, t):
             if sid not in self.solutions:
                 self.solutions[sid] = await self.store.fetch_solution(sid)
-        return frame_at(self.run, t, self.solutions)
+        missing = [i for i in progress_needed(self.run, t) if i >= 0 and i not in self.progress]
+        if missing:
+            self.progress.update(await self.store.fetch_worker_progress(missing))
+        return frame_at(self.run, t, self.solutions, self.progress)
 
     async def snapshots(self) -> AsyncIterator[Snapshot]:
         while True:

@@ -199,6 +199,10 @@ class Store(abc.ABC):
         `history_grain_s` seconds and at each change of status (the knob
         `history_keep_days` says how long they are kept)."""
 
+    @abc.abstractmethod
+    async def fetch_worker_progress(self, sample_ids: Sequence[int]) -> dict[int, dict]:
+        """The progress of these worker samples, by sample id."""
+
     # ---- config knobs -------------------------------------------------------------
     @abc.abstractmethod
     async def fetch_config(self) -> dict[str, ConfigKnob]: ...

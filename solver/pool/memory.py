@@ -228,15 +228,20 @@ class MemoryStore(Store):
             return
         self._sampled_at[w["id"]] = now
         self.samples = [x for x in self.samples if x["at"] >= now - keep * 86400]
-        self.samples.append(dict(worker_id=w["id"], puzzle_id=w["puzzle_id"], at=now,
+        self.samples.append(dict(id=self._next_id("worker_history"), worker_id=w["id"],
+                                 puzzle_id=w["puzzle_id"], at=now,
                                  heartbeat=w["heartbeat"].timestamp(), status=w["status"],
                                  run=w["run"], step=w["step"], best_mse=w["best_mse"],
-                                 progress=json.dumps(w["progress"])))
+                                 progress=json.loads(json.dumps(w["progress"]))))
 
     async def fetch_worker_timeline(self, puzzle_id: int) -> WorkerTimeline:
         rows = [x for x in self.samples if x["puzzle_id"] == puzzle_id]
         return worker_timeline(*([x[k] for x in rows] for k in (
-            "worker_id", "at", "heartbeat", "status", "run", "step", "best_mse", "progress")))
+            "id", "worker_id", "at", "heartbeat", "status", "run", "step", "best_mse")))
+
+    async def fetch_worker_progress(self, sample_ids: Sequence[int]) -> dict[int, dict]:
+        wanted = set(sample_ids)
+        return {x["id"]: dict(x["progress"]) for x in self.samples if x["id"] in wanted}
 
     async def fetch_solution_timeline(self, puzzle_id: int) -> SolutionTimeline:
         rows = sorted((s for s in self.solutions.values() if s.puzzle_id == puzzle_id),

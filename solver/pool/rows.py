@@ -161,15 +161,16 @@ class SolutionTimeline:
 
 @dataclass(frozen=True)
 class WorkerTimeline:
-    """The worker samples of one puzzle (schema migration 6) as columns, oldest first."""
+    """The worker samples of one puzzle (schema migration 6) as columns, oldest first.
+    Their progress is read only for the samples shown (fetch_worker_progress)."""
+    id: np.ndarray          # int64 sample ids
     worker_id: np.ndarray   # int64
     at: np.ndarray          # float64 epoch seconds the sample was taken
     heartbeat: np.ndarray   # float64 epoch seconds of the worker's heartbeat then
-    status: tuple[str, ...]
+    status: np.ndarray      # str (object): a WorkerState word
     run: np.ndarray         # int64
     step: np.ndarray        # int64
     best_mse: np.ndarray    # float64, NaN: none yet
-    progress: tuple[str, ...]   # JSON text, parsed only for the samples shown
 
 
 def solution_timeline(ids, at, mse, exact) -> SolutionTimeline:
@@ -177,10 +178,12 @@ def solution_timeline(ids, at, mse, exact) -> SolutionTimeline:
                             np.asarray(mse, dtype=np.float64), np.asarray(exact, dtype=bool))
 
 
-def worker_timeline(worker_id, at, heartbeat, status, run, step, best_mse,
-                    progress) -> WorkerTimeline:
+def worker_timeline(id, worker_id, at, heartbeat, status, run, step,
+                    best_mse) -> WorkerTimeline:
+    words = np.empty(len(status), dtype=object)
+    words[:] = list(status)
     return WorkerTimeline(
-        np.asarray(worker_id, dtype=np.int64), np.asarray(at, dtype=np.float64),
-        np.asarray(heartbeat, dtype=np.float64), tuple(status), np.asarray(run, dtype=np.int64),
-        np.asarray(step, dtype=np.int64), np.asarray(best_mse, dtype=np.float64),
-        tuple(progress))
+        np.asarray(id, dtype=np.int64), np.asarray(worker_id, dtype=np.int64),
+        np.asarray(at, dtype=np.float64), np.asarray(heartbeat, dtype=np.float64), words,
+        np.asarray(run, dtype=np.int64), np.asarray(step, dtype=np.int64),
+        np.asarray(best_mse, dtype=np.float64))

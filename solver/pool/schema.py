@@ -191,7 +191,7 @@ DECLARE grain float8; keep float8;
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.status IS NOT DISTINCT FROM OLD.status
             AND OLD.sampled_at IS NOT NULL THEN
-        grain := coalesce((SELECT value FROM config WHERE key = 'history_grain_s'), 10);
+        grain := coalesce((SELECT value FROM config WHERE key = 'history_grain_s'), 60);
         IF now() < OLD.sampled_at + make_interval(secs => grain) THEN
             RETURN NEW;
         END IF;
@@ -211,6 +211,10 @@ BEGIN
 END $$;
 CREATE TRIGGER workers_sample BEFORE INSERT OR UPDATE ON workers
     FOR EACH ROW EXECUTE FUNCTION jstui_worker_sample();
+-- A replay reads these columns of every solution: from the index alone, not the
+-- permutations' heap pages.
+CREATE INDEX solutions_timeline ON solutions (puzzle_id) INCLUDE (created_at, id, mse,
+                                                                   matches_target);
 """),
 ]
 
