@@ -42,6 +42,10 @@ async def script_run(store, puzzle, answer) -> dict:
         mses.append(sub.mse)
     atlas = await store.register_worker(pid, "atlas", 101)
     mac = await store.register_worker(pid, "mac", 202)
+    for wid, beat in ((atlas, 60), (mac, 40)):
+        await store.finish_worker(wid, "done" if wid == atlas else "lost", "scripted")
+        await sql("UPDATE workers SET started_at = $2, heartbeat = $3 WHERE id = $1",
+                  wid, at(0), at(beat))
     await sql("DELETE FROM worker_history")       # the trigger's samples: at real times
     samples = [(atlas, 0, 0, "running", None), (atlas, 30, 30, "running", 0.5),
                (atlas, 60, 60, "done", 0.4), (mac, 0, 0, "running", None),
@@ -78,6 +82,8 @@ async def test_the_screen_at_chosen_times_and_seeking_back(scripted, tiny_puzzle
                                                         "mac": WorkerState.RUNNING}
     assert early.zones is not None and early.zones.k == 2 and not early.zones.judged
     assert early.events == ()
+    gap = await source.frame(T0 + 35)   # mac's last sample: 35 s old, but its next at +40
+    assert {w.node: w.state for w in gap.workers}["mac"] == WorkerState.RUNNING
     late = await source.frame(T0 + 75)
     assert late.solutions == 7 and late.best_mse == best_until(facts["mses"], 75)
     states = {w.node: w for w in late.workers}

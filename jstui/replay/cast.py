@@ -43,7 +43,7 @@ async def render_frames(source: ReplaySource, times: Sequence[float],
     """The replay screen at each of TIMES, rendered headless at SIZE."""
     from jstui.replay.app import ReplayApp
 
-    source.playing, source.tick = False, 1e9    # the frames are placed here, not played
+    source.playing, source.placed = False, True    # the frames are placed here, not played
     app = ReplayApp(source)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()

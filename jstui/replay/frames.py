@@ -12,10 +12,10 @@ from jstui.assemble import History, PoolState, build_snapshot
 from jstui.puzzles import Shown
 from jstui.replay.run import Run
 from jstui.snapshot import Snapshot
-from solver.pool.rows import PoolCounts, WorkerRow
+from solver.pool.rows import PoolCounts, WorkerRow, WorkerSample
+from solver.pool.states import SILENT_AFTER_S, WorkerState
 
 ZONE_K = 20          # the top solutions the zones are judged from, as on the live screen
-TREND_POINTS = 120   # samples of a worker's best in its trend
 EVENTS_SHOWN = 200
 
 
@@ -34,37 +34,36 @@ def _stamp(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=timezone.utc)
 
 
-def samples_at(run: Run, t: float) -> list[tuple[object, int]]:
-    """(track, position in it) of each worker's last sample by T (workers started by T)."""
+def as_of(row: WorkerRow, t: float) -> WorkerSample | None:
+    """A worker of a run older than the worker samples (migration 6), from its row alone:
+    running from its start, its last word from its end."""
+    start, beat = row.started_at.timestamp(), row.heartbeat.timestamp()
+    if t < start:
+        return None
+    if t < (row.finished_at or row.heartbeat).timestamp():
+        return WorkerSample(0, row.id, start, start, "running", 0, 0, None, {})
+    return WorkerSample(0, row.id, beat, beat, row.status, row.run, row.step, row.best_mse,
+                        dict(row.progress))
+
+
+def worker_rows_at(run: Run, t: float, samples) -> tuple[tuple[WorkerRow, tuple], ...]:
+    """Each worker started by T as its row said then (SAMPLES: the pool's samples of T,
+    fetch_worker_samples_at), with its best-MSE trend."""
+    by_worker = {s.worker_id: s for s in samples}
     out = []
-    for track in run.workers:
-        j = int(np.searchsorted(track.at, t, side="right")) - 1
-        if j >= 0:
-            out.append((track, j))
-    return out
-
-
-def progress_needed(run: Run, t: float) -> list[int]:
-    """Ids of the samples whose progress the screen at T shows."""
-    return [int(run.samples.id[track.rows[j]]) for track, j in samples_at(run, t)]
-
-
-def worker_rows_at(run: Run, t: float,
-                   progress: dict) -> tuple[tuple[WorkerRow, tuple[float, ...]], ...]:
-    """Each worker started by T as its row said then, with its best-MSE trend. PROGRESS:
-    sample id -> the progress it carried (progress_needed says which)."""
-    s, out = run.samples, []
-    for track, j in samples_at(run, t):
-        i = int(track.rows[j])
-        best = None if np.isnan(s.best_mse[i]) else float(s.best_mse[i])
-        trend = s.best_mse[track.rows[max(0, j + 1 - TREND_POINTS):j + 1]]
-        row = WorkerRow(
-            id=track.id, puzzle_id=run.puzzle.id, node=track.node, pid=track.pid,
-            status=s.status[i], run=int(s.run[i]), step=int(s.step[i]), best_mse=best,
-            progress=dict(progress.get(int(s.id[i]), {})), config_version=None,
-            heartbeat=_stamp(s.heartbeat[i]), started_at=_stamp(track.at[0]),
-            finished_at=None, exit_reason=None, heartbeat_age_s=max(0.0, t - s.heartbeat[i]))
-        out.append((row, tuple(float(v) for v in trend if not np.isnan(v))))
+    for row in run.workers:
+        s = by_worker.get(row.id) or as_of(row, t)
+        if s is None:
+            continue
+        age = max(0.0, t - s.heartbeat)
+        if s.next_at is not None and WorkerState.parse(s.status).alive:
+            # A later sample says it went on beating: between two samples of the grain
+            # it is alive, whatever the age of the last one.
+            age = min(age, SILENT_AFTER_S)
+        then = replace(row, status=s.status, run=s.run, step=s.step, best_mse=s.best_mse,
+                       progress=dict(s.progress), heartbeat=_stamp(s.heartbeat),
+                       finished_at=None, exit_reason=None, heartbeat_age_s=age)
+        out.append((then, s.trend))
     return tuple(out)
 
 
@@ -83,10 +82,10 @@ def pool_at(run: Run, t: float, solutions: dict, workers) -> PoolState:
                      workers=tuple(r for r, _ in workers), best_over_time=curve)
 
 
-def frame_at(run: Run, t: float, solutions: dict, progress: dict) -> Snapshot:
+def frame_at(run: Run, t: float, solutions: dict, samples) -> Snapshot:
     """The snapshot the live screen showed at T. SOLUTIONS: id -> SolutionRow, holding at
-    least needed(run, t); PROGRESS: sample id -> progress, for progress_needed(run, t)."""
-    workers = worker_rows_at(run, t, progress)
+    least needed(run, t); SAMPLES: the pool's worker samples of T."""
+    workers = worker_rows_at(run, t, samples)
     events = run.events[:int(np.searchsorted(run.event_at, t, side="right"))][-EVENTS_SHOWN:]
     snap = build_snapshot(pool_at(run, t, solutions, workers), None, t, history=History(),
                           events=events, auto_relaunch=False)

@@ -1,15 +1,16 @@
-"""A past run loaded once: the pool's solutions, worker samples and events of one puzzle
-as arrays sorted by time, so that any moment is a bisection away."""
+"""A past run loaded once: the pool's solutions and events of one puzzle as arrays sorted
+by time, so that any moment is a bisection away, and its workers' rows. (The worker
+samples are read per frame, a few index probes a worker: reading them all would cost more
+than the rest of the run together.)"""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import numpy as np
 
 from jstui.assemble import EventBook
 from jstui.snapshot import Event
-from solver.pool.rows import PuzzleRow, SolutionTimeline, WorkerTimeline, worker_timeline
+from solver.pool.rows import PuzzleRow, SolutionTimeline
 
 EVENTS_READ = 100_000   # observations and commands read per run (newest first)
 
@@ -19,24 +20,13 @@ class ReplayError(Exception):
 
 
 @dataclass(frozen=True)
-class WorkerTrack:
-    """One worker's samples: indices into the run's WorkerTimeline and their times."""
-    id: int
-    node: str
-    pid: int | None
-    rows: np.ndarray        # int64 indices, oldest first
-    at: np.ndarray          # float64
-
-
-@dataclass(frozen=True)
 class Run:
     puzzle: PuzzleRow
     label: str
     solutions: SolutionTimeline
     best: np.ndarray             # the pool best after each solution (running minimum)
     improved: np.ndarray         # indices of the solutions that improved the pool best
-    samples: WorkerTimeline
-    workers: tuple[WorkerTrack, ...]
+    workers: tuple               # WorkerRow of every worker of the puzzle, as it ended
     events: tuple[Event, ...]    # by time, numbered in that order
     event_at: np.ndarray
     start: float
@@ -52,47 +42,17 @@ class Run:
         return float(self.solutions.at[i]) if i < len(self.best) else None
 
 
-def build_run(puzzle: PuzzleRow, label: str, solutions: SolutionTimeline,
-              samples: WorkerTimeline, worker_rows, events: tuple[Event, ...]) -> Run:
-    """Arrays from rows (pure): the running best, each worker's track, the time span."""
+def build_run(puzzle: PuzzleRow, label: str, solutions: SolutionTimeline, worker_rows,
+              events: tuple[Event, ...]) -> Run:
+    """Arrays from rows (pure): the running best, its improvements, the time span (the
+    first solution or worker start to the last solution or heartbeat)."""
     best = np.minimum.accumulate(solutions.mse) if len(solutions.mse) else solutions.mse
     before = np.concatenate(([np.inf], best[:-1])) if len(best) else best
-    names = {w.id: (w.node, w.pid) for w in worker_rows}
-    tracks = []
-    for wid in np.unique(samples.worker_id):
-        rows = np.flatnonzero(samples.worker_id == wid)
-        node, pid = names.get(int(wid), (f"worker {wid}", None))
-        tracks.append(WorkerTrack(int(wid), node, pid, rows, samples.at[rows]))
-    times = [a for a in (solutions.at[:1], solutions.at[-1:], samples.at[:1], samples.at[-1:])
-             if len(a)]
-    start = float(min(a[0] for a in times)) if times else 0.0
-    end = float(max(a[0] for a in times)) if times else 0.0
-    return Run(puzzle, label, solutions, best, np.flatnonzero(solutions.mse < before), samples,
-               tuple(tracks), events, np.array([e.at for e in events], dtype=np.float64),
-               start, end)
-
-
-def fallback_samples(samples: WorkerTimeline, worker_rows) -> WorkerTimeline:
-    """Workers of a run older than the pool's worker samples (migration 6): two samples
-    each from their rows, their start and their last word (ids below 0: no progress)."""
-    have = set(samples.worker_id.tolist())
-    extra = []
-    for w in worker_rows:
-        if w.id in have:
-            continue
-        start, last = w.started_at.timestamp(), (w.finished_at or w.heartbeat).timestamp()
-        extra.append((-1 - len(extra), w.id, start, start, "running", 0, 0, None))
-        extra.append((-1 - len(extra), w.id, last, w.heartbeat.timestamp(), w.status, w.run,
-                      w.step, w.best_mse))
-    if not extra:
-        return samples
-    columns = [list(c) for c in (samples.id, samples.worker_id, samples.at, samples.heartbeat,
-                                 samples.status, samples.run, samples.step, samples.best_mse)]
-    for row in extra:
-        for column, value in zip(columns, row):
-            column.append(value)
-    order = np.argsort(np.asarray(columns[2], dtype=np.float64), kind="stable")
-    return worker_timeline(*([column[i] for i in order] for column in columns))
+    times = [float(t) for t in solutions.at[[0, -1]]] if len(solutions.at) else []
+    times += [t for w in worker_rows for t in (w.started_at.timestamp(), w.heartbeat.timestamp())]
+    return Run(puzzle, label, solutions, best, np.flatnonzero(solutions.mse < before),
+               tuple(worker_rows), events, np.array([e.at for e in events], dtype=np.float64),
+               min(times, default=0.0), max(times, default=0.0))
 
 
 def replay_events(observations, commands, refusals, puzzle_id: int) -> tuple[Event, ...]:
@@ -110,15 +70,12 @@ async def load_run(store, puzzle_id: int, label: str) -> Run:
     puzzle = next((p for p in await store.fetch_puzzles() if p.id == puzzle_id), None)
     if puzzle is None:
         raise ReplayError(f"the pool holds no puzzle #{puzzle_id}")
-    # The two big reads side by side (on two connections of the store).
-    solutions, samples = await asyncio.gather(store.fetch_solution_timeline(puzzle_id),
-                                              store.fetch_worker_timeline(puzzle_id))
+    solutions = await store.fetch_solution_timeline(puzzle_id)
     if not len(solutions.id):
         raise ReplayError(f"puzzle {label}: the pool holds no solution of it, so there is "
                           "no run to replay")
     worker_rows = await store.fetch_workers(puzzle_id)
-    samples = fallback_samples(samples, worker_rows)
     events = replay_events(await store.fetch_observations(EVENTS_READ, puzzle_id),
                            await store.fetch_commands(EVENTS_READ),
                            await store.fetch_refusals(EVENTS_READ), puzzle_id)
-    return build_run(puzzle, label, solutions, samples, worker_rows, events)
+    return build_run(puzzle, label, solutions, worker_rows, events)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import AsyncIterator
 
-from jstui.replay.frames import frame_at, needed, progress_needed
+from jstui.replay.frames import frame_at, needed
 from jstui.replay.run import Run
 from jstui.snapshot import Snapshot
 
+TREND_POINTS = 120   # samples of a worker's best in its trend
 SPEEDS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 
 
@@ -22,7 +23,7 @@ class ReplaySource:
         self.speed, self.tick, self.playing = float(speed), tick, playing
         self.t = run.start
         self.solutions: dict = {}          # id -> SolutionRow, read as they are shown
-        self.progress: dict = {}           # worker sample id -> its progress, likewise
+        self.placed = False                # frames are placed from outside (the cast export)
         self.moved = asyncio.Event()
 
     # ---- what the keys do --------------------------------------------------------------
@@ -67,12 +68,12 @@ class ReplaySource:
         for sid in needed(self.run, t):
             if sid not in self.solutions:
                 self.solutions[sid] = await self.store.fetch_solution(sid)
-        missing = [i for i in progress_needed(self.run, t) if i >= 0 and i not in self.progress]
-        if missing:
-            self.progress.update(await self.store.fetch_worker_progress(missing))
-        return frame_at(self.run, t, self.solutions, self.progress)
+        samples = await self.store.fetch_worker_samples_at(self.run.puzzle.id, t, TREND_POINTS)
+        return frame_at(self.run, t, self.solutions, samples)
 
     async def snapshots(self) -> AsyncIterator[Snapshot]:
+        if self.placed:   # a frame of its own, arriving late, would overwrite a placed one
+            await asyncio.Event().wait()
         while True:
             self.moved.clear()
             yield await self.frame()

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 from .errors import SubmissionRefused
 from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, ObservationRow,
                    PoolCounts, PuzzleRow, SolutionRow, SolutionTimeline, Submitted,
-                   WorkerRow, WorkerTimeline)
+                   WorkerRow, WorkerSample)
 from .states import SILENT_AFTER_S
 from .validate import check_claim, check_shape, check_submission
 
@@ -194,14 +194,11 @@ class Store(abc.ABC):
         """Points oldest first; pass AFTER_ID (the last id seen) to read only newer ones."""
 
     @abc.abstractmethod
-    async def fetch_worker_timeline(self, puzzle_id: int) -> WorkerTimeline:
-        """The samples of the puzzle's worker rows, oldest first: one per worker every
-        `history_grain_s` seconds and at each change of status (the knob
-        `history_keep_days` says how long they are kept)."""
-
-    @abc.abstractmethod
-    async def fetch_worker_progress(self, sample_ids: Sequence[int]) -> dict[int, dict]:
-        """The progress of these worker samples, by sample id."""
+    async def fetch_worker_samples_at(self, puzzle_id: int, at: float,
+                                      trend: int = 120) -> list[WorkerSample]:
+        """Each of the puzzle's workers as its last sample by AT (epoch seconds) said,
+        with the best MSEs of its last TREND samples. The samples: one per worker every
+        `history_grain_s` seconds and at each change of status, kept `history_keep_days`."""
 
     # ---- config knobs -------------------------------------------------------------
     @abc.abstractmethod

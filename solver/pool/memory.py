@@ -17,7 +17,7 @@ from .base import EXACT_MSE, TABLES, WORKER_COMMANDS, Store, _finite_or_none as 
 from .knobs import KNOBS, check_value, config_version
 from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, ObservationRow,
                    PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow,
-                   SolutionTimeline, WorkerTimeline, solution_timeline, worker_timeline)
+                   SolutionTimeline, WorkerSample, solution_timeline)
 from .schema import LATEST
 from .states import ALIVE, SILENT_AFTER_S, WorkerState
 
@@ -234,14 +234,18 @@ class MemoryStore(Store):
                                  run=w["run"], step=w["step"], best_mse=w["best_mse"],
                                  progress=json.loads(json.dumps(w["progress"]))))
 
-    async def fetch_worker_timeline(self, puzzle_id: int) -> WorkerTimeline:
-        rows = [x for x in self.samples if x["puzzle_id"] == puzzle_id]
-        return worker_timeline(*([x[k] for x in rows] for k in (
-            "id", "worker_id", "at", "heartbeat", "status", "run", "step", "best_mse")))
-
-    async def fetch_worker_progress(self, sample_ids: Sequence[int]) -> dict[int, dict]:
-        wanted = set(sample_ids)
-        return {x["id"]: dict(x["progress"]) for x in self.samples if x["id"] in wanted}
+    async def fetch_worker_samples_at(self, puzzle_id: int, at: float,
+                                      trend: int = 120) -> list[WorkerSample]:
+        out = []
+        for wid in sorted({x["worker_id"] for x in self.samples if x["puzzle_id"] == puzzle_id}):
+            mine = [x for x in self.samples if x["worker_id"] == wid and x["at"] <= at]
+            later = [x["at"] for x in self.samples if x["worker_id"] == wid and x["at"] > at]
+            if mine:
+                bests = [x["best_mse"] for x in mine if x["best_mse"] is not None][-trend:]
+                last = {k: v for k, v in mine[-1].items() if k != "puzzle_id"}
+                out.append(WorkerSample(**{**last, "progress": dict(last["progress"])},
+                                        trend=tuple(bests), next_at=min(later, default=None)))
+        return out
 
     async def fetch_solution_timeline(self, puzzle_id: int) -> SolutionTimeline:
         rows = sorted((s for s in self.solutions.values() if s.puzzle_id == puzzle_id),

@@ -160,30 +160,21 @@ class SolutionTimeline:
 
 
 @dataclass(frozen=True)
-class WorkerTimeline:
-    """The worker samples of one puzzle (schema migration 6) as columns, oldest first.
-    Their progress is read only for the samples shown (fetch_worker_progress)."""
-    id: np.ndarray          # int64 sample ids
-    worker_id: np.ndarray   # int64
-    at: np.ndarray          # float64 epoch seconds the sample was taken
-    heartbeat: np.ndarray   # float64 epoch seconds of the worker's heartbeat then
-    status: np.ndarray      # str (object): a WorkerState word
-    run: np.ndarray         # int64
-    step: np.ndarray        # int64
-    best_mse: np.ndarray    # float64, NaN: none yet
+class WorkerSample:
+    """A worker row as it was (schema migration 6), with its best MSE just before."""
+    id: int
+    worker_id: int
+    at: float              # epoch seconds the sample was taken
+    heartbeat: float       # epoch seconds of the worker's heartbeat then
+    status: str
+    run: int
+    step: int
+    best_mse: float | None
+    progress: dict
+    trend: tuple[float, ...] = ()   # its best MSE in its last samples, oldest first
+    next_at: float | None = None    # when its next sample was taken (None: none since)
 
 
 def solution_timeline(ids, at, mse, exact) -> SolutionTimeline:
     return SolutionTimeline(np.asarray(ids, dtype=np.int64), np.asarray(at, dtype=np.float64),
                             np.asarray(mse, dtype=np.float64), np.asarray(exact, dtype=bool))
-
-
-def worker_timeline(id, worker_id, at, heartbeat, status, run, step,
-                    best_mse) -> WorkerTimeline:
-    words = np.empty(len(status), dtype=object)
-    words[:] = list(status)
-    return WorkerTimeline(
-        np.asarray(id, dtype=np.int64), np.asarray(worker_id, dtype=np.int64),
-        np.asarray(at, dtype=np.float64), np.asarray(heartbeat, dtype=np.float64), words,
-        np.asarray(run, dtype=np.int64), np.asarray(step, dtype=np.int64),
-        np.asarray(best_mse, dtype=np.float64))

@@ -181,7 +181,7 @@ CREATE TABLE worker_history (
     best_mse    double precision,
     progress    jsonb NOT NULL DEFAULT '{}'
 );
-CREATE INDEX worker_history_by_puzzle ON worker_history (puzzle_id, at, id);
+-- A replay reads each worker's sample at t (and the next, and its last bests) from this.
 CREATE INDEX worker_history_by_worker ON worker_history (worker_id, at);
 CREATE INDEX worker_history_by_time ON worker_history (at);
 ALTER TABLE workers ADD COLUMN sampled_at timestamptz;

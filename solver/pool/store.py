@@ -16,7 +16,7 @@ from .knobs import KNOBS, check_value
 from .locate import NO_DSN
 from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, ObservationRow,
                    PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow,
-                   SolutionTimeline, WorkerTimeline, solution_timeline, worker_timeline)
+                   SolutionTimeline, WorkerSample, solution_timeline)
 from .states import ALIVE, SILENT_AFTER_S, WorkerState
 
 
@@ -81,10 +81,6 @@ def _columns(row_type, sql: dict[str, str] | None = None) -> str:
                      for f in fields(row_type))
 
 
-# The worker samples' status as a small code, so that every column has a fixed width.
-STATUS_WORDS = tuple(state.value for state in WorkerState)
-STATUS_CODE = "(CASE status {} ELSE 0 END)::int2".format(
-    " ".join(f"WHEN '{word}' THEN {i}" for i, word in enumerate(STATUS_WORDS)))
 PG_EPOCH = 946684800.0   # 2000-01-01 UTC, where PostgreSQL's binary timestamps count from
 
 
@@ -348,22 +344,29 @@ class PoolStore(Store):
                 JOIN workers w ON w.id = h.worker_id WHERE {where} ORDER BY h.id LIMIT $2""", *args)
         return [_row(HistoryPoint, r) for r in rows]
 
-    async def fetch_worker_timeline(self, puzzle_id: int) -> WorkerTimeline:
-        c = await self._copy_columns(
-            f"""SELECT id, worker_id, at, heartbeat, {STATUS_CODE}, run::int8, step,
-                       coalesce(best_mse, 'NaN')
-                FROM worker_history WHERE puzzle_id = $1""",
-            (puzzle_id,), [("id", ">i8"), ("worker_id", ">i8"), ("at", "timestamptz"),
-                           ("heartbeat", "timestamptz"), ("status", ">i2"), ("run", ">i8"),
-                           ("step", ">i8"), ("best_mse", ">f8")])
-        c["status"] = np.array(STATUS_WORDS, dtype=object)[c["status"]]
-        return worker_timeline(*_by_time(c, ("id", "worker_id", "at", "heartbeat", "status",
-                                             "run", "step", "best_mse")))
-
-    async def fetch_worker_progress(self, sample_ids: Sequence[int]) -> dict[int, dict]:
-        rows = await self._pool.fetch("SELECT id, progress FROM worker_history WHERE id = ANY($1)",
-                                      [int(i) for i in sample_ids])
-        return {r["id"]: r["progress"] for r in rows}
+    async def fetch_worker_samples_at(self, puzzle_id: int, at: float,
+                                      trend: int = 120) -> list[WorkerSample]:
+        # Three probes of (worker_id, at) per worker: the cost does not grow with the run.
+        rows = await self._pool.fetch(
+            """SELECT s.id, s.worker_id, date_part('epoch', s.at) AS at,
+                      date_part('epoch', s.heartbeat) AS heartbeat, s.status, s.run, s.step,
+                      s.best_mse, s.progress, coalesce(t.trend, '{}') AS trend,
+                      (SELECT date_part('epoch', h.at) FROM worker_history h
+                       WHERE h.worker_id = w.id AND h.at > to_timestamp($2)
+                       ORDER BY h.at LIMIT 1) AS next_at
+               FROM workers w
+               CROSS JOIN LATERAL (
+                   SELECT * FROM worker_history h
+                   WHERE h.worker_id = w.id AND h.at <= to_timestamp($2)
+                   ORDER BY h.at DESC, h.id DESC LIMIT 1) s
+               CROSS JOIN LATERAL (
+                   SELECT array_agg(b ORDER BY at) AS trend FROM (
+                       SELECT h.best_mse AS b, h.at FROM worker_history h
+                       WHERE h.worker_id = w.id AND h.at <= to_timestamp($2)
+                         AND h.best_mse IS NOT NULL
+                       ORDER BY h.at DESC LIMIT $3) last) t
+               WHERE w.puzzle_id = $1 ORDER BY w.id""", puzzle_id, float(at), int(trend))
+        return [WorkerSample(**{**dict(r), "trend": tuple(r["trend"])}) for r in rows]
 
     # ---- config --------------------------------------------------------------------
     async def fetch_config(self) -> dict[str, ConfigKnob]:
