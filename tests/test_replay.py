@@ -168,3 +168,26 @@ def test_bad_input_is_one_sentence_and_exit_2(tmp_path, capsys, fresh_dsn):
     assert "--speed" in capsys.readouterr().err
     assert main(["replay", "--dsn", fresh_dsn]) == 2
     assert "holds no puzzle" in capsys.readouterr().err
+
+
+def test_the_command_exports_a_cast_of_the_pools_run(fresh_dsn, tiny_puzzle, tiny_answer,
+                                                      tmp_path, capsys):
+    import asyncio
+
+    from jstui.__main__ import main
+
+    async def fill():
+        store = await connect(fresh_dsn, max_size=2)
+        try:
+            await script_run(store, tiny_puzzle, tiny_answer)
+        finally:
+            await store.close()
+
+    asyncio.run(fill())
+    out = tmp_path / "run.cast"
+    assert main(["replay", "--dsn", fresh_dsn, "--export", str(out), "--speed", "30",
+                 "--size", "90x30"]) == 0
+    assert "4 frames" in capsys.readouterr().err          # +0, +30, +60 and the end, +70
+    lines = out.read_text().splitlines()
+    assert json.loads(lines[0])["title"] == "jstui replay scripted (N=4)"
+    assert len(lines) == 1 + 4
