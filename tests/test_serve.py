@@ -122,12 +122,14 @@ async def test_page_loads_with_the_token_and_shows_header_and_workers(served, br
     screen = Screen(page)
     started = time.perf_counter()
     await page.goto(served)
+    loaded = time.perf_counter() - started
     await page.wait_for_selector("body.-first-byte", timeout=15000)
-    await screen.wait_for("jstui", "served (N=4)", "workers")
+    first_byte = time.perf_counter() - started
+    await screen.wait_for("jstui", "workers (sort")   # the app's first frame: header, tables
     first_paint = time.perf_counter() - started
-    print(f"\nserve: time to first paint {first_paint:.2f} s (target < {FIRST_PAINT_TARGET_S} s)")
-    (tmp_path / "first_paint_s").write_text(f"{first_paint:.3f}\n")
-    await screen.wait_for("atlas", "4242")
+    print(f"\nserve: time to first paint {first_paint:.2f} s (target < {FIRST_PAINT_TARGET_S} s;"
+          f" page loaded {loaded:.2f} s, the app's first byte {first_byte:.2f} s)")
+    await screen.wait_for("served (N=4)", "atlas", "4242")   # then the pool's rows
     await page.wait_for_timeout(600)   # the terminal fades in (0.3 s) before the picture
     shot = ROOT / "docs" / "serve.png" if os.environ.get("JSTUI_UPDATE_SCREENSHOT") \
         else tmp_path / "serve.png"
