@@ -67,6 +67,14 @@ def cached_puzzle(cache: Path, kind: str, blocks: int, rows: int, seed: int) -> 
     return public, summary
 
 
+def save_records(out: Path, stem: str, records) -> Path:
+    """Write records as out/STEM-STAMP.json (UTC stamp); the path written."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{stem}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.json"
+    path.write_text(json.dumps(records, indent=1) + "\n")
+    return path
+
+
 # ---------------------------------------------------------------- one solve
 
 def run_solver(puzzle: Path, answer_hash: str, time_limit: float, python: str) -> dict:
