@@ -60,9 +60,9 @@ class SolveResult:
     best_history: list = field(default_factory=list)
 
 
-# Seeds tried in turn between reorder rounds (solver.seeds.SEEDS).
-SEED_ROUNDS = ("norm", "jacobian", "insertion", "greedy", "structural", "l1", "random")
-_FAST_PATH_TRIED: set = set()  # puzzles whose fast path this process has run
+# Seeds tried in turn between reorder rounds of a search that began from the weights
+# (solver.seeds.SEEDS; the fast path has tried structural and l1).
+SEED_ROUNDS = ("norm", "jacobian", "insertion", "greedy", "random")
 
 
 class _Stop(Exception):
@@ -95,6 +95,7 @@ class Search:
         self.steps = 0
         self.reorderer: Reorder | None = None
         self._seed_rounds = 0
+        self.given_start = False  # a start handed in (an elite): the search stays around it
         self._last_progress = 0.0
         self._validation = None
         self._small = None
@@ -184,9 +185,8 @@ class Search:
                 if not full:
                     raise _Stop
             else:
-                start = from_permutation(self.puzzle, start)
-                self.fast_path_once()
-                start = self.settled(*start)
+                start = self.settled(*from_permutation(self.puzzle, start))
+                self.given_start = True
             self.stage = "full"
             if self.current is None or self.current.n_rows < min(self.puzzle.n_rows, self.settings.rows):
                 self.current = self._evaluator(self.settings.rows)
@@ -200,15 +200,6 @@ class Search:
         except _Stop:
             pass
         return self.result()
-
-    def fast_path_once(self):
-        """The fast path before a given start, once per puzzle in this process: a worker
-        resumes from elites burst after burst, and a net the weights explain should not
-        wait for the full search to find what the fast path finds at once."""
-        key = self.puzzle.fingerprint or id(self.puzzle)
-        if key not in _FAST_PATH_TRIED:
-            _FAST_PATH_TRIED.add(key)
-            self.fast_path()
 
     def settled(self, inp, out):
         """A given start with its pairs put right where the weights are sure: every pair
@@ -253,9 +244,10 @@ class Search:
     def reorder(self, restarts: int | None = None):
         """Relinearised precedence annealing (solver.reorder) in rounds of a few chains,
         each round's best polished by exact descent, until the answer, the end, or the
-        given number of chain restarts. Between rounds of the open-ended search, one seed
-        from the registry is descended too: on small or briefly trained nets the model's
-        moves can miss what a seed and a descent find at once."""
+        given number of chain restarts. Between rounds of an open-ended search that began
+        from the weights, one more seed from the registry is descended: on small or briefly
+        trained nets the model's moves can miss what a seed and a descent find at once. A
+        search from a given start (a worker's elite) stays around it."""
         floor, done = EXACT_LEVEL * self.scale, 0
         while restarts is None or done < restarts:
             self.tick()
@@ -267,7 +259,7 @@ class Search:
             self.current.set(self.best[1], self.best[2])
             self._descent(self.current, DescentPlan(reach=max(4, self.puzzle.n_blocks // 4))).run(floor)
             self.consider(self.current)
-            if restarts is None:
+            if restarts is None and not self.given_start:
                 self.seed_round()
 
     def seed_round(self):
