@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import random
 import resource
@@ -26,6 +27,18 @@ from jstui.snapshot import FixedSource                   # noqa: E402
 from solver.pool import connect, embedded                # noqa: E402
 
 N_BLOCKS = 48
+
+
+@contextlib.contextmanager
+def scratch_pool():
+    """An embedded PostgreSQL in a temporary directory (its DSN), removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "pgdata"
+        dsn = embedded.up(data_dir).dsn
+        try:
+            yield dsn
+        finally:
+            embedded.down(data_dir)
 
 
 def cpu_seconds() -> float:
@@ -129,29 +142,24 @@ def main() -> int:
     ap.add_argument("--idle", type=float, default=10.0, help="seconds of idle measured")
     ap.add_argument("--refresh", type=float, default=5.0)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp) / "pgdata"
-        dsn = embedded.up(data_dir).dsn
-        try:
-            t = time.perf_counter()
-            asyncio.run(fill_pool(dsn, args.rows, args.workers))
-            print(f"pool filled: {args.rows:,} solutions, {args.workers} workers "
-                  f"in {time.perf_counter() - t:.1f} s")
-            refreshes = asyncio.run(time_refreshes(dsn, 20))
-            render, snap = asyncio.run(time_renders(dsn, 30))
-            for kind, ms in refreshes.items():
-                print(summary(f"refresh: {kind}", ms))
-            print(summary("render one snapshot", render[1:]))
-            for kind in ("solutions notice", "heartbeat notice", "full"):
-                both = statistics.median(refreshes[kind]) + statistics.median(render[1:])
-                print(f"{'read + render, ' + kind:<34} median {both:7.1f} ms   "
-                      f"target < 100 ms: {'met' if both < 100 else 'MISSED'}")
-            share = asyncio.run(idle_cpu(dsn, args.idle, args.refresh))
-            print(f"{'idle UI CPU':<34} {share * 100:6.2f} % of one core over {args.idle:g} s "
-                  f"(refresh {args.refresh:g} s)   target < 5 %: "
-                  f"{'met' if share < 0.05 else 'MISSED'}")
-        finally:
-            embedded.down(data_dir)
+    with scratch_pool() as dsn:
+        t = time.perf_counter()
+        asyncio.run(fill_pool(dsn, args.rows, args.workers))
+        print(f"pool filled: {args.rows:,} solutions, {args.workers} workers "
+              f"in {time.perf_counter() - t:.1f} s")
+        refreshes = asyncio.run(time_refreshes(dsn, 20))
+        render, snap = asyncio.run(time_renders(dsn, 30))
+        for kind, ms in refreshes.items():
+            print(summary(f"refresh: {kind}", ms))
+        print(summary("render one snapshot", render[1:]))
+        for kind in ("solutions notice", "heartbeat notice", "full"):
+            both = statistics.median(refreshes[kind]) + statistics.median(render[1:])
+            print(f"{'read + render, ' + kind:<34} median {both:7.1f} ms   "
+                  f"target < 100 ms: {'met' if both < 100 else 'MISSED'}")
+        share = asyncio.run(idle_cpu(dsn, args.idle, args.refresh))
+        print(f"{'idle UI CPU':<34} {share * 100:6.2f} % of one core over {args.idle:g} s "
+              f"(refresh {args.refresh:g} s)   target < 5 %: "
+              f"{'met' if share < 0.05 else 'MISSED'}")
     return 0
 
 

@@ -42,7 +42,38 @@ def parser() -> argparse.ArgumentParser:
                     help="seconds to wait for each node's answer (default 5)")
     sub.add_parser("down", help="stop the local workers and the embedded pool (what "
                    "--keep-running and --keep-pool left running)")
+    add_serve_parser(sub)
+    add_replay_parser(sub)
     return p
+
+
+def add_replay_parser(sub) -> None:
+    rp = sub.add_parser("replay", help="play back a past run from the pool: the screen as "
+                        "it was at each moment (keys: left/right step, space pause, [ ] "
+                        "speed, g go to an MSE)")
+    rp.add_argument("--dsn", default=argparse.SUPPRESS, help="pool DSN (default: $JSTUI_DSN, "
+                    "else the running embedded PostgreSQL)")
+    rp.add_argument("--puzzle", metavar="DIR", default=argparse.SUPPRESS, help="the puzzle "
+                    "(directory or .npz) whose run to replay (default: the pool's most "
+                    "recently active)")
+    rp.add_argument("--speed", type=float, default=60.0,
+                    help="seconds of the run per second of replay (default 60)")
+    rp.add_argument("--export", metavar="FILE.cast", default=None,
+                    help="write the replay as an asciinema cast (v2) instead of showing it")
+    rp.add_argument("--size", default="120x36",
+                    help="--export only: the terminal size of the cast, COLSxROWS")
+
+
+def add_serve_parser(sub) -> None:
+    sv = sub.add_parser("serve", help="the same control center in a browser, behind a "
+                        "random access token; read-only unless --allow-actions")
+    add_view_flags(sv, default=argparse.SUPPRESS)
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1: this machine only)")
+    sv.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
+    sv.add_argument("--allow-actions", action="store_true",
+                    help="let browser sessions act on the fleet and the pool (default: "
+                    "read-only); closing a tab then leaves the workers and the pool running")
 
 
 def add_view_flags(p: argparse.ArgumentParser, default=None) -> None:
@@ -79,6 +110,14 @@ def main(argv: list[str] | None = None) -> int:
             return until_reader_stops(lambda: session.run_status(args))
         if args.command == "down":
             return session.run_down(args)
+        if args.command == "replay":
+            from jstui.replay.cli import run_replay
+
+            return run_replay(args)
+        if args.command == "serve":
+            from jstui.serve import run_serve
+
+            return run_serve(args)
         return session.run_app(args)
     except (ConfigError, UsageError, PuzzleError) as exc:
         print(f"jstui: {exc}", file=sys.stderr)

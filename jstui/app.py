@@ -56,11 +56,13 @@ class ControlCenter(Operations, App):
     snapshot: reactive[Snapshot] = reactive(EMPTY, always_update=True, init=False)
 
     def __init__(self, source: SnapshotSource, controls: Controls | None = None,
-                 read_only: bool = False, clock: Callable[[], float] = time.time) -> None:
+                 read_only: bool = False, clock: Callable[[], float] = time.time,
+                 served: str | None = None) -> None:
         super().__init__()
         self.source = source
         self.controls = controls
         self.read_only = read_only or controls is None
+        self.served = served   # None in a terminal; "read-only" / "actions" in a browser
         self.clock = clock
         self.worker_filter = ""
         self.sort_by = "node"
@@ -220,7 +222,7 @@ class ControlCenter(Operations, App):
 
     def action_help(self) -> None:
         keys = [(a.key_label, a.description) for a in ACTIONS]
-        self.push_screen(HelpScreen(keys, self.read_only))
+        self.push_screen(HelpScreen(keys, self.read_only, self.served))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -27,6 +27,8 @@ class Operations:
         reason = None
         if self.read_only and record.changes:
             reason = f"read-only: {what} refused"
+            if getattr(self, "served", None):
+                reason += " (a browser session: `jstui serve --allow-actions` allows actions)"
         elif record.needs_fleet and not getattr(self.controls, "has_fleet", True):
             reason = f"no fleet: {what} needs a fleet file or the local fleet"
         return self.refuse(reason)

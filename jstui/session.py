@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +21,8 @@ from solver.pool.locate import data_dir, resolve_dsn
 from solver.pool.store import redact
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+# Set by `jstui serve` for the app processes it runs: "read-only" or "actions".
+SERVED_ENV = "JSTUI_SERVED"
 
 
 class UsageError(Exception):
@@ -184,7 +187,8 @@ async def serve(args, drive=None) -> list[str]:
         source.note("error", line)
     if not args.read_only:
         session.keep(source)
-    app = ControlCenter(source, LiveControls(source, session.fleet), read_only=args.read_only)
+    app = ControlCenter(source, LiveControls(source, session.fleet), read_only=args.read_only,
+                        served=os.environ.get(SERVED_ENV))
     try:
         await (app.run_async() if drive is None else drive(app, session))
     finally:

@@ -64,9 +64,10 @@ class Reorder:
                                      t0=self.temp, t1=plan.t1, reach=plan.reach)
         self.steps += 1
         moved = np.flatnonzero(sigma != np.arange(len(sigma)))
-        if not len(moved):
+        if not len(moved):  # the model sees nothing better: cooler next time, and it counts as a stall
             self.fails += 1
             self.temp = max(self.temp * 0.3, 2 * plan.t1)
+            self.chain.append(self.chain[-1])
             return
         inp, out = ev.inp[sigma], ev.out[sigma]
         loss = ev.candidates([(inp, out, (int(moved[0]), int(moved[-1]) + 1))])[0]

@@ -60,6 +60,11 @@ class SolveResult:
     best_history: list = field(default_factory=list)
 
 
+# Seeds tried in turn between reorder rounds of a search that began from the weights
+# (solver.seeds.SEEDS; the fast path has tried structural and l1).
+SEED_ROUNDS = ("norm", "jacobian", "insertion", "greedy", "random")
+
+
 class _Stop(Exception):
     pass
 
@@ -89,6 +94,8 @@ class Search:
         self.stage = "fast"
         self.steps = 0
         self.reorderer: Reorder | None = None
+        self._seed_rounds = 0
+        self.given_start = False  # a start handed in (an elite): the search stays around it
         self._last_progress = 0.0
         self._validation = None
         self._small = None
@@ -179,6 +186,7 @@ class Search:
                     raise _Stop
             else:
                 start = self.settled(*from_permutation(self.puzzle, start))
+                self.given_start = True
             self.stage = "full"
             if self.current is None or self.current.n_rows < min(self.puzzle.n_rows, self.settings.rows):
                 self.current = self._evaluator(self.settings.rows)
@@ -235,9 +243,11 @@ class Search:
 
     def reorder(self, restarts: int | None = None):
         """Relinearised precedence annealing (solver.reorder) in rounds of a few chains,
-        each round's best polished by exact descent (on small or untrained nets the model's
-        moves can miss what one swap or insertion fixes), until the answer, the end, or the
-        given number of chain restarts."""
+        each round's best polished by exact descent, until the answer, the end, or the
+        given number of chain restarts. Between rounds of an open-ended search that began
+        from the weights, one more seed from the registry is descended: on small or briefly
+        trained nets the model's moves can miss what a seed and a descent find at once. A
+        search from a given start (a worker's elite) stays around it."""
         floor, done = EXACT_LEVEL * self.scale, 0
         while restarts is None or done < restarts:
             self.tick()
@@ -249,6 +259,17 @@ class Search:
             self.current.set(self.best[1], self.best[2])
             self._descent(self.current, DescentPlan(reach=max(4, self.puzzle.n_blocks // 4))).run(floor)
             self.consider(self.current)
+            if restarts is None and not self.given_start:
+                self.seed_round()
+
+    def seed_round(self):
+        """The next seed method in turn, descended; the search goes on from the best."""
+        name = SEED_ROUNDS[self._seed_rounds % len(SEED_ROUNDS)]
+        self._seed_rounds += 1
+        self.current.set(*from_permutation(self.puzzle, SEEDS[name].make(self.puzzle, self.rng)))
+        self._descent(self.current, DescentPlan(reach=4)).run(EXACT_LEVEL * self.scale)
+        self.consider(self.current)
+        self.current.set(self.best[1], self.best[2])
 
     def pairs_in_doubt(self) -> bool:
         """The trace leaves most pairs in doubt (median margin under 2 spreads; trained nets
@@ -256,12 +277,14 @@ class Search:
         return self.puzzle.n_blocks > 1 and float(np.median(structural_pairing(self.puzzle).margin)) < 2.0
 
     def repair_and_reorder(self):
-        """Re-pair from the data with the order as it stands (solver.repair), descend, and
-        reorder for a while; again from the best, while the pairs keep changing."""
+        """Re-pair from the data (solver.repair), descend, and reorder for a while; again
+        from the best, while the pairs keep changing. The first round re-pairs along the
+        |W_out| order (the structural seed's): prune and grow need the outs roughly in
+        place, and a descent on wrong pairs may have scattered them."""
         floor = EXACT_LEVEL * self.scale
+        inp, out = from_permutation(self.puzzle, SEEDS["structural"].make(self.puzzle, self.rng))
         while True:
             self.tick()
-            inp, out = self.best[1], self.best[2]
             rank, exact = self._repair_judges()
             fixed, _ = repair.prune_grow(rank, exact, inp, out, tick=self.tick)
             self.current.set(fixed, out)
@@ -271,6 +294,7 @@ class Search:
             self.reorder(restarts=2)
             if np.array_equal(fixed, inp):
                 return
+            inp, out = self.best[1], self.best[2]
 
     def _repair_judges(self):
         """Projected-MSE judges: ranking and exact rows apart on a large puzzle."""

@@ -265,6 +265,44 @@ async def test_changes_notify_listeners(open_store, tiny_puzzle, tiny_answer):
         assert listener.is_closed()
 
 
+async def test_worker_samples_come_at_the_grain_and_at_each_change_of_state(open_store,
+                                                                            tiny_puzzle):
+    async with await open_store() as store:
+        await store.set_config("history_grain_s", 3600)
+        pid, w1, w2 = await two_workers(store, tiny_puzzle)
+        for step in (1, 2, 3):                     # inside the grain: no new sample
+            await store.beat(w1, Beat("running", 1, step, 0.5, {"mse": 0.7}))
+        await asyncio.sleep(0.01)
+        mid = (await store.fetch_workers())[0].heartbeat.timestamp()
+        await asyncio.sleep(0.01)
+        await store.finish_worker(w1, "done", "runs done", best_mse=0.25)
+        await store.mark_lost(silent_after=0.0)    # w2 never beat: lost, a change of state
+        now = {s.worker_id: s for s in await store.fetch_worker_samples_at(pid, 4e9)}
+        assert (now[w1].status, now[w1].best_mse, now[w1].trend) == ("done", 0.25, (0.25,))
+        assert now[w2].status == "lost" and now[w2].trend == ()
+        then = {s.worker_id: s for s in await store.fetch_worker_samples_at(pid, mid)}
+        assert then[w1].status == "running" and then[w1].step == 0   # the grain held it
+        assert await store.fetch_worker_samples_at(pid, 1e9) == []   # before anything
+        await store.set_config("history_grain_s", 1)
+        await asyncio.sleep(1.05)
+        await store.heartbeat(w1, run=2, step=9, best_mse=0.2, progress={"mse": 0.3})
+        last = {s.worker_id: s for s in await store.fetch_worker_samples_at(pid, 4e9, trend=1)}
+        assert (last[w1].step, last[w1].progress, last[w1].trend) == (9, {"mse": 0.3}, (0.2,))
+
+
+async def test_the_solution_timeline_is_every_solution_by_time(open_store, tiny_puzzle,
+                                                               tiny_answer):
+    async with await open_store() as store:
+        worse = await store.submit(tiny_puzzle, scrambled(tiny_answer, (0, 4)), origin="a")
+        exact = await store.submit(tiny_puzzle, tiny_answer, origin="a")
+        line = await store.fetch_solution_timeline(await store.current_puzzle_id())
+        assert list(line.id) == [worse.id, exact.id]
+        assert list(line.mse) == [worse.mse, exact.mse] and list(line.exact) == [False, True]
+        assert line.at[0] <= line.at[1]
+        empty = await store.fetch_solution_timeline(12345)
+        assert len(empty.id) == 0
+
+
 async def test_a_solution_keeps_its_lineage_and_the_records_say_what_paid(open_store, tiny_puzzle,
                                                                          tiny_answer):
     async with await open_store() as store:

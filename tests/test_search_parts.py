@@ -5,14 +5,23 @@ import itertools
 import numpy as np
 import pytest
 
-from solver import engine, estimates, moves
+from tests.fixture_puzzles import numpy_puzzle
+
+from solver import engine, estimates, moves, repair
 from solver.answer import from_permutation, to_permutation
 from solver.assignment import assign, assign_with_margins
 from solver.descent import Descent, DescentPlan
 from solver.evaluator import Evaluator
+from solver.pairing import settle_pairs, structural_pairing
+from solver.reorder import Reorder
 from solver.seeds import SEEDS
 from solver.sweep import backward_sweep, forward_sweep, replay
 from solver.verdict import verdict
+
+
+@pytest.fixture(scope="module")
+def tiny_numpy_ten():
+    return numpy_puzzle(blocks=10, dim=8, hidden=16, rows=400, seed=3)
 
 
 def brute_force(cost):
@@ -128,3 +137,39 @@ def test_move_registry_spans_cover_every_change(puzzle, answer):
             assert changed.size and changed.min() >= first and changed.max() < stop, move
             assert sorted(i2) == list(range(n)) and sorted(o2) == list(range(n))
             assert kind.repairs == (not np.array_equal(np.sort(i2 * n + o2), np.sort(inp * n + out)))
+
+
+def test_settle_pairs_puts_trusted_pairs_right_and_keeps_the_rest(puzzle, answer):
+    inp, out = from_permutation(puzzle, answer)
+    pairing = structural_pairing(puzzle)
+    scrambled = out[::-1].copy()
+    everything = settle_pairs(pairing, inp, scrambled, np.ones(len(inp), dtype=bool))
+    assert np.array_equal(everything, pairing.out_of_inp[inp])
+    nothing = settle_pairs(pairing, inp, scrambled, np.zeros(len(inp), dtype=bool))
+    assert np.array_equal(nothing, scrambled)
+    one = np.zeros(len(inp), dtype=bool)
+    one[inp[0]] = True
+    mixed = settle_pairs(pairing, inp, scrambled, one)
+    assert sorted(mixed) == list(range(len(inp))) and mixed[0] == pairing.out_of_inp[inp[0]]
+
+
+def test_prune_and_grow_repairs_a_swapped_pair(tiny_numpy_ten):
+    puzzle, answer = tiny_numpy_ten
+    inp, out = from_permutation(puzzle, answer)
+    judge = repair.Judge(engine.prepare(puzzle, dtype=np.float64))
+    wrong = inp.copy()
+    wrong[[2, 6]] = wrong[[6, 2]]
+    assert judge.loss(wrong, out) > 1e-6
+    fixed, loss = repair.prune_grow(judge, judge, wrong, out)
+    assert np.array_equal(fixed, inp) and loss < 1e-12
+
+
+def test_reorder_returns_after_its_restarts_even_when_the_model_sees_nothing(puzzle, answer):
+    inp, out = from_permutation(puzzle, answer)
+    ev = Evaluator(engine.prepare(puzzle, dtype=np.float32))
+    ev.set(inp, out)  # the answer: no proposal can beat it
+    better = []
+    r = Reorder(ev, np.random.default_rng(0), on_better=lambda e: better.append(e.loss))
+    r.run(floor=0.0, restarts=2)
+    assert r.restarts == 1 and r.steps > 0
+    assert better == sorted(better, reverse=True)

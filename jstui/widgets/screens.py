@@ -19,9 +19,10 @@ class HelpScreen(Screen):
 
     BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "close")]
 
-    def __init__(self, keys: list[tuple[str, str]], read_only: bool) -> None:
+    def __init__(self, keys: list[tuple[str, str]], read_only: bool,
+                 served: str | None = None) -> None:
         super().__init__()
-        self.keys, self.read_only = keys, read_only
+        self.keys, self.read_only, self.served = keys, read_only, served
 
     def compose(self) -> ComposeResult:
         table = Table(title="jstui keys", expand=False, show_edge=False)
@@ -33,6 +34,10 @@ class HelpScreen(Screen):
         note = Text("\nread-only: every action that changes the fleet or the pool is refused."
                     if self.read_only else "\nactions that kill or restart work ask first.",
                     style="dim")
+        if self.served:
+            note.append("\nin a browser (jstui serve): sessions are read-only unless the server "
+                        "was started with --allow-actions; the address carries its access token.",
+                        style="dim")
         yield Static(table)
         yield Static(note)
         yield Footer()

@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from .errors import SubmissionRefused
 from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, InterventionRow,
-                   ObservationRow, PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
+                   ObservationRow, PoolCounts, PuzzleRow, SolutionRow, SolutionTimeline, Submitted,
+                   WorkerRow, WorkerSample)
 from .states import SILENT_AFTER_S
 from .validate import check_claim, check_shape, check_submission
 
@@ -157,6 +158,10 @@ class Store(abc.ABC):
     async def fetch_best_over_time(self, puzzle_id: int | None = None) -> list[tuple[Any, float]]:
         """(time, best MSE so far) at each time the pool's best improved, oldest first."""
 
+    @abc.abstractmethod
+    async def fetch_solution_timeline(self, puzzle_id: int) -> SolutionTimeline:
+        """Every solution of the puzzle as columns, by creation time (then id)."""
+
     # ---- workers ------------------------------------------------------------------
     @abc.abstractmethod
     async def register_worker(self, puzzle_id: int, node: str, pid: int) -> int: ...
@@ -196,6 +201,13 @@ class Store(abc.ABC):
     async def fetch_mse_history(self, puzzle_id: int | None = None, worker_id: int | None = None,
                                 after_id: int = 0, limit: int = 5000) -> list[HistoryPoint]:
         """Points oldest first; pass AFTER_ID (the last id seen) to read only newer ones."""
+
+    @abc.abstractmethod
+    async def fetch_worker_samples_at(self, puzzle_id: int, at: float,
+                                      trend: int = 120) -> list[WorkerSample]:
+        """Each of the puzzle's workers as its last sample by AT (epoch seconds) said,
+        with the best MSEs of its last TREND samples. The samples: one per worker every
+        `history_grain_s` seconds and at each change of status, kept `history_keep_days`."""
 
     # ---- config knobs -------------------------------------------------------------
     @abc.abstractmethod

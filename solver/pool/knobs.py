@@ -30,6 +30,11 @@ KNOBS: dict[str, Knob] = {k.key: k for k in [
     # on 2048 rows near the answer), so a burst must be long against it.
     Knob("burst_seconds", 20.0, 0.2, 600.0,
          "length of one solve burst between looks at the pool's best"),
+    # Read by the pool itself (schema migration 6), not by the workers.
+    Knob("history_grain_s", 60.0, 1.0, 3600.0,
+         "seconds between two samples of a worker's row kept for `jstui replay`"),
+    Knob("history_keep_days", 30.0, 0.01, 3650.0,
+         "days the worker samples are kept for `jstui replay`"),
 ]}
 
 

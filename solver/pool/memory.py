@@ -7,6 +7,7 @@ CLOCK (epoch seconds) is injectable, so a test can age a heartbeat without sleep
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -15,7 +16,8 @@ from typing import Any, Callable, Sequence
 from .base import EXACT_MSE, TABLES, WORKER_COMMANDS, Store, _finite_or_none as _f
 from .knobs import KNOBS, check_value, config_version
 from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, InterventionRow,
-                   ObservationRow, PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
+                   ObservationRow, PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow,
+                   SolutionTimeline, WorkerSample, solution_timeline)
 from .schema import LATEST
 from .states import ALIVE, SILENT_AFTER_S, WorkerState
 
@@ -51,6 +53,8 @@ class MemoryStore(Store):
         self.solutions: dict[int, SolutionRow] = {}
         self.workers: dict[int, dict] = {}          # id -> WorkerRow fields, heartbeat as epoch
         self.history: list[HistoryPoint] = []
+        self.samples: list[dict] = []               # the worker_history table (migration 6)
+        self._sampled_at: dict[int, float] = {}     # worker id -> its last sample (epoch)
         self.config = {k.key: ConfigKnob(k.key, k.default, 1, self._now(), "default")
                        for k in KNOBS.values()}
         self.commands: dict[int, CommandRow] = {}
@@ -168,6 +172,7 @@ class MemoryStore(Store):
             id=wid, puzzle_id=puzzle_id, node=node, pid=pid, status=WorkerState.RUNNING.value,
             run=0, step=0, best_mse=None, progress={}, config_version=None, heartbeat=now,
             started_at=now, finished_at=None, exit_reason=None)
+        self._sample(self.workers[wid], None)
         self._changed("workers")
         return wid
 
@@ -175,10 +180,12 @@ class MemoryStore(Store):
                         step: int = 0, best_mse: float | None = None,
                         progress: dict | None = None, config_version: int | None = None) -> None:
         if worker_id in self.workers:
-            self.workers[worker_id].update(
-                status=status, run=int(run), step=int(step), best_mse=_f(best_mse),
-                progress=dict(progress or {}), config_version=config_version,
-                heartbeat=self._now(), finished_at=None, exit_reason=None)
+            w = self.workers[worker_id]
+            was = w["status"]
+            w.update(status=status, run=int(run), step=int(step), best_mse=_f(best_mse),
+                     progress=dict(progress or {}), config_version=config_version,
+                     heartbeat=self._now(), finished_at=None, exit_reason=None)
+            self._sample(w, was)
             self._changed("workers")
 
     async def beat(self, worker_id: int, beat: Beat, history: Sequence[tuple] = ()) -> BeatReply:
@@ -198,21 +205,59 @@ class MemoryStore(Store):
     async def finish_worker(self, worker_id: int, status: str, reason: str,
                             best_mse: float | None = None) -> None:
         w = self.workers[worker_id]
-        now = self._now()
+        now, was = self._now(), w["status"]
         w.update(status=status, exit_reason=reason, finished_at=now, heartbeat=now,
                  best_mse=_f(best_mse) if best_mse is not None else w["best_mse"])
+        self._sample(w, was)
         self._changed("workers")
 
     async def mark_lost(self, silent_after: float = SILENT_AFTER_S) -> int:
         lost = 0
         for w in self.workers.values():
             if w["status"] in ALIVE and self._age(w) > silent_after:
+                was = w["status"]
                 w.update(status=WorkerState.LOST.value, finished_at=w["heartbeat"],
                          exit_reason=f"no heartbeat for {float(silent_after)} s")
+                self._sample(w, was)
                 lost += 1
         if lost:
             self._changed("workers")
         return lost
+
+    def _sample(self, w: dict, was: str | None) -> None:
+        """The rule of migration 6's trigger: a sample per history_grain_s and at each
+        change of status; samples older than history_keep_days go."""
+        now = self.clock()
+        grain, keep = self.config["history_grain_s"].value, self.config["history_keep_days"].value
+        if was == w["status"] and now < self._sampled_at.get(w["id"], -1e18) + grain:
+            return
+        self._sampled_at[w["id"]] = now
+        self.samples = [x for x in self.samples if x["at"] >= now - keep * 86400]
+        self.samples.append(dict(id=self._next_id("worker_history"), worker_id=w["id"],
+                                 puzzle_id=w["puzzle_id"], at=now,
+                                 heartbeat=w["heartbeat"].timestamp(), status=w["status"],
+                                 run=w["run"], step=w["step"], best_mse=w["best_mse"],
+                                 progress=json.loads(json.dumps(w["progress"]))))
+
+    async def fetch_worker_samples_at(self, puzzle_id: int, at: float,
+                                      trend: int = 120) -> list[WorkerSample]:
+        out = []
+        for wid in sorted({x["worker_id"] for x in self.samples if x["puzzle_id"] == puzzle_id}):
+            mine = [x for x in self.samples if x["worker_id"] == wid and x["at"] <= at]
+            later = [x["at"] for x in self.samples if x["worker_id"] == wid and x["at"] > at]
+            if mine:
+                bests = [x["best_mse"] for x in mine if x["best_mse"] is not None][-trend:]
+                last = {k: v for k, v in mine[-1].items() if k != "puzzle_id"}
+                out.append(WorkerSample(**{**last, "progress": dict(last["progress"])},
+                                        trend=tuple(bests), next_at=min(later, default=None)))
+        return out
+
+    async def fetch_solution_timeline(self, puzzle_id: int) -> SolutionTimeline:
+        rows = sorted((s for s in self.solutions.values() if s.puzzle_id == puzzle_id),
+                      key=lambda s: (s.created_at, s.id))
+        return solution_timeline([s.id for s in rows], [s.created_at.timestamp() for s in rows],
+                                 [s.mse for s in rows],
+                                 [s.matches_target or s.mse < EXACT_MSE for s in rows])
 
     def _age(self, w: dict) -> float:
         return self.clock() - w["heartbeat"].timestamp()

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from .states import WorkerState, pool_state
 
 
@@ -178,3 +180,34 @@ class PoolCounts:
     refusals: int
     commands_pending: int
     best_mse: float | None
+
+
+@dataclass(frozen=True)
+class SolutionTimeline:
+    """Every solution of one puzzle as columns, oldest first: what a replay needs of them
+    (the permutations are read one by one, for the few solutions shown)."""
+    id: np.ndarray          # int64
+    at: np.ndarray          # float64 epoch seconds of created_at
+    mse: np.ndarray         # float64
+    exact: np.ndarray       # bool: the target hash, or an MSE below EXACT_MSE
+
+
+@dataclass(frozen=True)
+class WorkerSample:
+    """A worker row as it was (schema migration 6), with its best MSE just before."""
+    id: int
+    worker_id: int
+    at: float              # epoch seconds the sample was taken
+    heartbeat: float       # epoch seconds of the worker's heartbeat then
+    status: str
+    run: int
+    step: int
+    best_mse: float | None
+    progress: dict
+    trend: tuple[float, ...] = ()   # its best MSE in its last samples, oldest first
+    next_at: float | None = None    # when its next sample was taken (None: none since)
+
+
+def solution_timeline(ids, at, mse, exact) -> SolutionTimeline:
+    return SolutionTimeline(np.asarray(ids, dtype=np.int64), np.asarray(at, dtype=np.float64),
+                            np.asarray(mse, dtype=np.float64), np.asarray(exact, dtype=bool))

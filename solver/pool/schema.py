@@ -163,7 +163,60 @@ UPDATE workers SET progress = jsonb_strip_nulls(jsonb_build_object(
     'temperature', temperature, 'mse', current_mse, 'evals_per_s', moves_per_s));
 ALTER TABLE workers DROP COLUMN temperature, DROP COLUMN current_mse, DROP COLUMN moves_per_s;
 """),
-    (6, "lineage of every solution, progress and cancel of commands, interventions judged", """
+    (6, "worker history at a coarse grain, for replaying a run; its retention", """
+-- What the workers table said, one sample per worker every history_grain_s seconds and at
+-- every change of state, so that `jstui replay` can show the workers as they were at any
+-- time. A trigger writes it: every path that changes a worker row (beat, heartbeat,
+-- finish, mark_lost) is covered, whichever client runs it. No foreign key: history
+-- outlives nothing, and the BEFORE INSERT sample comes before its worker row exists.
+CREATE TABLE worker_history (
+    id          bigserial PRIMARY KEY,
+    worker_id   bigint NOT NULL,
+    puzzle_id   int,
+    at          timestamptz NOT NULL DEFAULT now(),
+    heartbeat   timestamptz NOT NULL,
+    status      text NOT NULL,
+    run         int NOT NULL,
+    step        bigint NOT NULL,
+    best_mse    double precision,
+    progress    jsonb NOT NULL DEFAULT '{}'
+);
+-- A replay reads each worker's sample at t (and the next, and its last bests) from this.
+CREATE INDEX worker_history_by_worker ON worker_history (worker_id, at);
+CREATE INDEX worker_history_by_time ON worker_history (at);
+ALTER TABLE workers ADD COLUMN sampled_at timestamptz;
+
+CREATE FUNCTION jstui_worker_sample() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE grain float8; keep float8;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.status IS NOT DISTINCT FROM OLD.status
+            AND OLD.sampled_at IS NOT NULL THEN
+        grain := coalesce((SELECT value FROM config WHERE key = 'history_grain_s'), 60);
+        IF now() < OLD.sampled_at + make_interval(secs => grain) THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    INSERT INTO worker_history (worker_id, puzzle_id, heartbeat, status, run, step, best_mse,
+                                progress)
+    VALUES (NEW.id, NEW.puzzle_id, NEW.heartbeat, NEW.status, NEW.run, NEW.step,
+            NEW.best_mse, NEW.progress);
+    NEW.sampled_at := now();
+    -- Retention: this worker's old samples at each sample; everyone's when a worker
+    -- starts (ended workers take no samples any more).
+    keep := coalesce((SELECT value FROM config WHERE key = 'history_keep_days'), 30);
+    DELETE FROM worker_history
+     WHERE at < now() - make_interval(secs => keep * 86400)
+       AND (TG_OP = 'INSERT' OR worker_id = NEW.id);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER workers_sample BEFORE INSERT OR UPDATE ON workers
+    FOR EACH ROW EXECUTE FUNCTION jstui_worker_sample();
+-- A replay reads these columns of every solution: from the index alone, not the
+-- permutations' heap pages.
+CREATE INDEX solutions_timeline ON solutions (puzzle_id) INCLUDE (created_at, id, mse,
+                                                                   matches_target);
+"""),
+    (7, "lineage of every solution, progress and cancel of commands, interventions judged", """
 -- Where a solution came from, beside origin and parents: the worker's run, how that run
 -- started (seed:norm, elite, crossover, adopted; inject:KIND, surgery for the tools) and
 -- the operator's or observer's command that made it.
