@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -272,6 +273,7 @@ async def run_all(args, puzzles: list[Path], out: Path) -> list[dict]:
                 (out / f"bench_fleet_search-{args.stamp}.json").write_text(json.dumps(results, indent=1))
     finally:
         embedded.down(tmp / "pgdata")
+        shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 
