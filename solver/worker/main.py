@@ -134,8 +134,18 @@ def main(argv=None) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             events.add_signal_handler(sig, loop.request_stop, sig.name)
 
+    async def run_and_leave() -> int:
+        code = await run_worker(args, puzzle, on_start=on_start)
+        # Leaving already, with the outcome in the pool: a stop that arrives now must not
+        # turn the exit status into a kill (closing the loop would restore the default).
+        events = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            events.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
+        return code
+
     try:
-        return asyncio.run(run_worker(args, puzzle, on_start=on_start))
+        return asyncio.run(run_and_leave())
     except Exception:
         log.exception("worker failed")
         return EXIT_FAILED
