@@ -161,18 +161,24 @@ def public_section(args, out: Path) -> list[dict]:
     return rows
 
 
+def solve_seeds(args, cache: Path, kind: str, blocks: int, seeds: int, limit: float, label: str):
+    """One solver process per seed of a cached puzzle; (runs, the puzzles' properties)."""
+    runs, props = [], []
+    for seed in range(seeds):
+        puzzle, gen = cached_puzzle(cache, kind, blocks, args.rows, seed)
+        props.append(gen)
+        run = run_solver(puzzle, gen["answer_sha256"], limit, args.python)
+        print(f"  {label} seed {seed}: {describe(run)}", flush=True)
+        runs.append(run)
+    return runs, props
+
+
 def kinds_section(args, cache: Path) -> list[dict]:
     rows = []
     for kind in args.kinds:
         blocks, limit, target, what = KINDS[kind]
         limit = QUICK_LIMIT if args.quick else limit
-        runs, props = [], []
-        for seed in range(args.seeds):
-            puzzle, gen = cached_puzzle(cache, kind, blocks, args.rows, seed)
-            props.append(gen)
-            run = run_solver(puzzle, gen["answer_sha256"], limit, args.python)
-            print(f"  {kind} seed {seed}: {describe(run)}", flush=True)
-            runs.append(run)
+        runs, props = solve_seeds(args, cache, kind, blocks, args.seeds, limit, kind)
         rows.append(summary_row(f"{kind} ({what})", blocks, runs, target, props, limit))
     return rows
 
@@ -182,13 +188,8 @@ def sizes_section(args, cache: Path) -> list[dict]:
     for blocks in args.sizes:
         limit, target = SIZES[blocks]
         limit = QUICK_LIMIT if args.quick else limit
-        runs, props = [], []
-        for seed in range(max(1, args.seeds // 2)):
-            puzzle, gen = cached_puzzle(cache, "readable", blocks, args.rows, seed)
-            props.append(gen)
-            run = run_solver(puzzle, gen["answer_sha256"], limit, args.python)
-            print(f"  readable N={blocks} seed {seed}: {describe(run)}", flush=True)
-            runs.append(run)
+        runs, props = solve_seeds(args, cache, "readable", blocks, max(1, args.seeds // 2), limit,
+                                  f"readable N={blocks}")
         rows.append(summary_row(f"readable N={blocks}", blocks, runs, target, props, limit))
     return rows
 
