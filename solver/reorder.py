@@ -64,14 +64,12 @@ class Reorder:
                                      t0=self.temp, t1=plan.t1, reach=plan.reach)
         self.steps += 1
         moved = np.flatnonzero(sigma != np.arange(len(sigma)))
-        if not len(moved):  # the model sees nothing better: cooler next time, and it counts as a stall
-            self.fails += 1
-            self.temp = max(self.temp * 0.3, 2 * plan.t1)
-            self.chain.append(self.chain[-1])
-            return
-        inp, out = ev.inp[sigma], ev.out[sigma]
-        loss = ev.candidates([(inp, out, (int(moved[0]), int(moved[-1]) + 1))])[0]
-        if loss < ev.loss * (1 - 1e-9) or self.fails + 1 >= plan.kick_after:
+        taken = False  # a model that sees nothing better is a failed step too (it counts toward a stall)
+        if len(moved):
+            inp, out = ev.inp[sigma], ev.out[sigma]
+            loss = ev.candidates([(inp, out, (int(moved[0]), int(moved[-1]) + 1))])[0]
+            taken = loss < ev.loss * (1 - 1e-9) or self.fails + 1 >= plan.kick_after
+        if taken:
             ev.refresh(inp, out, int(moved[0]))
             self.fails, self.temp = 0, plan.t0
         else:

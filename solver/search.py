@@ -87,6 +87,7 @@ class Search:
         self.target = expect_sha256 or puzzle.target_sha256
         self.on_progress, self.on_improve, self.should_stop = on_progress, on_improve, should_stop
         self.scale = float(np.var(puzzle.pred)) or 1.0
+        self.floor = EXACT_LEVEL * self.scale  # an MSE under this is rounding: a candidate answer
         self.evaluators: list[Evaluator] = []
         self.best: tuple | None = None  # (validated loss, inp, out)
         self.history: list = []
@@ -98,7 +99,6 @@ class Search:
         self.given_start = False  # a start handed in (an elite): the search stays around it
         self._last_progress = 0.0
         self._validation = None
-        self._small = None
         self._judges = None
         self._checked: set = set()
         self.current: Evaluator | None = None
@@ -143,14 +143,14 @@ class Search:
     def check_exact(self, ev: Evaluator):
         """Stop if ev's arrangement is the answer (the fast path judges nothing else)."""
         self.steps += 1
-        if ev.loss < EXACT_LEVEL * self.scale:
+        if ev.loss < self.floor:
             self._check_answer(ev.inp, ev.out)
 
     def consider(self, ev: Evaluator):
         """Keep ev's arrangement if it is the best seen; stop if it is the answer."""
         self.steps += 1
         loss = ev.loss
-        exact = loss < EXACT_LEVEL * self.scale
+        exact = loss < self.floor
         if self.best is not None and not exact and loss >= self.best[0] * 1.5:
             return  # far from the best: not worth a validation pass
         m = self._validation_model()
@@ -216,12 +216,11 @@ class Search:
         ends exact ends the search. Returns where the full search should start."""
         ev = self._evaluator(self.settings.fast_rows)
         self.current = ev
-        floor = EXACT_LEVEL * self.scale
         ended = []
         for name in ("structural", "l1"):
             ev.set(*from_permutation(self.puzzle, SEEDS[name].make(self.puzzle, self.rng)))
             self.check_exact(ev)
-            self._descent(ev, DescentPlan(reach=3), on_better=self.check_exact).run(floor)
+            self._descent(ev, DescentPlan(reach=3), on_better=self.check_exact).run(self.floor)
             ended.append((ev.loss, ev.inp.copy(), ev.out.copy()))
         _, inp, out = min(ended, key=lambda e: e[0])
         return inp, out
@@ -248,16 +247,16 @@ class Search:
         from the weights, one more seed from the registry is descended: on small or briefly
         trained nets the model's moves can miss what a seed and a descent find at once. A
         search from a given start (a worker's elite) stays around it."""
-        floor, done = EXACT_LEVEL * self.scale, 0
+        done = 0
         while restarts is None or done < restarts:
             self.tick()
             chains = 3 if restarts is None else min(3, restarts - done)
             self.reorderer = Reorder(self.current, self.rng, ReorderPlan(t0=self.settings.t0),
                                      tick=self.tick, on_better=self.consider)
-            self.reorderer.run(floor, restarts=chains)
+            self.reorderer.run(self.floor, restarts=chains)
             done += chains
             self.current.set(self.best[1], self.best[2])
-            self._descent(self.current, DescentPlan(reach=max(4, self.puzzle.n_blocks // 4))).run(floor)
+            self._descent(self.current, DescentPlan(reach=max(4, self.puzzle.n_blocks // 4))).run(self.floor)
             self.consider(self.current)
             if restarts is None and not self.given_start:
                 self.seed_round()
@@ -267,7 +266,7 @@ class Search:
         name = SEED_ROUNDS[self._seed_rounds % len(SEED_ROUNDS)]
         self._seed_rounds += 1
         self.current.set(*from_permutation(self.puzzle, SEEDS[name].make(self.puzzle, self.rng)))
-        self._descent(self.current, DescentPlan(reach=4)).run(EXACT_LEVEL * self.scale)
+        self._descent(self.current, DescentPlan(reach=4)).run(self.floor)
         self.consider(self.current)
         self.current.set(self.best[1], self.best[2])
 
@@ -281,7 +280,6 @@ class Search:
         from the best, while the pairs keep changing. The first round re-pairs along the
         |W_out| order (the structural seed's): prune and grow need the outs roughly in
         place, and a descent on wrong pairs may have scattered them."""
-        floor = EXACT_LEVEL * self.scale
         inp, out = from_permutation(self.puzzle, SEEDS["structural"].make(self.puzzle, self.rng))
         while True:
             self.tick()
@@ -289,7 +287,7 @@ class Search:
             fixed, _ = repair.prune_grow(rank, exact, inp, out, tick=self.tick)
             self.current.set(fixed, out)
             self.consider(self.current)
-            self._descent(self.current, DescentPlan(reach=3)).run(floor)
+            self._descent(self.current, DescentPlan(reach=3)).run(self.floor)
             self.consider(self.current)
             self.reorder(restarts=2)
             if np.array_equal(fixed, inp):
@@ -327,7 +325,7 @@ class Search:
         else:
             _, inp, out = self.best if self.best is not None else (None, self.current.inp, self.current.out)
             perm = to_permutation(self.puzzle, inp, out)
-            if (self.best or (self.current.loss,))[0] < EXACT_LEVEL * self.scale:
+            if (self.best or (self.current.loss,))[0] < self.floor:
                 v = verdict(self.puzzle, inp, out, rows=VERDICT_ROWS)
             else:
                 v = far_verdict(self.puzzle, inp, out, rows=VERDICT_ROWS)
