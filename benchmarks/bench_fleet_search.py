@@ -181,7 +181,7 @@ async def run_pool(puzzle: Path, k: int, seed: int, limit: float, cores: int, lo
     """Set-ups c and d: K workers on a fresh pool (and the observer); done when the pool
     holds the exact answer. Time is the exact solution's own insertion time."""
     from solver.pool import connect
-    from solver.puzzle import load_puzzle
+    from solver.puzzle.files import load_puzzle
 
     loaded = load_puzzle(puzzle)
     t0, epoch0 = time.monotonic(), time.time()

@@ -31,10 +31,10 @@ def spearman(values, depth) -> float:
 
 
 def statistics_of(puzzle, answer) -> dict:
-    from solver.answer import from_permutation
-    from solver.pairing import structural_pairing
-    from solver.seeds import update_sizes
-    from solver import engine
+    from solver.puzzle.answer import from_permutation
+    from solver.search.pairing import structural_pairing
+    from solver.search.seeds import update_sizes
+    from solver.search import engine
     inp, out = from_permutation(puzzle, answer)
     n = puzzle.n_blocks
     depth = np.empty(n)
@@ -60,7 +60,7 @@ def statistics_of(puzzle, answer) -> dict:
 
 
 def fast_path(puzzle, target) -> dict:
-    from solver.search import Search
+    from solver.search.search import Search
     result = Search(puzzle, expect_sha256=target, time_limit=120).run(full=False)
     outcome = "solved" if result.solved else f"stops at {result.relative_mse:.2g}"
     return {"fast path": outcome, "fast s": result.seconds}
@@ -76,8 +76,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "bench-out"))
     args = ap.parse_args(argv)
-    from solver.puzzle import load_puzzle
-    from solver.search import solve
+    from solver.puzzle.files import load_puzzle
+    from solver.search.search import solve
     table = []
     if PUBLIC.is_dir():
         public = load_puzzle(PUBLIC, target_sha256=PUBLIC_SHA256)

@@ -37,11 +37,11 @@ from scipy.stats import kendalltau, spearmanr  # noqa: E402
 import order_methods as om  # noqa: E402
 from bench_solve import cached_puzzle, save_records  # noqa: E402
 from solver import engine  # noqa: E402
-from solver.answer import from_permutation, parse_permutation  # noqa: E402
-from solver.evaluator import Evaluator  # noqa: E402
-from solver.pairing import structural_pairing  # noqa: E402
-from solver.puzzle import load_puzzle  # noqa: E402
-from solver.reorder import Reorder  # noqa: E402
+from solver.puzzle.answer import from_permutation, parse_permutation  # noqa: E402
+from solver.search.evaluator import Evaluator  # noqa: E402
+from solver.search.pairing import structural_pairing  # noqa: E402
+from solver.puzzle.files import load_puzzle  # noqa: E402
+from solver.search.reorder import Reorder  # noqa: E402
 
 SEARCH_FROM, SEARCH_ROWS = 8976, 512  # search rows drawn from 0..8975
 HELD = np.arange(8976, 10000)

@@ -28,9 +28,9 @@ import numpy as np  # noqa: E402
 
 import pairing_signals as ps  # noqa: E402
 from bench_solve import cached_puzzle, save_records  # noqa: E402
-from solver.answer import from_permutation, parse_permutation  # noqa: E402
-from solver.pairing import structural_pairing  # noqa: E402
-from solver.puzzle import load_puzzle  # noqa: E402
+from solver.puzzle.answer import from_permutation, parse_permutation  # noqa: E402
+from solver.search.pairing import structural_pairing  # noqa: E402
+from solver.puzzle.files import load_puzzle  # noqa: E402
 
 # name -> signal(puzzle, out order); the order-free ones ignore the order
 SIGNALS = {

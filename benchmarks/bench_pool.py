@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from solver.puzzle import Puzzle, _finish, save_npz  # noqa: E402
+from solver.puzzle.files import Puzzle, _finish, save_npz  # noqa: E402
 
 
 def synthetic_puzzle(n=48, d=48, h=96, rows=10_000, seed=0) -> Puzzle:
@@ -47,7 +47,7 @@ def synthetic_puzzle(n=48, d=48, h=96, rows=10_000, seed=0) -> Puzzle:
 
 async def round_trips(dsn: str, puzzle: Puzzle, count: int) -> dict:
     from solver.pool import connect
-    from solver.seeds import make_seed
+    from solver.search.seeds import make_seed
 
     rng = np.random.default_rng(1)
     door_count = 20  # each costs a forward pass on all rows

@@ -56,7 +56,7 @@ class Latencies:
 
 async def client(store, puzzle, puzzle_id: int, n: int, until: float, lat: Latencies) -> None:
     """One simulated worker: its calls on their own schedules until UNTIL."""
-    from solver.answer import answer_sha256
+    from solver.puzzle.answer import answer_sha256
     from solver.pool import Beat
     from solver.pool.validate import Checked
 

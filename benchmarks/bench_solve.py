@@ -140,8 +140,8 @@ def public_section(args, out: Path) -> list[dict]:
     if answer is None:
         print("  no solved public run: remixes skipped")
         return rows
-    from solver.puzzle import load_puzzle
-    from solver.remix import write_remix
+    from solver.puzzle.files import load_puzzle
+    from solver.generate.remix import write_remix
     puzzle = load_puzzle(PUBLIC)
     remix_runs = []
     for seed in range(args.seeds):
@@ -197,7 +197,7 @@ def sizes_section(args, cache: Path) -> list[dict]:
 def naive_evals_per_s(puzzle_dir: Path, rows: int = 1000, budget_s: float = 3.0) -> float:
     """The fleet's first workers: every candidate re-runs the whole network in float32
     over 1,000 rows (one BLAS thread). Candidates are random adjacent swaps."""
-    from solver.puzzle import load_puzzle
+    from solver.puzzle.files import load_puzzle
     p = load_puzzle(puzzle_dir)
     rng = np.random.default_rng(0)
     x, pred = p.x[:rows], p.pred[:rows].astype(np.float32)

@@ -25,8 +25,8 @@ import time
 
 import numpy as np
 
-from solver import engine
-from solver.assignment import assign
+from solver.search import engine
+from solver.search.assignment import assign
 
 EXACT = 1e-9  # relative MSE under this is float32 rounding: the answer
 

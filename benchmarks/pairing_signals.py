@@ -5,7 +5,7 @@ Conventions as in solver/: inp and out pieces are class indices 0..N-1; an arran
 paired with each inp class. Every signal returns a pairing. Those that need an order take
 the out order (``out_seq``) and keep it fixed.
 
-  trace_pairing       minimum-cost assignment on the trace score (solver.pairing)
+  trace_pairing       minimum-cost assignment on the trace score (solver.search.pairing)
   regression_pairing  pred regressed on every (inp, out) block placed on the raw inputs
   placement_pairing   first-order placement: each inp at each position, everything else
                       kept; plain or with the affine part of the error projected out
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from solver import engine, repair
-from solver.assignment import assign
-from solver.pairing import structural_cost, structural_pairing
+from solver.search import engine, repair
+from solver.search.assignment import assign
+from solver.search.pairing import structural_cost, structural_pairing
 
 RANK_ROWS, EXACT_ROWS = np.arange(1000), np.arange(1000, 4000)  # as in the product's repair
 

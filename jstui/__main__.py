@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     from jstui.config import ConfigError
     from jstui.shell import until_reader_stops
     from solver.pool.embedded import EmbeddedError
-    from solver.puzzle import PuzzleError
+    from solver.puzzle.files import PuzzleError
 
     try:
         if not args.refresh > 0:

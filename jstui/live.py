@@ -214,7 +214,7 @@ class LiveSource:
         self._best_id = best.id
 
     async def _choose_puzzle(self, store) -> None:
-        from solver.puzzle import PuzzleError
+        from solver.puzzle.files import PuzzleError
 
         if self._puzzle_path is not None:
             try:

@@ -15,7 +15,7 @@ from solver.tools.zones import UNCERTAIN
 
 def seed_kinds() -> list[tuple[str, str]]:
     """The seed registry's own names and descriptions (solver.seeds.SEEDS)."""
-    from solver.seeds import SEEDS
+    from solver.search.seeds import SEEDS
 
     return [(s.name, s.description) for s in SEEDS.values()]
 

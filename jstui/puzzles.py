@@ -62,7 +62,7 @@ class Shown:
 def identify(path: str) -> ConfiguredPuzzle:
     """Load the puzzle at PATH to learn its fingerprint (blocking; PuzzleError names
     the file). A directory written by `solver generate` also tells its kind."""
-    from solver.puzzle import load_puzzle
+    from solver.puzzle.files import load_puzzle
 
     p = Path(path).expanduser()
     puzzle = load_puzzle(p)

@@ -1,6 +1,6 @@
 """python -m solver"""
 import sys
 
-from solver.cli import main
+from solver.cli.main import main
 
 sys.exit(main())

@@ -52,14 +52,14 @@ def make_puzzle():
 @pytest.fixture(scope="session")
 def puzzle(small_puzzle_dir):
     """The small puzzle, loaded (solver.puzzle.Puzzle)."""
-    from solver.puzzle import load_puzzle
+    from solver.puzzle.files import load_puzzle
     return load_puzzle(small_puzzle_dir)
 
 
 @pytest.fixture(scope="session")
 def answer(small_puzzle_dir) -> list[int]:
     """The small puzzle's answer: piece ids by position."""
-    from solver.answer import parse_permutation
+    from solver.puzzle.answer import parse_permutation
     return parse_permutation((small_puzzle_dir / "answer.txt").read_text())
 
 
@@ -68,8 +68,8 @@ def numpy_puzzle(blocks: int = 4, dim: int = 6, hidden: int = 8, rows: int = 96,
     ms), its pred the network's own output. For tests of the pool and the worker's logic,
     which need a valid puzzle, not a trained one. Each out damps its own inp (a negative
     trace) so that structural seeds pair it right, as in trained nets."""
-    from solver.answer import answer_sha256, to_permutation
-    from solver.puzzle import Puzzle, compute_fingerprint
+    from solver.puzzle.answer import answer_sha256, to_permutation
+    from solver.puzzle.files import Puzzle, compute_fingerprint
 
     rng = np.random.default_rng(seed)
     inp_w = rng.normal(0, 0.4, (blocks, hidden, dim))

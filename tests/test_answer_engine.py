@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from solver import engine, moves
-from solver.answer import (AnswerError, answer_sha256, answer_string, from_permutation,
+from solver.search import engine, moves
+from solver.puzzle.answer import (AnswerError, answer_sha256, answer_string, from_permutation,
                            to_permutation, validate_permutation)
 
 
@@ -110,7 +110,7 @@ def test_moves_keep_permutation_valid(puzzle, answer, kind):
 
 
 def test_evaluator_batch_equals_single(puzzle, answer):
-    from solver.evaluator import Evaluator
+    from solver.search.evaluator import Evaluator
     inp, out = from_permutation(puzzle, answer)
     ev = Evaluator(engine.prepare(puzzle, dtype=np.float32))
     ev.set(inp, out)

@@ -105,7 +105,7 @@ async def test_capital_r_asks_then_relaunches_every_node():
 
 
 async def test_the_palette_runs_an_action_and_offers_the_seed_registry():
-    from solver.seeds import SEEDS
+    from solver.search.seeds import SEEDS
 
     from textual.command import CommandList
 

@@ -12,8 +12,8 @@ from jstui.controls import LiveControls
 from jstui.live import LiveSource
 from jstui.widgets import AnswerBanner, EventLog, StatusHeader, WorkersTable
 from solver.pool import connect
-from solver.seeds import SEEDS
-from solver.puzzle import load_puzzle
+from solver.search.seeds import SEEDS
+from solver.puzzle.files import load_puzzle
 
 pytestmark = pytest.mark.timeout(60)
 

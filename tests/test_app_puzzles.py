@@ -12,7 +12,7 @@ from jstui.live import LiveSource
 from jstui.puzzles import choose, identify
 from jstui.widgets import StatusHeader
 from solver.pool import connect
-from solver.puzzle import load_puzzle
+from solver.puzzle.files import load_puzzle
 from tests.test_app_cli import jstui
 from tests.test_app_pool import answer_of, log_text, near_miss, seed_pool, until
 

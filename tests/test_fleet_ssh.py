@@ -66,15 +66,15 @@ async def test_deploy_sends_only_what_changed(sshd_fleet, small_puzzle_dir):
         [second] = await fleet.deploy()
         assert second.ok and second.uploaded == () and second.unchanged == len(first.uploaded)
         # one file changed on the node, one stale module left behind: only those move
-        (work / "lib" / "solver" / "engine.py").write_text("# edited by hand\n")
+        (work / "lib" / "solver" / "search" / "engine.py").write_text("# edited by hand\n")
         (work / "lib" / "solver" / "gone_module.py").write_text("x = 1\n")
         (work / "lib" / "solver" / "worker.py").write_text("# the worker before it was a package\n")
         (work / "lib" / "solver" / "__pycache__").mkdir(exist_ok=True)
         [third] = await fleet.deploy()
-        assert third.uploaded == ("lib/solver/engine.py",)
+        assert third.uploaded == ("lib/solver/search/engine.py",)
         assert third.removed == ("lib/solver/gone_module.py", "lib/solver/worker.py")
-    local = Path(__import__("solver").__file__).parent / "engine.py"
-    assert (work / "lib" / "solver" / "engine.py").read_bytes() == local.read_bytes()
+    local = Path(__import__("solver").__file__).parent / "search" / "engine.py"
+    assert (work / "lib" / "solver" / "search" / "engine.py").read_bytes() == local.read_bytes()
     assert not (work / "lib" / "solver" / "gone_module.py").exists()
 
 

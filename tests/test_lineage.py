@@ -8,10 +8,10 @@ import asyncio
 import numpy as np
 import pytest
 
-from solver.answer import from_permutation, to_permutation
-from solver.crossover import crossover
+from solver.puzzle.answer import from_permutation, to_permutation
+from solver.search.crossover import crossover
 from solver.pool import MemoryStore, connect
-from solver.puzzle import load_puzzle
+from solver.puzzle.files import load_puzzle
 from tests.test_worker import seed_pool, start_worker, stop_all
 from tests.test_worker_loop import opener, patient_search, worker_args
 
@@ -30,7 +30,7 @@ def test_a_crossover_keeps_where_the_parents_agree_and_takes_the_rest_in_order(t
 async def test_a_crossover_run_records_both_parents_its_run_and_method(tiny_puzzle, tiny_answer, tmp_path):
     store = MemoryStore()
     rng = np.random.default_rng(0)
-    from solver.seeds import make_seed
+    from solver.search.seeds import make_seed
 
     ids = [(await store.submit(tiny_puzzle, make_seed(tiny_puzzle, "random", rng), origin="injected")).id
            for _ in range(3)]

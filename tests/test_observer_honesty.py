@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from solver import moves as mv
-from solver.answer import from_permutation, to_permutation
+from solver.search import moves as mv
+from solver.puzzle.answer import from_permutation, to_permutation
 from solver.pool import MemoryStore
 from solver.tools import observe as obs
 from solver.tools.interventions import Observer, describe, report
@@ -116,8 +116,8 @@ async def test_surgery_over_a_range_larger_than_one_piece_covers_all_of_it(mediu
     every piece as it goes, its ranges cover 1-12, and both damages are repaired (the
     piece that gains most first: a descent in a right prefix would "compensate" for the
     damage downstream)."""
-    from solver.answer import parse_permutation
-    from solver.puzzle import load_puzzle
+    from solver.puzzle.answer import parse_permutation
+    from solver.puzzle.files import load_puzzle
 
     puzzle = load_puzzle(medium_puzzle)
     answer = parse_permutation((medium_puzzle / "answer.txt").read_text())
@@ -169,9 +169,9 @@ def test_observe_report_prints_what_paid_off_from_the_pool_alone(fresh_dsn, tmp_
     paid and share; and the records by lineage method."""
     import json
 
-    from solver.cli import main
+    from solver.cli.main import main
     from solver.pool import connect
-    from solver.puzzle import save_npz
+    from solver.puzzle.files import save_npz
 
     npz = save_npz(tiny_puzzle, tmp_path / "tiny.npz")
 

@@ -71,7 +71,7 @@ def test_pool_up_outlives_its_command_and_is_reused_then_down(small_puzzle_dir):
 ])
 def test_tool_user_errors_are_one_line_with_an_exit_code(args, code, words, small_puzzle_dir, fresh_dsn,
                                                           capsys, monkeypatch):
-    from solver.cli import main
+    from solver.cli.main import main
 
     monkeypatch.delenv("JSTUI_DSN", raising=False)
     argv = [a.format(puzzle=small_puzzle_dir, dsn=fresh_dsn) for a in args]

@@ -9,7 +9,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from solver.answer import answer_sha256
+from solver.puzzle.answer import answer_sha256
 from solver.pool import Beat, MemoryStore, SubmissionRefused, WorkerState, connect
 from solver.pool.states import SILENT_AFTER_S
 

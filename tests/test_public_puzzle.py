@@ -37,8 +37,8 @@ def test_public_puzzle_solves_to_its_hash_on_the_fast_path(public_answer):
 
 
 def test_remixed_public_puzzle_solves_to_its_own_hash(public_answer, tmp_path):
-    from solver.puzzle import load_puzzle
-    from solver.remix import write_remix
+    from solver.puzzle.files import load_puzzle
+    from solver.generate.remix import write_remix
     folder = tmp_path / "remix"
     write_remix(load_puzzle(PUBLIC), public_answer["permutation"], folder, rows=3000, seed=11)
     target = (folder / "answer.sha256").read_text().strip()

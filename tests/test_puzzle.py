@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from solver.pthread import read_state_dict
-from solver.puzzle import PuzzleError, load_puzzle, save_npz
+from solver.puzzle.pthread import read_state_dict
+from solver.puzzle.files import PuzzleError, load_puzzle, save_npz
 
 SAMPLE = "../shared/data/public-historical-data-sample.csv"
 
@@ -148,7 +148,7 @@ def test_csv_wrong_header(puzzle_copy):
 def test_public_sample_reads_as_d48(tmp_path):
     from pathlib import Path
 
-    from solver.puzzle import read_csv
+    from solver.puzzle.files import read_csv
     sample = Path(__file__).resolve().parents[2] / "shared" / "data" / "public-historical-data-sample.csv"
     if not sample.exists():
         pytest.skip("shared sample not present")

@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-from solver.answer import from_permutation, to_permutation
-from solver.puzzle import load_puzzle
-from solver.search import solve
-from solver.seeds import SEED_METHODS, make_seed, perturb
+from solver.puzzle.answer import from_permutation, to_permutation
+from solver.puzzle.files import load_puzzle
+from solver.search.search import solve
+from solver.search.seeds import SEED_METHODS, make_seed, perturb
 
 
 def run_cli(*args, timeout=240):
@@ -115,7 +115,7 @@ def test_cli_inspect_json(small_puzzle_dir):
 
 
 def test_renumbered_copy_solves_to_its_own_hash(small_puzzle_dir, answer, tmp_path):
-    from solver.remix import write_remix
+    from solver.generate.remix import write_remix
     p = load_puzzle(small_puzzle_dir)
     folder = tmp_path / "renumbered"
     summary = write_remix(p, answer, folder, rows=600, seed=3)

@@ -7,16 +7,16 @@ import pytest
 
 from tests.fixture_puzzles import numpy_puzzle
 
-from solver import engine, estimates, moves, repair
-from solver.answer import from_permutation, to_permutation
-from solver.assignment import assign, assign_with_margins
-from solver.descent import Descent, DescentPlan
-from solver.evaluator import Evaluator
-from solver.pairing import settle_pairs, structural_pairing
-from solver.reorder import Reorder
-from solver.seeds import SEEDS
-from solver.sweep import backward_sweep, forward_sweep, replay
-from solver.verdict import verdict
+from solver.search import engine, estimates, moves, repair
+from solver.puzzle.answer import from_permutation, to_permutation
+from solver.search.assignment import assign, assign_with_margins
+from solver.search.descent import Descent, DescentPlan
+from solver.search.evaluator import Evaluator
+from solver.search.pairing import settle_pairs, structural_pairing
+from solver.search.reorder import Reorder
+from solver.search.seeds import SEEDS
+from solver.search.sweep import backward_sweep, forward_sweep, replay
+from solver.search.verdict import verdict
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ from jstui.__main__ import parser
 from jstui.fleet.opening import open_fleet
 from jstui.session import run_down, serve
 from solver.pool import WorkerState, connect, embedded
-from solver.puzzle import load_puzzle
-from solver.seeds import make_seed
+from solver.puzzle.files import load_puzzle
+from solver.search.seeds import make_seed
 from tests.test_app_pool import until
 
 pytestmark = pytest.mark.timeout(180)

@@ -1,8 +1,8 @@
 """The operator tools against a real pool: inject, zones, breakpoints, surgery, observe."""
 from __future__ import annotations
 
-from solver import moves as mv
-from solver.answer import from_permutation, to_permutation
+from solver.search import moves as mv
+from solver.puzzle.answer import from_permutation, to_permutation
 from solver.pool import connect
 from solver.tools import observe as obs
 from solver.tools.breakpoints import find_breakpoints

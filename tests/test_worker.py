@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 from solver.pool import connect, embedded
-from solver.puzzle import load_puzzle
-from solver.seeds import make_seed
+from solver.puzzle.files import load_puzzle
+from solver.search.seeds import make_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -122,13 +122,13 @@ async def test_runs_start_from_elites_or_fresh_seeds_as_the_knobs_say(tiny_puzzl
 
 
 def _t0() -> float:
-    from solver.search import Settings
+    from solver.search.search import Settings
 
     return Settings.t0
 
 
 def _answer_swapped(puzzle) -> list[int]:
-    from solver.answer import to_permutation
+    from solver.puzzle.answer import to_permutation
 
     order = np.arange(puzzle.n_blocks)
     order[[0, 1]] = order[[1, 0]]

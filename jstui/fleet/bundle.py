@@ -47,7 +47,7 @@ def agent_file() -> BundleFile:
 
 def puzzle_npz(puzzle_path: str | Path, cache_dir: Path | None = None) -> Path:
     """The compact .npz of a puzzle directory (cached by fingerprint) or the .npz itself."""
-    from solver.puzzle import load_puzzle, save_npz
+    from solver.puzzle.files import load_puzzle, save_npz
 
     source = Path(puzzle_path).expanduser()
     if source.is_file() and source.suffix == ".npz":

@@ -200,7 +200,7 @@ async def cmd_logs(args, console: Console) -> int:
 def run(args) -> int:
     """Run a parsed fleet command; ConfigError and friends become one line and exit 2."""
     from solver.pool.embedded import EmbeddedError
-    from solver.puzzle import PuzzleError
+    from solver.puzzle.files import PuzzleError
 
     console = stdout_console()
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.answer import answer_string
+from solver.puzzle.answer import answer_string
 from solver.generate.files import write_csv, write_pieces
 from solver.generate.measure import measure
 from solver.generate.recipe import (GENERATOR_VERSION, KINDS, GenerateError, default_train_steps,

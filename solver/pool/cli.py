@@ -109,7 +109,7 @@ def cmd_best(args) -> int:
 def run_with_pool(args, action) -> int:
     """Load --puzzle, connect to the pool, run ACTION(store, puzzle, args): the one way
     the pool's and the tools' commands map user errors to a line and an exit status."""
-    from solver.puzzle import PuzzleError, load_puzzle
+    from solver.puzzle.files import PuzzleError, load_puzzle
 
     try:
         puzzle = load_puzzle(args.puzzle)
@@ -140,7 +140,7 @@ def run_with_pool(args, action) -> int:
 
 
 async def _best(store, puzzle, args) -> int:
-    from solver.answer import answer_string
+    from solver.puzzle.answer import answer_string
 
     puzzle_id = await store.find_puzzle_id(puzzle)
     best = await store.fetch_best(puzzle_id) if puzzle_id is not None else None

@@ -44,7 +44,7 @@ def plain_ints(permutation) -> list[int]:
 
 def check_shape(puzzle, permutation) -> tuple[list[int], str]:
     """(plain permutation, its SHA-256) if it is a complete answer with each class in its slot."""
-    from solver.answer import AnswerError, answer_sha256, validate_permutation
+    from solver.puzzle.answer import AnswerError, answer_sha256, validate_permutation
 
     perm = plain_ints(permutation)
     try:
@@ -70,8 +70,8 @@ def check_claim(claimed_mse, actual: float) -> None:
 
 def recompute_mse(puzzle, perm: list[int]) -> float:
     """The MSE on all rows in float64: one full forward pass (the door's main cost)."""
-    from solver.answer import from_permutation
-    from solver.engine import mse as engine_mse
+    from solver.puzzle.answer import from_permutation
+    from solver.search.engine import mse as engine_mse
 
     inp_seq, out_seq = from_permutation(puzzle, perm)
     actual = float(engine_mse(puzzle, inp_seq, out_seq))

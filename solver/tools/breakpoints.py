@@ -19,8 +19,8 @@ class Breakpoints:
 
 
 def find_breakpoints(puzzle, permutation, rows: int | None = DEFAULT_ROWS) -> Breakpoints:
-    from solver import engine
-    from solver.answer import from_permutation
+    from solver.search import engine
+    from solver.puzzle.answer import from_permutation
 
     inp_seq, out_seq = from_permutation(puzzle, permutation)
     rows = None if rows is None or rows >= puzzle.n_rows else rows

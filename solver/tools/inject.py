@@ -5,14 +5,14 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.seeds import SEED_METHODS
+from solver.search.seeds import SEED_METHODS
 
 KINDS = SEED_METHODS + ("file",)  # a seed method of the registry, or answers read from a file
 
 
 def read_permutations(path: Path) -> list[list[int]]:
     """One answer per line ("3,17,...,96"); blank lines and # comments skipped."""
-    from solver.answer import AnswerError, parse_permutation
+    from solver.puzzle.answer import AnswerError, parse_permutation
 
     try:
         text = Path(path).read_text()
@@ -34,7 +34,7 @@ def read_permutations(path: Path) -> list[list[int]]:
 
 def make_seeds(puzzle, kind: str, count: int, rng: np.random.Generator, base=None) -> list[list[int]]:
     """COUNT seeds by KIND (deterministic kinds give the same seed each time)."""
-    from solver.seeds import make_seed
+    from solver.search.seeds import make_seed
 
     if kind not in KINDS or kind == "file":
         raise ValueError(f"unknown seed kind {kind!r} (choose from {', '.join(KINDS)})")
@@ -45,7 +45,7 @@ async def inject(store, puzzle, kind: str, count: int = 1, path: Path | None = N
                  seed: int | None = None, node: str | None = None, command_id: int | None = None,
                  polish: float = 0.0) -> dict:
     """Make and submit seeds; refused ones are counted, not fatal. Returns a report dict.
-    POLISH > 0: each seed is also searched from for that many seconds (solver.search) and
+    POLISH > 0: each seed is also searched from for that many seconds (solver.search.search) and
     the result submitted with the seed as parent: a raw seed rarely joins the elites of a
     pool that has searched for a while, a polished one can."""
     import asyncio
@@ -84,7 +84,7 @@ async def _polish(puzzle, perm, seconds: float, seed: int | None) -> list[int]:
     """The best arrangement a search from PERM finds in SECONDS."""
     import asyncio
 
-    from solver.search import solve
+    from solver.search.search import solve
 
     result = await asyncio.to_thread(solve, puzzle, start=perm, seed=seed or 0, time_limit=seconds)
     return result.permutation

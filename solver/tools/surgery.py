@@ -51,8 +51,8 @@ def surgery(puzzle, permutation, lo: int, hi: int, locked=(), max_cycle: int = 3
             should_stop=lambda: False, max_moves: int | None = None) -> SurgeryResult:
     """Best-improvement descent over the window's moves until none improves (or time runs
     out, or SHOULD_STOP says so, or MAX_MOVES were made)."""
-    from solver import engine, moves as mv
-    from solver.answer import from_permutation, to_permutation
+    from solver.search import engine, moves as mv
+    from solver.puzzle.answer import from_permutation, to_permutation
 
     t0 = time.perf_counter()
     inp, out = from_permutation(puzzle, permutation)

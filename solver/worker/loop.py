@@ -92,7 +92,7 @@ class Pusher:
     def once(self, perm, parents: list[int], what: str, run: int, method: str | None = None) -> bool:
         """Send PERM unless this worker sent it before (the door would only say it is
         there already); True when sent."""
-        from solver.answer import answer_sha256
+        from solver.puzzle.answer import answer_sha256
 
         sha = answer_sha256(perm)
         if sha in self.sent:
@@ -213,7 +213,7 @@ class RunLoop:
 
     async def burst(self, current, run_end: float):
         """One solve() call in a thread; improvements come back through the event loop."""
-        from solver.search import Settings as SearchSettings, solve
+        from solver.search.search import Settings as SearchSettings, solve
 
         loop = asyncio.get_running_loop()
         first, parents, run, method = [True], list(self.parents), self.run, self.method
@@ -237,7 +237,7 @@ class RunLoop:
         """(start, parents, how): with probability restart_share (or offline) a fresh seed
         by a random method; else, with probability crossover_share, the crossover of two
         elites (their agreeing positions kept); else an elite perturbed by the width."""
-        from solver.seeds import SEED_METHODS, make_seed
+        from solver.search.seeds import SEED_METHODS, make_seed
 
         if self.rng.random() >= self.knob("restart_share") and self.pool.online:
             elites = await self.pool.elites(int(self.knob("elite_pool")))
@@ -256,7 +256,7 @@ class RunLoop:
         return [elites[int(i)] for i in picks]
 
     def _perturbed(self, elites: list) -> tuple[list[int], list[int], str]:
-        from solver.seeds import perturb
+        from solver.search.seeds import perturb
 
         (elite,) = self._draw(elites, 1)
         width = int(round(self.knob("perturb_width")))
@@ -266,7 +266,7 @@ class RunLoop:
                                    f"{elite.worker_id}, node {elite.node}) perturbed by width {width}")
 
     def _crossover(self, elites: list) -> tuple[list[int], list[int], str]:
-        from solver.crossover import crossover
+        from solver.search.crossover import crossover
 
         a, b = self._draw(elites, 2)
         child, loose = crossover(self.puzzle, a.permutation, b.permutation)

@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     if not args.dsn:
         log.error("%s", NO_DSN)
         return EXIT_BAD_INPUT
-    from solver.puzzle import PuzzleError, load_puzzle
+    from solver.puzzle.files import PuzzleError, load_puzzle
 
     try:
         puzzle = load_puzzle(args.puzzle.expanduser().absolute())

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from solver import engine
-from solver.answer import answer_string, from_permutation
-from solver.puzzle import Puzzle
+from solver.search import engine
+from solver.puzzle.answer import answer_string, from_permutation
+from solver.puzzle.files import Puzzle
 
 
 def draw_rows(x: np.ndarray, rows: int, rng: np.random.Generator) -> np.ndarray:

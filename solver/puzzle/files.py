@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.pthread import PthError, read_state_dict
+from solver.puzzle.pthread import PthError, read_state_dict
 
 DATA_FILE = "historical_data.csv"
 TARGET_FILE = "answer.sha256"

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver import engine, moves as mv
-
+from solver.search import engine, moves as mv
 # Rows of the solver's own exactness check: a wrong network cannot match a thousand rows
 # to rounding level by chance, and a float64 pass over all 10,000 costs half a second.
 VERDICT_ROWS = 1024

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from solver.puzzle import Puzzle
+from solver.puzzle.files import Puzzle
 
 
 class AnswerError(ValueError):

@@ -2,7 +2,7 @@
 arrangement reproduces pred (and the hash matches, when a target is known).
 
 Fast path: pair by trace, order by the out norms (both from the weights, no data), and
-descend (solver.descent) on a few hundred rows. Trained nets like the public one end
+descend (solver.search.descent) on a few hundred rows. Trained nets like the public one end
 exact here in well under a second. Full search: kick the current arrangement (a shuffled
 window, blocks taken out and put back where they fit, re-pairings while pairs are in
 doubt), descend, and keep the result by a Metropolis test on log-MSE; the best is judged
@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from solver import engine, repair
-from solver.answer import answer_sha256, from_permutation, to_permutation
-from solver.descent import Descent, DescentPlan
-from solver.evaluator import Evaluator
-from solver.pairing import settle_pairs, structural_pairing
-from solver.reorder import Reorder, ReorderPlan
-from solver.seeds import SEEDS
-from solver.verdict import VERDICT_ROWS, far_verdict, verdict
+from solver.search import engine, repair
+from solver.puzzle.answer import answer_sha256, from_permutation, to_permutation
+from solver.search.descent import Descent, DescentPlan
+from solver.search.evaluator import Evaluator
+from solver.search.pairing import settle_pairs, structural_pairing
+from solver.search.reorder import Reorder, ReorderPlan
+from solver.search.seeds import SEEDS
+from solver.search.verdict import VERDICT_ROWS, far_verdict, verdict
 
 # Puzzles with at most this many rows are searched on all of them (the public one has 342);
 # larger ones on a random subsample, with held-out rows to judge the best.
@@ -241,7 +241,7 @@ class Search:
         self.consider(ev)
 
     def reorder(self, restarts: int | None = None):
-        """Relinearised precedence annealing (solver.reorder) in rounds of a few chains,
+        """Relinearised precedence annealing (solver.search.reorder) in rounds of a few chains,
         each round's best polished by exact descent, until the answer, the end, or the
         given number of chain restarts. Between rounds of an open-ended search that began
         from the weights, one more seed from the registry is descended: on small or briefly
@@ -276,7 +276,7 @@ class Search:
         return self.puzzle.n_blocks > 1 and float(np.median(structural_pairing(self.puzzle).margin)) < 2.0
 
     def repair_and_reorder(self):
-        """Re-pair from the data (solver.repair), descend, and reorder for a while; again
+        """Re-pair from the data (solver.search.repair), descend, and reorder for a while; again
         from the best, while the pairs keep changing. The first round re-pairs along the
         |W_out| order (the structural seed's): prune and grow need the outs roughly in
         place, and a descent on wrong pairs may have scattered them."""

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solver import engine, moves as mv
-
+from solver.search import engine, moves as mv
 SCREEN_ROWS = 64
 
 

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solver import engine
-
+from solver.search import engine
 EMPTY = -1
 
 

@@ -8,7 +8,7 @@ import sys
 # Imported lazily by name so `solve` never pays for asyncpg or torch: a command named on
 # the command line loads only its own module (every module for help or a typo).
 COMMAND_MODULES = {
-    "solver.commands": ("solve", "verify", "inspect", "pack", "remix"),
+    "solver.cli.commands": ("solve", "verify", "inspect", "pack", "remix"),
     "solver.generate": ("generate",),
     "solver.pool.cli": ("pool",),
     "solver.tools.cli": ("inject", "zones", "breakpoints", "surgery", "observe"),

@@ -1,7 +1,7 @@
 """Relinearised precedence annealing: the order search for when the weights don't tell it.
 
 A Gauss-Newton step on permutations: linearise the precedence model at the current
-arrangement (solver.precedence), anneal on the model (no block passes), evaluate the
+arrangement (solver.search.precedence), anneal on the model (no block passes), evaluate the
 model's best reordering exactly, and move there if it is better. When it is not, the next
 anneal starts cooler (more local); after a few failures its proposal is taken anyway (a
 kick). A chain whose best stops falling restarts: from a random order, or, near the
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver import precedence
-from solver.evaluator import Evaluator
+from solver.search import precedence
+from solver.search.evaluator import Evaluator
 
 
 @dataclass

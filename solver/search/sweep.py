@@ -13,9 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver import engine
-
-
+from solver.search import engine
 @dataclass
 class SweepResult:
     inp: np.ndarray

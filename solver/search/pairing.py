@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver.assignment import assign, assign_with_margins
+from solver.search.assignment import assign, assign_with_margins
 
 CONFIDENT_MARGIN = 3.0
 

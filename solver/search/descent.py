@@ -1,7 +1,7 @@
 """Local descent from one arrangement until no move helps.
 
 Three stages, cheapest first, each confirmed by exact losses before anything is kept:
-  sweeps    adjacent swaps guided by the adjoint, many per pass (solver.sweep)
+  sweeps    adjacent swaps guided by the adjoint, many per pass (solver.search.sweep)
   ranked    every move of the chosen kinds within a reach, ranked by first-order
             estimates; the best few are evaluated exactly and the best is taken
   pairs     pairs of moves on disjoint spans, ranked from the same estimates: where
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver import engine, estimates, moves as mv
-from solver.evaluator import Evaluator
-from solver.sweep import backward_sweep, forward_sweep, replay
+from solver.search import engine, estimates, moves as mv
+from solver.search.evaluator import Evaluator
+from solver.search.sweep import backward_sweep, forward_sweep, replay
 
 # A pair whose swap was estimated to raise the loss this many times is left out of the
 # next sweeps until something near it changes: late sweeps then look at a few places only.

@@ -13,9 +13,9 @@ from typing import Callable
 
 import numpy as np
 
-from solver import engine, moves as mv
-from solver.answer import from_permutation, to_permutation
-from solver.pairing import structural_pairing
+from solver.search import engine, moves as mv
+from solver.puzzle.answer import from_permutation, to_permutation
+from solver.search.pairing import structural_pairing
 
 SEED_ROWS = 128  # rows for the seeds that look at the data
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solver.answer import from_permutation, to_permutation
+from solver.puzzle.answer import from_permutation, to_permutation
 
 
 def crossover(puzzle, first, second) -> tuple[list[int], list[int]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.answer import AnswerError, answer_sha256, answer_string, from_permutation, parse_permutation
-from solver.puzzle import PuzzleError, load_puzzle, save_npz
+from solver.puzzle.answer import AnswerError, answer_sha256, answer_string, from_permutation, parse_permutation
+from solver.puzzle.files import PuzzleError, load_puzzle, save_npz
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -101,7 +101,7 @@ def _temperature(info: dict) -> str:
 
 
 def cmd_solve(args) -> int:
-    from solver.search import solve
+    from solver.search.search import solve
 
     loading = time.perf_counter()
     try:
@@ -139,7 +139,7 @@ def cmd_solve(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from solver.verdict import verdict
+    from solver.search.verdict import verdict
 
     try:
         puzzle = _load(args)
@@ -162,7 +162,7 @@ def cmd_verify(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from solver.pairing import structural_pairing
+    from solver.search.pairing import structural_pairing
 
     try:
         puzzle = _load(args)
@@ -204,8 +204,8 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_remix(args) -> int:
-    from solver.remix import write_remix
-    from solver.verdict import verdict
+    from solver.generate.remix import write_remix
+    from solver.search.verdict import verdict
 
     try:
         puzzle = load_puzzle(args.puzzle)

@@ -9,14 +9,13 @@ changed position's new block on its current input state, carried on from there),
 is cheaper and coarser.
 
 A move's estimated MSE is ``mean((residual + change)^2)``; two moves on disjoint spans
-add their changes, so pairs of moves are ranked from one Gram matrix (solver.descent).
+add their changes, so pairs of moves are ranked from one Gram matrix (solver.search.descent).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from solver import engine, moves as mv
-
+from solver.search import engine, moves as mv
 EXACT_SPAN = 5
 CHUNK_ROWS = 1 << 21  # states per batched block pass (memory bound)
 
