@@ -22,7 +22,7 @@ from jstui.fleet import Fleet, WorkerState  # noqa: E402
 from tests.fixture_sshd import make_sshd_fleet, stop_workers  # noqa: E402
 
 
-def sleeper(node, cfg):
+def sleeper(node, cfg, puzzle=""):
     return [node.python, "-c", "import time; time.sleep(600)"]
 
 

@@ -73,7 +73,7 @@ async def client(store, puzzle, puzzle_id: int, n: int, until: float, lat: Laten
         t = time.perf_counter()
         try:
             if op == "beat":
-                await store.beat(wid, Beat("running", 1, 0, 0.5, {"mse": 0.5}, 0), [(1, 0, 0.5, 0.5)])
+                await store.beat(wid, Beat(1, 0, 0.5, {"mse": 0.5}, 0), [(1, 0, 0.5, 0.5)])
             elif op == "push":
                 perm = _shuffled(puzzle, base, rng)
                 checked = Checked(perm, rng.uniform(0.01, 1.0), answer_sha256(perm), False)

@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     import solver.pool  # noqa: F401  (import-time output, if any, before the screen)
     from jstui import session
     from jstui.config import ConfigError
+    from jstui.plan import PlanError
     from jstui.shell import until_reader_stops
     from solver.pool.embedded import EmbeddedError
     from solver.puzzle.files import PuzzleError
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_serve(args)
         return session.run_app(args)
-    except (ConfigError, UsageError, PuzzleError) as exc:
+    except (ConfigError, UsageError, PlanError, PuzzleError) as exc:
         print(f"jstui: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except EmbeddedError as exc:

@@ -67,6 +67,8 @@ class ControlCenter(Operations, App):
         self.worker_filter = ""
         self.sort_by = "node"
         self.previous: Snapshot | None = None
+        self.landed_on: int | None = None     # the puzzle whose answer landed on screen
+        self.told_solved: set = set()         # puzzles said to be solved already
         self._tail: LogTailScreen | None = None
         self._chart: ChartScreen | None = None
 
@@ -87,7 +89,7 @@ class ControlCenter(Operations, App):
                 yield BestSparkline(id="spark")
                 yield ZonesBar(id="zones")
                 yield EventLog(id="events")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#banner").display = False
@@ -124,22 +126,25 @@ class ControlCenter(Operations, App):
         self.snapshot = message.snapshot
 
     def watch_snapshot(self, snap: Snapshot) -> None:
-        if newly_solved(self.previous, snap) and self.previous is None:
-            # Solved in an earlier session: no bell, but workers would exit at once, every
-            # time; say how to give them something to do.
-            self.query_one(EventLog).note(
-                "answer", "the pool held the exact answer for this puzzle before this session: "
-                "workers exit at once. For a new search: python -m solver generate DIR --kind "
-                "pairing --seed 2, then jstui --puzzle DIR", snap.taken_at)
-        elif newly_solved(self.previous, snap):
+        """The bell and the banner only when the answer lands while this screen watches
+        the puzzle; a puzzle solved before (or switched to) says so once, quietly."""
+        previous = self.previous
+        if newly_solved(previous, snap):
             self.bell()
-            self.query_one(EventLog).note("answer", "the pool holds the target hash", snap.taken_at)
+            self.landed_on = snap.puzzle_id
+        elif snap.solved and (snap.puzzle_id, snap.puzzle) not in self.told_solved \
+                and (self.landed_on is None or snap.puzzle_id != self.landed_on):
+            self.told_solved.add((snap.puzzle_id, snap.puzzle))
+            self.notify("the pool held the exact answer for this puzzle already: new workers "
+                        "exit at once. For a new search: python -m solver generate DIR --kind "
+                        "pairing --seed 2, then jstui --puzzle DIR", timeout=10)
         self.previous = snap
         self._render(snap)
 
     def _render(self, snap: Snapshot) -> None:
         with self.batch_update():
-            self.query_one(AnswerBanner).show(snap)
+            self.query_one(AnswerBanner).show(
+                snap, landed=self.landed_on is not None and snap.puzzle_id == self.landed_on)
             self.query_one(StatusHeader).show(snap, self.read_only)
             self.query_one(NodesTable).show(snap.nodes)
             visible = self.visible_workers(snap)
@@ -210,7 +215,7 @@ class ControlCenter(Operations, App):
             self.notify(f"the pool holds {len(options) or 'no'} puzzle{'s' * (len(options) != 1)}:"
                         " nothing to switch to", severity="warning")
             return
-        listing = [(f"#{c.id}", f"{c.label}  {c.fingerprint[:12]}"
+        listing = [(f"#{c.id}", f"{c.label}"
                     + ("  (configured)" if c.is_configured else "")
                     + ("  (on screen)" if c.id == self.snapshot.puzzle_id else ""))
                    for c in options]
@@ -218,7 +223,7 @@ class ControlCenter(Operations, App):
                                                           listing))
         if picked:
             self.source.choose_puzzle(int(picked[1:]))
-            self.query_one(EventLog).note("observe", f"showing puzzle #{picked[1:]}", self.clock())
+            self.notify(f"showing puzzle #{picked[1:]}")
 
     def action_help(self) -> None:
         keys = [(a.key_label, a.description) for a in ACTIONS]

@@ -8,13 +8,15 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 from jstui.puzzles import PuzzleChoice, Shown
-from jstui.snapshot import Event, NodeView, Snapshot, WorkerView
-from solver.pool.base import TOOL_COMMANDS
-from solver.pool.states import WorkerState
+from jstui.snapshot import CommandView, Event, NodeView, ObserverView, Snapshot, WorkerView
+from solver.pool.base import LEASE_TTL_S, TOOL_COMMANDS
+from solver.pool.lifecycle import SILENT_AFTER_S, Exit, WorkerState, view_state
+from solver.pool.words import CommandStatus, NodeState
 from solver.tools.zones import ZoneMap, zone_map
 
 SHOW_ENDED_FOR = 3600.0   # ended workers stay in the table this long
 MAX_WORKER_ROWS = 300
+UNCLAIMED_AFTER = 5.0     # a command nobody took for this long: the screen says why
 
 
 @dataclass
@@ -55,31 +57,64 @@ class PoolState:
     workers: tuple = ()                   # WorkerRow
     knobs: tuple[tuple[str, float], ...] = ()
     best_over_time: tuple[tuple[float, float], ...] = ()   # (epoch, mse)
+    lease: object | None = None           # LeaseRow: the observer that acts
+    commands: tuple = ()                  # CommandRow, newest first
 
 
-def worker_views(rows, processes, now: float, history: History) -> tuple[WorkerView, ...]:
-    """Pool worker rows joined with the fleet's processes by (node, pid). A process the
-    fleet sees knows its own state best; a row alone follows the pool's rule (row.state)."""
+def worker_views(rows, processes, now: float, history: History,
+                 down: frozenset[str] = frozenset(),
+                 silent_after: float = SILENT_AFTER_S) -> tuple[WorkerView, ...]:
+    """Pool worker rows joined with the fleet's processes by (node, pid), each one's state
+    by the lifecycle's one rule (solver.pool.lifecycle.view_state): a terminal row is
+    final, an exit record beats silence, a worker of a DOWN node is unknown."""
     procs = {(p.node, p.pid): p for p in processes}
     out = []
     for row in rows:
         proc = procs.pop((row.node, row.pid), None)
-        state = WorkerState(proc.state) if proc is not None else row.state
-        if not state.alive and row.heartbeat_age_s > SHOW_ENDED_FOR:
+        state = view_state(row.state_stored, row.heartbeat_age_s,
+                           process=proc.seen if proc is not None else None,
+                           node_down=row.node in down, silent_after=silent_after)
+        if not state.alive and state is not WorkerState.UNKNOWN \
+                and row.heartbeat_age_s > SHOW_ENDED_FOR:
             continue
         key = f"w{row.id}"
         out.append(WorkerView(
             key=key, node=row.node, pid=row.pid, state=state, run=row.run, step=row.step,
             best_mse=row.best_mse, age=row.heartbeat_age_s, progress=dict(row.progress),
             history=history.add(key, row.best_mse, now),
-            fleet_name=proc.name if proc is not None else ""))
+            fleet_name=proc.name if proc is not None else "", worker_id=row.id,
+            last_word=_last_word(row, proc)))
     for proc in procs.values():   # started but never reached the pool (e.g. crashed at import)
         age = proc.heartbeat_age if proc.heartbeat_age is not None else \
             max(0.0, now - (proc.started_at or now))
+        state = view_state(None, None, process=proc.seen, node_down=proc.node in down)
         out.append(WorkerView(key=f"p:{proc.name}", node=proc.node, pid=proc.pid,
-                              state=WorkerState(proc.state), age=age, fleet_name=proc.name))
+                              state=state, age=age, fleet_name=proc.name,
+                              last_word=proc.seen.exit.describe() if proc.seen.exit else ""))
     out.sort(key=lambda w: (not w.alive, w.node, w.pid or 0))
     return tuple(out[:MAX_WORKER_ROWS])
+
+
+def _last_word(row, proc) -> str:
+    """Why an ended worker ended: its own last word in the pool, else its exit record."""
+    if row.exit_reason:
+        return row.exit_reason
+    if proc is not None and proc.seen.exit is not None:
+        return proc.seen.exit.describe()
+    return ""
+
+
+def exits_to_record(rows, processes) -> list[tuple[int, Exit]]:
+    """(worker id, exit) for each worker whose process ended with an exit record while
+    its pool row is still running or lost: the record the pool is still missing."""
+    procs = {(p.node, p.pid): p for p in processes}
+    out = []
+    for row in rows:
+        proc = procs.get((row.node, row.pid))
+        if proc is not None and not row.state_stored.terminal and not proc.alive \
+                and proc.seen.exit is not None:
+            out.append((row.id, proc.seen.exit))
+    return out
 
 
 def summarise_nodes(nodes: Iterable[NodeView], workers: Sequence[WorkerView]) -> tuple[NodeView, ...]:
@@ -99,7 +134,7 @@ def node_views(fleet_status, workers: Sequence[WorkerView]) -> tuple[NodeView, .
     """The fleet's nodes; without a fleet, the nodes the pool has heard of."""
     if fleet_status is None:
         alive = {w.node for w in workers if w.alive}
-        nodes = [NodeView(n, "up" if n in alive else "idle",
+        nodes = [NodeView(n, NodeState.UP if n in alive else NodeState.IDLE,
                           "" if n in alive else "no running worker in the pool")
                  for n in sorted({w.node for w in workers})]
         return summarise_nodes(nodes, workers)
@@ -112,16 +147,23 @@ def node_views(fleet_status, workers: Sequence[WorkerView]) -> tuple[NodeView, .
     return summarise_nodes(nodes, workers)
 
 
-def node_state(ns) -> tuple[str, str]:
-    """(state, reason) of a fleet NodeStatus, in the words of snapshot.NODE_STATES."""
-    health = getattr(ns.health.state, "value", ns.health.state)
-    if health == "down":
-        return "down", ns.health.reason or "down"
-    if health != "up":
-        return "connecting", ""
+def node_state(ns) -> tuple[NodeState, str]:
+    """(state, reason) of a fleet NodeStatus. A node that never answered yet is
+    connecting, not slow: only a node that answered before can fall behind."""
+    health = NodeState(ns.health.state)
+    if health is NodeState.DOWN:
+        return NodeState.DOWN, ns.health.reason or "down"
+    if health is not NodeState.UP or (ns.stale and ns.facts is None):
+        return NodeState.CONNECTING, ""
     if ns.stale:
-        return "slow", f"{ns.error}; its last known figures are shown"
-    return "up", ns.error
+        return NodeState.SLOW, f"{ns.error}; its last known figures are shown"
+    return NodeState.UP, ns.error
+
+
+def down_nodes(fleet_status) -> frozenset[str]:
+    if fleet_status is None:
+        return frozenset()
+    return frozenset(n.node for n in fleet_status.nodes if node_state(n)[0] is NodeState.DOWN)
 
 
 def zones_of(best, top) -> ZoneMap | None:
@@ -131,17 +173,51 @@ def zones_of(best, top) -> ZoneMap | None:
     return zone_map(best.permutation, [s.permutation for s in top], best.id)
 
 
+def observer_view(lease) -> ObserverView | None:
+    if lease is None:
+        return None
+    return ObserverView(lease.holder, lease.puzzle_id, lease.beat_age_s,
+                        lease.live(LEASE_TTL_S))
+
+
+def command_views(rows, lease, puzzle_id: int | None, now: float) -> tuple[CommandView, ...]:
+    """The commands that have not ended, oldest first; one nobody took for
+    UNCLAIMED_AFTER seconds says why, and what to do about it."""
+    out = []
+    for c in sorted(rows, key=lambda c: c.id):
+        if c.status not in (CommandStatus.PENDING, CommandStatus.CLAIMED):
+            continue
+        age = max(0.0, now - c.created_at.timestamp())
+        why = ""
+        if c.status is CommandStatus.PENDING and age >= UNCLAIMED_AFTER:
+            why = unclaimed_why(c, lease, puzzle_id)
+        out.append(CommandView(c.id, c.kind, c.status.value, age,
+                               (c.progress or {}).get("message", ""), c.claimed_by, why))
+    return tuple(out)
+
+
+def unclaimed_why(command, lease, puzzle_id: int | None) -> str:
+    """Why nobody took a command: who should, and the fix."""
+    if command.kind not in TOOL_COMMANDS:
+        return "no worker has taken it (a worker takes its commands at its heartbeat)"
+    if lease is None or not lease.live(LEASE_TTL_S):
+        return ("no observer holds the lease: jstui starts one beside a fleet it drives; "
+                "else run `python -m solver observe --puzzle DIR --dsn DSN`")
+    wanted = command.puzzle_id if command.puzzle_id is not None else puzzle_id
+    if lease.puzzle_id is not None and wanted is not None and lease.puzzle_id != wanted:
+        return (f"the observer {lease.holder} serves puzzle #{lease.puzzle_id}, not #{wanted}: "
+                "stop it (its session's q) and jstui starts one for this puzzle")
+    return f"the observer {lease.holder} has not taken it yet (it runs one command at a time)"
+
+
 def build_snapshot(pool: PoolState, fleet_status, now: float, *, history: History,
                    events: tuple[Event, ...], auto_relaunch: bool,
                    pool_error: str | None = None) -> Snapshot:
     processes = fleet_status.workers if fleet_status is not None else ()
-    workers = worker_views(pool.workers, processes, now, history)
+    down = down_nodes(fleet_status)
+    workers = worker_views(pool.workers, processes, now, history, down)
     best, counts = pool.best, pool.counts
     shown = pool.shown or Shown(None, "", "", True)
-    fleet_error = None
-    if fleet_status is not None:
-        down = [n.node for n in fleet_status.nodes if node_state(n)[0] == "down"]
-        fleet_error = f"{len(down)} node(s) down" if down else None
     return Snapshot(
         taken_at=now, puzzle=shown.label, puzzle_id=shown.id, puzzle_why=shown.why,
         puzzle_is_configured=shown.is_configured, puzzles=pool.puzzles,
@@ -149,58 +225,11 @@ def build_snapshot(pool: PoolState, fleet_status, now: float, *, history: Histor
         best_mse=best.mse if best is not None else None,
         best_age=max(0.0, now - best.created_at.timestamp()) if best is not None else None,
         best_sha256=best.sha256 if best is not None else None,
-        solved=bool(counts is not None and counts.exact > 0)
-        or bool(best is not None and best.matches_target),
+        solved=bool(counts is not None and counts.exact > 0) or bool(best is not None and best.exact),
         solutions=counts.solutions if counts is not None else 0,
         nodes=node_views(fleet_status, workers), workers=workers,
         best_history=pool.best_over_time, zones=zones_of(best, pool.top),
         events=events, auto_relaunch=auto_relaunch, knobs=pool.knobs,
-        pool_error=pool_error, fleet_error=fleet_error)
-
-
-class EventBook:
-    """Turns pool observations, finished commands and refusals into numbered events."""
-
-    def __init__(self, keep: int = 200) -> None:
-        self.keep = keep
-        self.seen: set[tuple[str, int]] = set()
-        self.events: list[Event] = []
-        self.next_id = 1
-
-    def add(self, source: str, source_id: int, at: float, kind: str, text: str) -> None:
-        if (source, source_id) in self.seen:
-            return
-        self.seen.add((source, source_id))
-        self.events.append(Event(self.next_id, at, kind, text))
-        self.next_id += 1
-        del self.events[:-self.keep]
-
-    def local(self, kind: str, text: str, at: float) -> None:
-        self.add("local", self.next_id, at, kind, text)
-
-    def observations(self, rows) -> None:
-        for r in sorted(rows, key=lambda r: r.id):
-            kind = r.kind if r.kind in ("inject", "surgery", "error") else "observe"
-            if r.kind == "command":   # the observer's report of a tool command it ran
-                kind = next((k for k in ("inject", "surgery") if r.message.startswith(k)), kind)
-            self.add("obs", r.id, r.at.timestamp(), kind, r.message)
-
-    def commands(self, rows) -> None:
-        for r in sorted(rows, key=lambda r: r.id):
-            if r.status not in ("done", "failed") or r.finished_at is None:
-                continue
-            if r.kind in TOOL_COMMANDS and r.status == "done":
-                continue              # the observer reports these as observations
-            kind = r.kind if r.kind in ("inject", "surgery") else "relaunch"
-            if r.status == "failed":
-                kind = "error"
-            outcome = (r.result or {}).get("message") or (r.result or {}).get("error") or r.status
-            self.add("cmd", r.id, r.finished_at.timestamp(), kind, f"{r.kind} #{r.id}: {outcome}")
-
-    def refusals(self, rows) -> None:
-        for r in sorted(rows, key=lambda r: r["id"]):
-            who = f"{r['node']}" if r.get("node") else "pool"
-            self.add("ref", r["id"], r["at"].timestamp(), "error", f"{who}: refused: {r['reason']}")
-
-    def snapshot(self) -> tuple[Event, ...]:
-        return tuple(self.events)
+        pool_error=pool_error, fleet_error=f"{len(down)} node(s) down" if down else None,
+        observer=observer_view(pool.lease),
+        commands=command_views(pool.commands, pool.lease, shown.id, now))

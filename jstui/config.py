@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import platformdirs
 
 from solver.pool.locate import resolve_dsn
-from solver.pool.states import SILENT_AFTER_S
+from solver.pool.lifecycle import SILENT_AFTER_S
 
 CONFIG_ENV = "JSTUI_CONFIG"
 NODE_KINDS = ("ssh", "local")
@@ -65,7 +65,7 @@ class WorkerSettings:
     # worker can still deliver or spool its results.
     stop_grace: float = 20.0
     # Seconds without a pool heartbeat before an alive worker is "stalled" (the pool's
-    # rule for silence, solver.pool.states; the fleet file may ask for more patience).
+    # rule for silence, solver.pool.lifecycle; the fleet file may ask for more patience).
     heartbeat_stale: float = SILENT_AFTER_S
     extra_args: tuple[str, ...] = ()
 

@@ -1,18 +1,23 @@
-"""The commands of the UI, carried out by the fleet layer and the pool (the reader,
-jstui.live, only reads). Each returns one line for the event log, or raises with one
-sentence the app shows."""
+"""The commands of the UI, carried out by the fleet layer and the pool. Each returns one
+line for the event book, or raises with one sentence the app shows; `record` writes a
+line to the book (through the reader's queue, jstui.book, so none is lost while the pool
+is away)."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 from jstui.live import LiveSource
 from jstui.snapshot import WorkerView
+from solver.pool.words import CommandStatus, EventSource
 
 
 class LiveControls:
     def __init__(self, source: LiveSource, fleet=None) -> None:
         self.source, self.fleet = source, fleet
         self.has_fleet = fleet is not None
+
+    def record(self, kind: str, text: str) -> None:
+        self.source.note(kind, text, EventSource.OPERATOR)
 
     def _store(self):
         if self.source.store is None:
@@ -33,7 +38,15 @@ class LiveControls:
         return f"{what}: " + ("; ".join(lines) or "no nodes")
 
     async def _queued(self, kind: str, args: dict | None = None, target: str | None = None) -> int:
-        cid = await self._store().enqueue_command(kind, args, target=target)
+        """Queue a command; a tool command goes with the configured puzzle, the one the
+        observer serves."""
+        store = self._store()
+        puzzle_id = None
+        configured = self.source.configured
+        if kind not in ("stop", "new_run") and configured is not None:
+            puzzle_id = next((p.id for p in await store.fetch_puzzles()
+                              if p.fingerprint == configured.fingerprint), None)
+        cid = await store.enqueue_command(kind, args, target=target, puzzle_id=puzzle_id)
         self.source.poke()
         return cid
 
@@ -41,17 +54,20 @@ class LiveControls:
         return self._results(f"relaunch {node or 'all'}", await self._fleet().relaunch(node))
 
     async def stop_worker(self, worker: WorkerView) -> str:
+        if not worker.alive:
+            raise RuntimeError(f"worker {worker.pid} on {worker.node} has already ended "
+                               f"({worker.state.value}): nothing to stop")
         if self.fleet is not None and worker.fleet_name:
             return self._results(f"stop {worker.fleet_name}", await self.fleet.stop(worker.fleet_name))
-        if not worker.key.startswith("w"):
-            raise RuntimeError(f"worker {worker.key} is not known to the pool")
-        cid = await self._queued("stop", target=f"worker:{worker.key[1:]}")
+        if worker.worker_id is None:
+            raise RuntimeError(f"worker {worker.pid} on {worker.node} is not known to the pool")
+        cid = await self._queued("stop", target=f"worker:{worker.worker_id}")
         return f"stop requested for worker {worker.pid} on {worker.node} (command #{cid})"
 
     async def inject(self, kind: str) -> str:
         count = 8 if kind == "random" else 1   # the other kinds make the same seed each time
         cid = await self._queued("inject", {"kind": kind, "count": count})
-        return f"inject {kind}: queued as command #{cid} for the observer (solver observe)"
+        return f"inject {kind}: queued as command #{cid} for the observer"
 
     async def surgery(self, positions: list[int] | None) -> str:
         cid = await self._queued("surgery", {"positions": positions} if positions else {})
@@ -61,17 +77,20 @@ class LiveControls:
     async def running_surgery(self):
         """The surgery command now pending or under way (newest), or None."""
         for command in await self._store().fetch_commands(30):
-            if command.kind == "surgery" and command.status in ("pending", "claimed") \
+            if command.kind == "surgery" and not command.status.final \
                     and not command.cancel_requested:
                 return command
         return None
 
     async def cancel_command(self, command_id: int) -> str:
-        status = await self._store().cancel_command(command_id)
+        from solver.pool.errors import UnknownRow
+
+        try:
+            status = await self._store().cancel_command(command_id)
+        except UnknownRow:
+            raise RuntimeError(f"there is no command #{command_id}") from None
         self.source.poke()
-        if status is None:
-            raise RuntimeError(f"there is no command #{command_id}")
-        return (f"command #{command_id} cancelled" if status == "cancelled"
+        return (f"command #{command_id} cancelled" if status is CommandStatus.CANCELLED
                 else f"command #{command_id}: cancel requested (it stops at its next progress report)")
 
     async def deploy(self) -> str:
@@ -93,6 +112,12 @@ class LiveControls:
         return "knobs: " + ", ".join(f"{k}={v:g}" for k, v in knobs.items())
 
     async def tail(self, worker: WorkerView) -> str:
+        """Its own log: by its pid on its node (any worker launched there, before a
+        relaunch too), or by its slot while the fleet sees its process."""
+        fleet = self._fleet()
+        if worker.pid is not None and any(n.name == worker.node for n in fleet.nodes):
+            return "\n".join(await fleet.tail_worker_log(worker.node, worker.pid, lines=200))
         if not worker.fleet_name:
-            raise RuntimeError(f"worker {worker.pid} on {worker.node} was not started by this fleet")
-        return "\n".join(await self._fleet().tail_log(worker.fleet_name, lines=200))
+            raise RuntimeError(f"worker {worker.pid} on {worker.node}: its node is not one of "
+                               "this fleet's, so its log cannot be read from here")
+        return "\n".join(await fleet.tail_log(worker.fleet_name, lines=200))

@@ -1,5 +1,8 @@
 """The live reader: the pool (LISTEN + periodic re-query) and the fleet, read together and
-put into snapshots (jstui.assemble). It reads only; commands are jstui.controls.
+put into snapshots (jstui.assemble). Commands are jstui.controls. What it writes, when its
+session may act (RECORD): the session's own events (jstui.book: written once the pool can
+be reached, shown meanwhile) and what it sees of the fleet (jstui.fleet.recorder: exits,
+nodes down and back), both in the refresh that saw them.
 
 One dedicated listening connection; after a database restart both it and the query pool
 are opened again with backoff, and meanwhile the last snapshot is shown with the reason.
@@ -11,12 +14,14 @@ import asyncio
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable, Sequence
+from typing import AsyncIterator, Awaitable, Callable
 
-from jstui.assemble import EventBook, History, PoolState, build_snapshot
+from jstui.assemble import History, PoolState, build_snapshot
+from jstui.book import EventBook
 from jstui.puzzles import ConfiguredPuzzle, PuzzleChoice, Shown, choices, choose, identify
-from jstui.snapshot import NodeView, Snapshot
+from jstui.snapshot import Snapshot
 from solver.pool.base import TABLES
+from solver.pool.words import EventKind, EventSource
 
 
 class LiveSource:
@@ -26,7 +31,8 @@ class LiveSource:
     def __init__(self, dsn: str | None, fleet=None, *,
                  puzzle: str | ConfiguredPuzzle | None = None, refresh: float = 5.0,
                  min_interval: float = 0.5, zone_k: int = 20, count_every: float = 5.0,
-                 open_store: Callable[[], Awaitable] | None = None, clock=time.time) -> None:
+                 open_store: Callable[[], Awaitable] | None = None, clock=time.time,
+                 record: bool = False) -> None:
         self.dsn, self.fleet = dsn, fleet
         if open_store is None and dsn:
             from solver.pool import connect
@@ -46,7 +52,14 @@ class LiveSource:
         self.store = None
         self.history = History()
         self.book = EventBook()
+        self.record = record          # this session may act: it writes its events and exits
+        self.recorder = None          # what it sees of the fleet goes to the pool
+        if record and fleet is not None:
+            from jstui.fleet.recorder import FleetRecorder
+            self.recorder = FleetRecorder()
         self.changed = asyncio.Event()
+        if self.configured is not None:
+            self.note(EventKind.OBSERVE, self.configured.description, EventSource.FLEET)
         self.last = Snapshot(taken_at=clock())
         self._listener = None
         self._last_pool = PoolState()
@@ -60,7 +73,6 @@ class LiveSource:
         self._full_at = self._counted_at = -1e9
         self._best_id: int | None = None
         self._best_over_time: tuple[tuple[float, float], ...] = ()
-        self._down: dict[str, str | None] = {}   # node -> the reason it was last seen down
 
     @property
     def auto_relaunch(self) -> bool:
@@ -75,9 +87,10 @@ class LiveSource:
         """Refresh now (after an action), within the rate limit."""
         self.changed.set()
 
-    def note(self, kind: str, text: str) -> None:
-        """A line for the event log from this side (an action's outcome, a relaunch)."""
-        self.book.local(kind, text, self.clock())
+    def note(self, kind: str, text: str, source: EventSource = EventSource.OPERATOR) -> None:
+        """A line for the event book from this side (an action's outcome, a relaunch):
+        written to the pool when this session records, else shown here only."""
+        self.book.note(kind, text, self.clock(), source)
         self.poke()
 
     def choose_puzzle(self, puzzle_id: int) -> None:
@@ -126,24 +139,25 @@ class LiveSource:
                 await self.close()
                 pool_error = f"unreachable ({_one_line(exc)}); retrying"
         fleet_status = await fleet_task
+        if pool_error is None and self.store is not None:
+            try:
+                await self._write_and_read_events(pool, fleet_status)
+            except Exception as exc:   # written next time; the screen goes on
+                pool_error = f"unreachable ({_one_line(exc)}); retrying"
         snap = build_snapshot(pool, fleet_status, self.clock(), history=self.history,
                               events=self.book.snapshot(), auto_relaunch=self.auto_relaunch,
                               pool_error=pool_error)
-        if self._note_down_nodes(snap.nodes):
-            snap = replace(snap, events=self.book.snapshot())
         return replace(snap, refresh_ms=(time.perf_counter() - started) * 1000)
 
-    def _note_down_nodes(self, nodes: Sequence[NodeView]) -> bool:
-        """A node that goes down (or is down for a new reason): its whole reason, once,
-        in the event log, where the nodes table has room for only its start."""
-        noted = False
-        for n in nodes:
-            now_down = n.reason if n.state == "down" else None
-            if now_down is not None and self._down.get(n.name) != now_down:
-                self.book.local("error", f"node {n.name} down: {n.reason}", self.clock())
-                noted = True
-            self._down[n.name] = now_down
-        return noted
+    async def _write_and_read_events(self, pool: PoolState, fleet_status) -> None:
+        """This session's events and what it saw of the fleet go to the pool (when it
+        records); then the event book's new lines come back, in order."""
+        if self.record:
+            await self.book.flush(self.store)
+            if self.recorder is not None:
+                await self.recorder.record(self.store, pool.workers, fleet_status)
+        if self._pid is not None or self._shown is not None:
+            self.book.take(await self.store.fetch_events(self._pid, after_id=self.book.last_id))
 
     async def _read_pool(self) -> PoolState:
         """Re-read what the change notices named; workers every time (their ages move).
@@ -169,20 +183,20 @@ class LiveSource:
         parts.update(values)
         if "knobs" in values:
             parts["knobs"] = tuple(sorted((k, v.value) for k, v in values["knobs"].items()))
-        self.book.observations(values.get("obs", ()))
-        self.book.commands(values.get("cmds", ()))
-        self.book.refusals(values.get("refusals", ()))
         await self._follow_best(parts.get("best"))
         return PoolState(puzzle=self._puzzles.get(self._pid), shown=self._shown,
                          puzzles=self._choices, best=parts.get("best"),
                          top=tuple(parts.get("top", ())), counts=parts.get("counts"),
                          workers=tuple(parts["workers"]), knobs=parts.get("knobs", ()),
-                         best_over_time=self._best_over_time)
+                         best_over_time=self._best_over_time, lease=parts.get("lease"),
+                         commands=tuple(parts.get("cmds", ())))
 
     async def _read_parts(self, dirty: set[str], now: float) -> dict:
         """The reads a refresh needs, all at once."""
         store, pid, parts = self.store, self._pid, self._parts
-        reads = {"workers": store.fetch_workers(pid)}
+        # workers, the lease and the commands every time: their ages move
+        reads = {"workers": store.fetch_workers(pid), "lease": store.fetch_lease(),
+                 "cmds": store.fetch_commands(30)}
         if "solutions" in dirty or "best" not in parts:
             reads["best"] = store.fetch_best(pid)
             reads["top"] = store.fetch_top(self.zone_k, pid)
@@ -193,12 +207,6 @@ class LiveSource:
                 self.dirty.add("solutions")     # count again once the rate limit allows
         if "config" in dirty or "knobs" not in parts:
             reads["knobs"] = store.fetch_config()
-        if "observations" in dirty:
-            reads["obs"] = store.fetch_observations(30, pid)
-        if "commands" in dirty:
-            reads["cmds"] = store.fetch_commands(30)
-        if "refusals" in dirty:
-            reads["refusals"] = store.fetch_refusals(20)
         return dict(zip(reads, await asyncio.gather(*reads.values())))
 
     async def _follow_best(self, best) -> None:
@@ -225,7 +233,7 @@ class LiveSource:
                 self._pid, self._parts = None, {}
                 return
             self._puzzle_path = None
-            self.book.local("observe", self.configured.description, self.clock())
+            self.note(EventKind.OBSERVE, self.configured.description, EventSource.FLEET)
         rows = await store.fetch_puzzles()
         newest = None
         if self.configured is None and self.chosen_puzzle is None:
@@ -236,6 +244,7 @@ class LiveSource:
         if shown.id != self._pid:
             self._pid, self._parts, self._best_id = shown.id, {}, None
             self._best_over_time = ()
+            self.book.reset()
         self._shown = shown
 
     async def _fleet_status(self, deadline: float | None = None):
@@ -249,7 +258,7 @@ class LiveSource:
             # background, so a short deadline costs nothing but a refresh of delay
             return await self.fleet.status(deadline=0.3 if first else 1.0)
         except Exception as exc:  # never let the fleet take the pool view down
-            self.book.local("error", f"fleet status: {_one_line(exc)}", self.clock())
+            self.note(EventKind.ERROR, f"fleet status: {_one_line(exc)}", EventSource.FLEET)
             return None
 
     async def _open(self) -> None:

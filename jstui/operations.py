@@ -42,25 +42,32 @@ class Operations:
                            "configured puzzle the observer works on (p switches back)")
 
     def refuse(self, reason: str | None) -> bool:
-        """Say why an action is refused (a toast and the event log); False: no reason."""
+        """Say why an action is refused (a toast: nothing happened to the run, so the
+        event book does not hear of it); False: no reason."""
         if not reason:
             return False
         self.notify(reason, severity="error")
-        self.query_one(EventLog).note("error", reason, self.clock())
         return True
+
+    def record(self, kind: str, text: str) -> None:
+        """One line for the event book: through the controls to the pool, or (a recorded
+        state, no controls) on this screen only."""
+        if self.controls is not None and hasattr(self.controls, "record"):
+            self.controls.record(kind, text)
+        else:
+            self.query_one(EventLog).note(kind, text, self.clock())
 
     @work(group="actions")
     async def perform(self, what: str, call: Callable[[], Awaitable[str | None]],
                       kind: str) -> None:
-        """Run one command; its outcome (or its error, in one sentence) goes to the log."""
-        log = self.query_one(EventLog)
+        """Run one command; its outcome (or its error, in one sentence) goes to the book."""
         try:
             outcome = await call()
         except Exception as exc:  # the command failed: say so, keep the UI alive
-            log.note("error", f"{what} failed: {exc}", self.clock())
+            self.record("error", f"{what} failed: {exc}")
             self.notify(f"{what} failed: {exc}", severity="error")
             return
-        log.note(kind, outcome or f"{what}: done", self.clock())
+        self.record(kind, outcome or f"{what}: done")
 
     async def confirm_then_perform(self, question: str, what: str,
                                    call: Callable[[], Awaitable[str | None]], kind: str) -> None:
@@ -105,10 +112,14 @@ class Operations:
         if worker is None:
             self.notify("no worker selected", severity="warning")
             return
+        if not worker.alive:
+            self.notify(f"worker {worker.pid} on {worker.node} has already ended "
+                        f"({worker.state.value}): nothing to stop", severity="warning")
+            return
         await self.confirm_then_perform(
             f"Stop worker {worker.pid} on {worker.node}? Its best result stays in the pool.",
             f"stop {worker.node}:{worker.pid}", lambda: self.controls.stop_worker(worker),
-            "relaunch")
+            "stop")
 
     @work(group="dialogs")
     async def action_inject(self) -> None:
@@ -158,14 +169,14 @@ class Operations:
             return
         await self.confirm_then_perform(
             "Deploy the code to every node? Running workers keep the old code until relaunched.",
-            "deploy", lambda: self.controls.deploy(), "relaunch")
+            "deploy", lambda: self.controls.deploy(), "deploy")
 
     def action_toggle_auto_relaunch(self) -> None:
         if self.refused("toggle_auto_relaunch", "auto-relaunch"):
             return
         on_now = not self.snapshot.auto_relaunch
         self.perform(f"auto-relaunch {'on' if on_now else 'off'}",
-                     lambda: self.controls.set_auto_relaunch(on_now), "relaunch")
+                     lambda: self.controls.set_auto_relaunch(on_now), "action")
 
     @work(group="dialogs")
     async def action_knobs(self) -> None:
@@ -181,5 +192,5 @@ class Operations:
         except ValueError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.perform("knobs", lambda: self.controls.set_knobs(knobs), "observe")
+        self.perform("knobs", lambda: self.controls.set_knobs(knobs), "knobs")
 

@@ -29,6 +29,7 @@ class ConfiguredPuzzle:
     fingerprint: str
     n_blocks: int
     kind: str | None = None    # a synthetic puzzle's generator kind (generate.json)
+    source: str = ""           # where it was configured: "--puzzle", "fleet.toml [puzzle]"
 
     @property
     def description(self) -> str:
@@ -59,9 +60,10 @@ class Shown:
     is_configured: bool        # or none is configured: inject and surgery may act on it
 
 
-def identify(path: str) -> ConfiguredPuzzle:
+def identify(path: str, source: str = "") -> ConfiguredPuzzle:
     """Load the puzzle at PATH to learn its fingerprint (blocking; PuzzleError names
-    the file). A directory written by `solver generate` also tells its kind."""
+    the file). A directory written by `solver generate` also tells its kind. SOURCE:
+    where it was configured (jstui.plan), said in the header."""
     from solver.puzzle.files import load_puzzle
 
     p = Path(path).expanduser()
@@ -73,7 +75,7 @@ def identify(path: str) -> ConfiguredPuzzle:
     except (OSError, ValueError, KeyError, TypeError):
         pass  # not a generated puzzle, or an unreadable note: the name says enough
     name = p.name if p.is_dir() else p.stem
-    return ConfiguredPuzzle(str(p), name, puzzle.fingerprint, puzzle.n_blocks, kind)
+    return ConfiguredPuzzle(str(p), name, puzzle.fingerprint, puzzle.n_blocks, kind, source)
 
 
 def label_of(row, configured: ConfiguredPuzzle | None) -> str:
@@ -110,7 +112,9 @@ def choose(rows: Sequence, configured: ConfiguredPuzzle | None, chosen_id: int |
         if row is None:
             return Shown(None, f"{configured.name} (N={configured.n_blocks})",
                          "not in the pool yet: no worker has registered it", True)
-        return Shown(row.id, label_of(row, configured), "the configured puzzle", True)
+        why = f"the configured puzzle, from {configured.source}" if configured.source \
+            else "the configured puzzle"
+        return Shown(row.id, label_of(row, configured), why, True)
     if newest_id in by_id:
         return Shown(newest_id, label_of(by_id[newest_id], None),
                      "the pool's most recently active; none configured", True)

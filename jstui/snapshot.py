@@ -11,14 +11,12 @@ from dataclasses import dataclass, field
 from typing import AsyncIterator, Protocol
 
 from jstui.puzzles import PuzzleChoice
-from solver.pool.states import WorkerState
+from solver.pool.lifecycle import WorkerState
+from solver.pool.words import NodeState
 from solver.tools.zones import ZoneMap
 
-# up: it answered this refresh. slow: connected, but no answer within the deadline (its
-# last known figures are shown). connecting, down: the SSH connection. idle: without a
-# fleet, a node the pool knows with no running worker (whether the machine is up, the
-# pool cannot tell).
-NODE_STATES = ("up", "slow", "connecting", "down", "idle")
+# The node states the screen shows (solver.pool.words.NodeState).
+NODE_STATES = tuple(s.value for s in NodeState if s is not NodeState.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,9 @@ class WorkerView:
     # evals_per_s, stage, ...): columns read it by name.
     progress: dict = field(default_factory=dict)
     history: tuple[float, ...] = ()   # its best MSE, one sample per few seconds, oldest first
-    fleet_name: str = ""              # "NODE/SLOT" when the fleet started it
+    fleet_name: str = ""              # "NODE/SLOT" while the fleet sees its process
+    worker_id: int | None = None      # its pool row's id (None: it never reached the pool)
+    last_word: str = ""               # why it ended: its own last word, or its exit record
 
     @property
     def alive(self) -> bool:
@@ -77,12 +77,50 @@ class WorkerView:
 
 @dataclass(frozen=True)
 class Event:
-    """One line of the event log: relaunches, injections, surgery, observer, errors."""
+    """One line of the event log (the pool's event book): operator actions and their
+    results, fleet events, what the observer did, worker transitions, the answer."""
+
+    id: int                           # the pool's id; negative: written here, not stored yet
+    at: float                         # epoch seconds
+    kind: str                         # an EventKind word
+    text: str
+
+
+@dataclass(frozen=True)
+class ObserverView:
+    """The observer that holds the pool's lease: the one that acts."""
+
+    holder: str                       # "NODE/PID"
+    puzzle_id: int | None
+    beat_age: float                   # seconds since it renewed its lease
+    live: bool                        # renewed within the lease's time to live
+
+    @property
+    def line(self) -> str:
+        if not self.live:
+            return f"{self.holder}: silent for {self.beat_age:.0f} s (lease lapsed)"
+        return f"{self.holder} (lease renewed {self.beat_age:.0f} s ago)"
+
+
+@dataclass(frozen=True)
+class CommandView:
+    """A command that has not ended: waiting for its executor, or running."""
 
     id: int
-    at: float                         # epoch seconds
     kind: str
-    text: str
+    status: str                       # pending | claimed
+    age: float                        # seconds since it was queued
+    progress: str = ""                # a running command's last word ("piece 2/5 ...")
+    claimed_by: str | None = None
+    waiting_why: str = ""             # a pending one nobody took: why, and the fix
+
+    @property
+    def line(self) -> str:
+        if self.status == "claimed":
+            return f"{self.kind} #{self.id} running ({self.age:.0f} s)" + \
+                (f": {self.progress}" if self.progress else "")
+        return f"{self.kind} #{self.id} waiting {self.age:.0f} s" + \
+            (f": {self.waiting_why}" if self.waiting_why else "")
 
 
 @dataclass(frozen=True)
@@ -99,7 +137,7 @@ class Snapshot:
     best_mse: float | None = None
     best_age: float | None = None     # seconds since the pool best was found
     best_sha256: str | None = None
-    solved: bool = False              # the pool holds the target hash
+    solved: bool = False              # the pool holds the answer (the one rule, any puzzle)
     solutions: int = 0                # solutions of this puzzle in the pool
     nodes: tuple[NodeView, ...] = ()
     workers: tuple[WorkerView, ...] = ()
@@ -111,14 +149,18 @@ class Snapshot:
     pool_error: str | None = None     # the pool could not be read; the rest is stale
     fleet_error: str | None = None
     refresh_ms: float | None = None   # what building this snapshot cost
+    observer: ObserverView | None = None      # who holds the lease (None: nobody)
+    commands: tuple[CommandView, ...] = ()    # queued or running commands, oldest first
 
 
 EMPTY = Snapshot(taken_at=0.0)
 
 
 def newly_solved(previous: Snapshot | None, current: Snapshot) -> bool:
-    """The pool holds the target hash now and did not in the previous snapshot."""
-    return current.solved and not (previous is not None and previous.solved)
+    """The answer to the puzzle on screen landed between the two snapshots: the same
+    puzzle, unsolved before and solved now (switching to a solved puzzle is not it)."""
+    return (current.solved and previous is not None and not previous.solved
+            and previous.puzzle_id is not None and previous.puzzle_id == current.puzzle_id)
 
 
 class SnapshotSource(Protocol):
@@ -135,6 +177,9 @@ class Controls(Protocol):
     with one sentence when it cannot be done (the app shows that sentence)."""
 
     has_fleet: bool
+
+    def record(self, kind: str, text: str) -> None:
+        """Write one line to the event book (an action, its outcome)."""
 
     async def relaunch(self, node: str | None) -> str | None: ...
     async def stop_worker(self, worker: WorkerView) -> str | None: ...

@@ -76,6 +76,10 @@ class Recorder:
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []
+        self.recorded: list[tuple[str, str]] = []   # lines for the event book
+
+    def record(self, kind: str, text: str) -> None:
+        self.recorded.append((kind, text))
 
     def __getattr__(self, name):
         async def call(*args):
@@ -102,6 +106,30 @@ async def test_capital_r_asks_then_relaunches_every_node():
         await on_screen(pilot, "ConfirmScreen")
         await pilot.press("y")
         await until(pilot, lambda: controls.calls == [("relaunch", None)])
+
+
+async def test_k_refuses_an_ended_worker_and_the_arrows_work_after_a_no():
+    """k on a worker that has already ended asks nothing (a toast says why); after n to a
+    stop question, the arrow keys move in the table again at once."""
+    app, controls = recording_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(app, pilot)
+        table = app.query_one(WorkersTable)
+        ended = next(i for i, w in enumerate(app.visible_workers(app.snapshot)) if not w.alive)
+        table.move_cursor(row=ended)
+        await pilot.press("k")
+        await pilot.pause(0.1)
+        assert type(app.screen).__name__ == "Screen" and controls.calls == []
+        from tests.test_app_pool import toast_text
+        assert "has already ended" in toast_text(app)
+        table.move_cursor(row=0)
+        await pilot.press("k")
+        await on_screen(pilot, "ConfirmScreen")
+        await pilot.press("n")
+        await on_screen(pilot, "Screen")
+        await pilot.press("down")
+        assert table.cursor_row == 1 and app.focused is table
+        assert controls.calls == []
 
 
 async def test_the_palette_runs_an_action_and_offers_the_seed_registry():
@@ -180,10 +208,11 @@ async def test_an_answer_found_before_this_session_is_said_without_a_bell():
     app.bell = lambda: bells.append(1)
     async with app.run_test(size=(160, 48)) as pilot:
         await settled(app, pilot)
-        from jstui.widgets import EventLog
-        log = " ".join(line.text for line in app.query_one(EventLog).lines)
-        assert "held the exact answer for this puzzle before this session" in " ".join(log.split())
-        assert "jstui --puzzle DIR" in " ".join(log.split()) and bells == []
+        from tests.test_app_pool import toast_text
+        said = " ".join(toast_text(app).split())
+        assert "held the exact answer for this puzzle already" in said
+        assert "jstui --puzzle DIR" in said and bells == []
+        assert not app.query_one("#banner").display     # no banner: it did not land now
 
 
 async def test_a_log_tail_that_answers_before_its_screen_is_built_is_shown():

@@ -14,7 +14,7 @@ from jstui.widgets import StatusHeader
 from solver.pool import connect
 from solver.puzzle.files import load_puzzle
 from tests.test_app_cli import jstui
-from tests.test_app_pool import answer_of, log_text, near_miss, seed_pool, until
+from tests.test_app_pool import toast_text, answer_of, log_text, near_miss, seed_pool, until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -30,7 +30,7 @@ async def two_puzzles(dsn, configured_dir, other_dir) -> dict[str, int]:
     """The configured puzzle first, then a newer one with more recent activity."""
     store, _, _ = await seed_pool(dsn, configured_dir)
     other = load_puzzle(other_dir)
-    other_id = await store.register_puzzle(other)
+    other_id = await store.register_puzzle(other, name=other.name)   # as a worker registers it
     wid = await store.register_worker(other_id, "nodeB", 5151)
     await store.submit(other, near_miss(answer_of(other_dir)), origin="test", node="nodeB",
                        worker_id=wid)
@@ -58,15 +58,16 @@ async def test_the_screen_shows_the_configured_puzzle_and_switches(fresh_dsn, sm
 
         await pilot.press("p")                             # switch: the pool's puzzles
         await until(pilot, lambda: type(app.screen).__name__ == "ChoiceScreen")
+        listed = [text for _, text in app.screen.choices]
+        assert listed == ["puzzle (N=6)  (configured)  (on screen)", "other (N=4)"]   # by name
         await pilot.press("down", "enter")                 # the second: the other puzzle
         await until(pilot, lambda: app.snapshot.puzzle_id == ids["other"])
         assert [w.node for w in app.snapshot.workers] == ["nodeB"]
         assert len(app.snapshot.zones.shares) == 4
         header = str(app.query_one(StatusHeader).render())
-        other_fp = load_puzzle(other_puzzle_dir).fingerprint   # workers register no name
-        assert f"{other_fp[:8]} (N=4)" in header and "not the configured puzzle" in header
+        assert "other (N=4)" in header and "not the configured puzzle" in header
         await pilot.press("i")                             # the observer works on the other
-        await until(pilot, lambda: "inject refused" in log_text(app))
+        await until(pilot, lambda: "inject refused" in toast_text(app))
         assert type(app.screen).__name__ == "Screen"
 
         await pilot.press("p")
@@ -81,14 +82,13 @@ def test_status_shows_the_configured_puzzle_in_either_flag_order(fresh_dsn, smal
     import asyncio
 
     asyncio.run(two_puzzles(fresh_dsn, small_puzzle_dir, other_puzzle_dir))
-    other_fp = load_puzzle(other_puzzle_dir).fingerprint
     fleet = tmp_path / "fleet.toml"
     fleet.write_text(f'[pool]\ndsn = "{fresh_dsn}"\n[puzzle]\npath = "{small_puzzle_dir}"\n')
     for args in (("--config", str(fleet), "status"), ("status", "--config", str(fleet))):
         r = jstui(*args)
         assert r.returncode == 0, r.stderr
-        assert "puzzle   puzzle (N=6) (the configured puzzle)" in r.stdout
-        assert f"also in the pool: #2 {other_fp[:8]} (N=4)" in r.stdout
+        assert "puzzle   puzzle (N=6) (the configured puzzle, from fleet.toml [puzzle])" in r.stdout
+        assert "also in the pool: #2 other (N=4)" in r.stdout
         assert "nodeA" in r.stdout and "nodeB" not in r.stdout
     # --puzzle names the one to show, before or after `status`
     for args in (("--pool-only", "--dsn", fresh_dsn, "--puzzle", str(other_puzzle_dir), "status"),

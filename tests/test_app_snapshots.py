@@ -35,7 +35,8 @@ def test_large_chart_160x48(snap_compare):
 
 
 def test_answer_banner_160x48(snap_compare):
-    assert snap_compare(recorded_app(solved=True), terminal_size=(160, 48), run_before=settle)
+    """The banner when the answer lands while the screen watches."""
+    assert snap_compare(recorded_app(landing=True), terminal_size=(160, 48), run_before=settle)
 
 
 def test_help_screen_80x24(snap_compare):

@@ -5,7 +5,7 @@ from jstui.snapshot import NodeView, Snapshot, WorkerView, newly_solved
 from jstui.widgets.chart import chart_data, steps, upper_fence
 from jstui.widgets.columns import filter_workers, sort_workers
 from jstui.widgets.format import fmt_age, fmt_mse, fmt_rate, sparkline, spans_decades
-from solver.pool.states import WorkerState
+from solver.pool.lifecycle import WorkerState
 
 LOST, DONE, CRASHED = WorkerState.LOST, WorkerState.DONE, WorkerState.CRASHED
 
@@ -94,11 +94,13 @@ def test_summarise_nodes_counts_only_running_workers():
     assert (gamma.workers_running, gamma.up, gamma.reason) == (0, False, "ssh: refused")
 
 
-def test_newly_solved_fires_once():
-    unsolved, solved = Snapshot(taken_at=1), Snapshot(taken_at=2, solved=True)
+def test_newly_solved_fires_once_and_only_for_the_same_puzzle():
+    unsolved, solved = Snapshot(taken_at=1, puzzle_id=1), Snapshot(taken_at=2, solved=True, puzzle_id=1)
     assert newly_solved(unsolved, solved)
-    assert newly_solved(None, solved)
+    assert not newly_solved(None, solved)          # solved before the screen opened
     assert not newly_solved(solved, solved)
+    other = Snapshot(taken_at=3, solved=True, puzzle_id=2)
+    assert not newly_solved(unsolved, other)       # switching to a solved puzzle: no bell
 
 
 def test_history_is_bounded_and_spaced_in_time():
@@ -153,14 +155,17 @@ def _fleet_status():
 
     here = NodeStatus("here", "local", NodeHealth("here", NodeState.UP), 3,
                       facts=NodeFacts(cpus=2, load=(1.5, 1.0, 0.5)),
-                      workers=(WorkerProcess("here", 0, WorkerState.CRASHED, 11, exit_code=1),
-                               WorkerProcess("here", 2, WorkerState.CRASHED, 13, exit_code=2)))
+                      workers=(WorkerProcess("here", 0, WorkerState.CRASHED, 11, exit_code=1,
+                                             has_exit=True),
+                               WorkerProcess("here", 2, WorkerState.CRASHED, 13, exit_code=2,
+                                             has_exit=True)))
     far = NodeStatus("far", "ssh", NodeHealth("far", NodeState.DOWN, reason="connection refused"), 2)
     return FleetStatus(0.0, (here, far))
 
 
 def test_build_snapshot_joins_pool_workers_with_fleet_processes():
-    from jstui.assemble import EventBook, PoolState, build_snapshot
+    from jstui.assemble import PoolState, build_snapshot
+    from jstui.book import EventBook
 
     workers, best, top, t0 = _rows()
     pool = PoolState(best=best, top=tuple(top), workers=tuple(workers))
@@ -182,40 +187,61 @@ def test_build_snapshot_joins_pool_workers_with_fleet_processes():
     assert snap.zones.shares == (2 / 3, 2 / 3) and snap.zones.k == 3 and snap.zones.best_id == 9
 
 
-def test_the_screen_says_the_fleet_words_for_every_worker_state():
-    """One vocabulary: what `fleet status` says of a process, the screen says of the
-    worker, and a worker the fleet does not see gets the same word from its pool row."""
+def test_the_screen_says_one_word_per_worker_by_the_lifecycle_rule():
+    """One vocabulary and one rule (solver.pool.lifecycle.view_state): from the pool row,
+    the process as its node reports it, and whether the node is down."""
     from datetime import datetime, timezone
 
     from jstui.assemble import PoolState, build_snapshot
-    from jstui.fleet.model import (STATE_STYLE, FleetStatus, NodeHealth, NodeState, NodeStatus,
-                                   WorkerProcess)
+    from jstui.fleet.model import (STATE_STYLE, FleetStatus, NodeFacts, NodeHealth, NodeState,
+                                   NodeStatus, WorkerProcess)
 
     t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    states = list(WorkerState)
-    procs = tuple(WorkerProcess("here", slot, state, 100 + slot)
-                  for slot, state in enumerate(states))
-    fleet = FleetStatus(0.0, (NodeStatus("here", "local", NodeHealth("here", NodeState.UP),
-                                         len(states), workers=procs),))
-    stored = [s.value for s in states if s != WorkerState.STALLED] + ["a word from the future"]
-    rows = [worker_row(i, "here", 100 + i, "running", 1.0) for i in range(len(states))]
-    rows += [worker_row(50 + i, "far", 900 + i, word, 1.0) for i, word in enumerate(stored)]
-    snap = build_snapshot(PoolState(workers=tuple(rows)), fleet, now=t0.timestamp(),
-                          history=History(), events=(), auto_relaunch=False)
+    # (stored status, heartbeat age, process: None / alive / (exit code, stopped) / "no exit")
+    cases = {
+        WorkerState.RUNNING: ("running", 1.0, "alive"),
+        WorkerState.STALLED: ("running", 99.0, "alive"),
+        WorkerState.DONE: ("running", 1.0, (0, False)),
+        WorkerState.SOLVED: ("solved", 1.0, (3, False)),     # its own word: it found it
+        WorkerState.STOPPED: ("running", 1.0, (0, True)),
+        WorkerState.CRASHED: ("running", 1.0, (-9, False)),  # an exit record beats silence
+        WorkerState.LOST: ("running", 1.0, "no exit"),       # gone without an exit record
+    }
+    procs, rows = [], []
+    for slot, (state, (status, age, proc)) in enumerate(cases.items()):
+        pid = 100 + slot
+        rows.append(worker_row(slot, "here", pid, status, age))
+        alive = proc == "alive"
+        code, stopped = proc if isinstance(proc, tuple) else (None, False)
+        procs.append(WorkerProcess("here", slot, state, pid, exit_code=code, stopped=stopped,
+                                   alive=alive, has_exit=isinstance(proc, tuple)))
+    rows.append(worker_row(40, "gone", 400, "running", 1.0))   # its node is down: unknown
+    rows.append(worker_row(41, "gone", 401, "crashed", 1.0))   # terminal stays terminal
+    rows += [worker_row(50 + i, "far", 900 + i, word, 1.0)    # no fleet process: the row
+             for i, word in enumerate(["running", "done", "lost", "a word from the future"])]
+    here = NodeStatus("here", "local", NodeHealth("here", NodeState.UP), 8,
+                      facts=NodeFacts(cpus=2), workers=tuple(procs))
+    gone = NodeStatus("gone", "ssh", NodeHealth("gone", NodeState.DOWN, reason="refused"), 2)
+    snap = build_snapshot(PoolState(workers=tuple(rows)), FleetStatus(0.0, (here, gone)),
+                          now=t0.timestamp(), history=History(), events=(), auto_relaunch=False)
     shown = {(w.node, w.pid): w.state for w in snap.workers}
-    assert [shown[("here", p.pid)] for p in procs] == states
-    assert [shown[("far", 900 + i)].value for i in range(len(stored))] == stored[:-1] + ["lost"]
-    assert set(STATE_STYLE) == set(states)
+    assert [shown[("here", 100 + i)] for i in range(len(cases))] == list(cases)
+    assert (shown[("gone", 400)], shown[("gone", 401)]) == (WorkerState.UNKNOWN, WorkerState.CRASHED)
+    assert [shown[("far", 900 + i)].value for i in range(4)] == ["running", "done", "lost", "lost"]
+    assert set(STATE_STYLE) == set(WorkerState)
     assert snap.nodes[0].workers_running == 2      # running and stalled are both alive
 
 
-def test_a_node_that_misses_the_deadline_is_slow_not_up():
+def test_a_node_that_misses_the_deadline_is_slow_not_up_and_connecting_before_its_first_answer():
     from jstui.assemble import node_state
-    from jstui.fleet.model import NodeHealth, NodeState, NodeStatus
+    from jstui.fleet.model import NodeFacts, NodeHealth, NodeState, NodeStatus
 
     up = NodeHealth("a", NodeState.UP)
-    late = NodeStatus("a", "ssh", up, 2, stale=True, error="no answer within 0.3 s")
-    assert node_state(late) == ("slow", "no answer within 0.3 s; its last known figures are shown")
+    late = NodeStatus("a", "ssh", up, 2, facts=NodeFacts(cpus=2), stale=True,
+                      error="no answer within 1 s")
+    assert node_state(late) == ("slow", "no answer within 1 s; its last known figures are shown")
+    first = NodeStatus("a", "ssh", up, 2, stale=True, error="no answer within 0.3 s")
+    assert node_state(first) == ("connecting", "")   # never answered yet: not "slow"
     assert node_state(NodeStatus("a", "ssh", up, 2)) == ("up", "")
     assert node_state(NodeStatus("a", "ssh", NodeHealth("a", NodeState.CONNECTING), 2)) == \
         ("connecting", "")
@@ -227,31 +253,41 @@ def test_build_snapshot_without_fleet_lists_the_nodes_the_pool_knows():
     from jstui.assemble import PoolState, build_snapshot
 
     workers, best, top, t0 = _rows()
-    exact = type(best)(**{**best.__dict__, "matches_target": True})
+    exact = type(best)(**{**best.__dict__, "matches_target": True, "exact": True})
     snap = build_snapshot(PoolState(best=exact, workers=tuple(workers)), None, now=t0.timestamp(),
                           history=History(), events=(), auto_relaunch=False)
     assert [(n.name, n.up) for n in snap.nodes] == [("far", False), ("here", True)]
     assert snap.solved and snap.zones is None
 
 
-def test_event_book_numbers_each_source_once():
-    from datetime import datetime, timezone
+async def test_the_session_event_book_shows_its_own_lines_until_stored_then_the_pools_in_time_order():
+    """jstui.book: a line of this session is shown at once (negative id), written to the
+    pool at the next flush (none lost while the pool is away), and from then on comes
+    back as the pool's row; the pool's events are shown by time, whatever their ids."""
+    from jstui.book import EventBook
+    from solver.pool import MemoryStore
 
-    from jstui.assemble import EventBook
-    from solver.pool.rows import CommandRow, ObservationRow
-
-    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = [1000.0]
+    store = MemoryStore(clock=lambda: now[0])
     book = EventBook()
-    obs = [ObservationRow(1, 1, t, "stagnation", "stagnation: widen"),
-           ObservationRow(2, 1, t, "command", "inject #4: 3 new")]
-    cmds = [CommandRow(4, 1, "inject", {}, None, "done", t, "obs", t, t, {"message": "3 new"}),
-            CommandRow(5, 1, "stop", {}, "worker:3", "done", t, "w", t, t, {"message": "stopped"}),
-            CommandRow(6, 1, "surgery", {}, None, "failed", t, "obs", t, t, {"message": "no best"}),
-            CommandRow(7, 1, "stop", {}, None, "pending", t, None, None, None, None)]
-    for _ in range(2):                             # re-reading adds nothing new
-        book.observations(obs)
-        book.commands(cmds)
-        book.refusals([{"id": 1, "at": t, "node": "far", "reason": "bad permutation"}])
-    kinds = [(e.id, e.kind) for e in book.snapshot()]
-    assert kinds == [(1, "observe"), (2, "inject"), (3, "relaunch"), (4, "error"), (5, "error")]
-    assert book.snapshot()[4].text == "far: refused: bad permutation"
+    book.note("stop", "stop here/0: 1 stopped", at=990.0)
+    assert [(e.id, e.text) for e in book.snapshot()] == [(-1, "stop here/0: 1 stopped")]
+
+    class Away:
+        async def add_event(self, *a, **k):
+            raise ConnectionError("the pool went away")
+    try:
+        await book.flush(Away())
+    except ConnectionError:
+        pass
+    assert len(book.pending) == 1                      # kept for the next try
+    await store.add_event("node", "node far down: refused", source="fleet", at=995.0)
+    await book.flush(store)
+    assert book.pending == []
+    book.take(await store.fetch_events(after_id=book.last_id))
+    lines = [(e.at, e.kind, e.text) for e in book.snapshot()]
+    assert lines == [(990.0, "stop", "stop here/0: 1 stopped"),     # stored second, shown first
+                     (995.0, "node", "node far down: refused")]
+    assert all(e.id > 0 for e in book.snapshot())
+    book.take(await store.fetch_events(after_id=book.last_id))     # nothing new: no repeat
+    assert len(book.snapshot()) == 2

@@ -28,7 +28,7 @@ def local_config(tmp_path, workers=2, **worker_settings):
 
 def script(code):
     """A worker whose body is `code`, told its slot by nothing but its log."""
-    return lambda node, cfg: [node.python, "-c", code]
+    return lambda node, cfg, puzzle="": [node.python, "-c", code]
 
 
 SLEEPER = script("import time; print('up', flush=True); time.sleep(300)")
@@ -152,13 +152,21 @@ async def test_auto_relaunch_only_when_turned_on_and_never_once_solved(tmp_path)
         assert len(st.workers) == 2
 
 
-def test_classify_uses_the_pool_heartbeat():
+def test_classify_uses_the_pool_row_by_the_lifecycle_rule():
     class Row:
         status, heartbeat_age_s = "running", 500.0
+        state_stored = WorkerState.RUNNING
     assert classify({"alive": True}, Row(), stale_after=60) == WorkerState.STALLED
     assert classify({"alive": True}, None) == WorkerState.RUNNING
-    assert classify({"alive": False, "exit": {"code": 3}}) == WorkerState.SOLVED
+    # exit 3 alone: the answer is in, found by someone; a worker that found it says so
+    assert classify({"alive": False, "exit": {"code": 3}}) == WorkerState.DONE
+
+    class Found(Row):
+        status, state_stored = "solved", WorkerState.SOLVED
+    assert classify({"alive": False, "exit": {"code": 3}}, Found()) == WorkerState.SOLVED
     assert classify({"alive": False, "exit": {"code": -15, "stopped": True}}) == WorkerState.STOPPED
+    assert classify({"alive": False, "exit": {"code": -9}}) == WorkerState.CRASHED
+    assert classify({"alive": False}) == WorkerState.LOST
 
 
 async def test_bad_targets_are_config_errors(tmp_path):
@@ -177,13 +185,15 @@ async def test_local_default_fleet_runs_the_real_worker(tmp_path, monkeypatch, s
     from solver.pool import connect
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    async with await Fleet.local_default(puzzle=str(small_puzzle_dir), dsn=fresh_dsn,
-                                         workers=1) as fleet:
+    from jstui.plan import resolve
+
+    plan = await resolve(puzzle=str(small_puzzle_dir), dsn=fresh_dsn, workers=1)
+    async with Fleet.from_config(plan.fleet) as fleet:
         [node] = fleet.nodes
         assert node.kind == "local" and node.python == sys.executable
         assert node.workdir.startswith(str(tmp_path / "data"))
         [r] = await fleet.deploy()
-        assert r.ok and "puzzle.npz" in r.uploaded, r.error
+        assert r.ok and any(rel.startswith("puzzles/") for rel in r.uploaded), r.error
         [r] = await fleet.launch()
         assert r.ok and r.workers == (f"{node.name}/0",), r.error
         st = await wait_for(fleet, lambda s: not s.workers[0].state.alive, timeout=60)
@@ -277,7 +287,7 @@ async def test_the_pool_dsn_reaches_workers_through_the_environment_only(tmp_pat
             assert ours and not any("s3cret" in _cmdline(p) for p in ours)
         finally:
             await fleet.stop()
-    assert not any("s3cret" in a for a in solver_worker_argv(cfg.nodes[0], cfg))
+    assert not any("s3cret" in a for a in solver_worker_argv(cfg.nodes[0], cfg, "puzzles/x.npz"))
 
 
 def _cmdline(pid: str) -> str:

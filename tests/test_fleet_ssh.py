@@ -19,7 +19,7 @@ from tests.fixture_sshd import free_port
 pytestmark = pytest.mark.timeout(120)
 
 
-def sleeper(node, cfg):
+def sleeper(node, cfg, puzzle=""):
     return [node.python, "-c", "import time; print('up', flush=True); time.sleep(300)"]
 
 
@@ -50,7 +50,7 @@ async def test_deploy_sends_only_what_changed(sshd_fleet, small_puzzle_dir):
     cfg = sshd_fleet.config(["alpha"], puzzle=small_puzzle_dir)
     work = sshd_fleet.daemons["alpha"].workdir
     # the daemons live for the session: start from a node that has never been deployed to
-    for leftover in ("lib", "puzzle.npz"):
+    for leftover in ("lib", "puzzles", "puzzle.npz"):
         target = work / leftover
         if target.is_dir():
             shutil.rmtree(target)
@@ -59,7 +59,8 @@ async def test_deploy_sends_only_what_changed(sshd_fleet, small_puzzle_dir):
     async with Fleet(cfg) as fleet:
         [first] = await fleet.deploy()
         assert first.ok, first.error
-        assert "puzzle.npz" in first.uploaded and "lib/jstui_agent.py" in first.uploaded
+        assert any(rel.startswith("puzzles/") and rel.endswith(".npz") for rel in first.uploaded)
+        assert "lib/jstui_agent.py" in first.uploaded
         assert {"lib/solver/worker/__main__.py", "lib/solver/worker/loop.py"} <= set(first.uploaded)
         assert (work / "logs").is_dir() and (work / "run").is_dir()
         assert first.interpreter.version == sys.version.split()[0]
@@ -107,8 +108,12 @@ async def test_workers_survive_the_connection_then_stop_and_relaunch(sshd_fleet)
         beta = {w.name: w for w in st.workers if w.node == "beta"}
         assert all(w.state == WorkerState.RUNNING for w in beta.values())
         assert beta["beta/0"].pid != pids["beta/0"] and not pid_alive(pids["beta/0"])
-        lines = await fleet.tail_log("beta/0")
-        assert "up" in lines
+        for _ in range(100):        # the new worker's own log: it says "up" once it runs
+            lines = await fleet.tail_log("beta/0")
+            if "up" in lines:
+                break
+            await asyncio.sleep(0.1)
+        assert lines == ["up"]      # its own log only: the stopped worker's "up" is not in it
         results = await fleet.stop()
         assert all(r.ok for r in results)
         st = await fleet.status()
@@ -277,14 +282,13 @@ async def test_lost_connection_is_reported_and_reconnected_with_backoff(sshd_fle
         daemon.stop()
 
 
-async def test_launch_refuses_a_node_without_the_puzzle(sshd_fleet):
+async def test_launch_refuses_when_no_puzzle_is_configured(sshd_fleet):
+    """Whatever puzzle a node holds, a launch runs the configured one: with none
+    configured there is nothing it may run."""
     cfg = sshd_fleet.config(["gamma"], dsn="postgresql://unused@127.0.0.1:1/x")
-    (sshd_fleet.daemons["gamma"].workdir / "puzzle.npz").unlink(missing_ok=True)
-    async with Fleet(cfg) as fleet:  # the real worker: it would crash at once
+    async with Fleet(cfg) as fleet:  # the real worker
         [d] = await fleet.deploy()    # no puzzle configured: code only
-        assert d.ok and "puzzle.npz" not in d.uploaded
+        assert d.ok and not any(rel.startswith("puzzles/") for rel in d.uploaded)
         [r] = await fleet.launch()
-        assert not r.ok and r.error == (f"node gamma: no puzzle in "
-                                        f"{sshd_fleet.daemons['gamma'].workdir}, and the "
-                                        f"fleet config names none to deploy ([puzzle] path "
-                                        f"or --puzzle)")
+        assert not r.ok and r.error == ("node gamma: the fleet config names no puzzle to run "
+                                        "([puzzle] path or --puzzle)")

@@ -123,12 +123,13 @@ async def test_the_observers_and_the_doors_news_reach_the_event_log(tiny_puzzle,
     pid = await store.current_puzzle_id()
     source = LiveSource(None, open_store=memory)
     await source.read_once()
-    await store.add_observation(pid, "stagnation", "stagnation: widened perturb_width")
+    await store.add_event("observe", "stagnation: widened perturb_width", source="observer",
+                          puzzle_id=pid)
     cid = await store.enqueue_command("stop", target="worker:1")
     await store.finish_command(cid, False, {"message": "no such worker"})
     await store.log_refusal(pid, "permutation has 3 entries", node="far")
     await asyncio.sleep(0)                     # the notices are delivered
     texts = [e.text for e in (await source.read_once()).events]
     assert "stagnation: widened perturb_width" in texts
-    assert f"stop #{cid}: no such worker" in texts
+    assert f"stop #{cid} failed: no such worker" in texts
     assert "far: refused: permutation has 3 entries" in texts

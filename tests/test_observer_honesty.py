@@ -12,7 +12,8 @@ from solver.search import moves as mv
 from solver.puzzle.answer import from_permutation, to_permutation
 from solver.pool import MemoryStore
 from solver.tools import observe as obs
-from solver.tools.interventions import Observer, describe, report
+from solver.tools.interventions import describe, report
+from solver.tools.observer import Observer
 from solver.tools.surgery import MAX_WINDOW, plan_pieces
 from tests.fixture_puzzles import numpy_puzzle
 
@@ -63,11 +64,14 @@ async def test_the_observer_on_a_solved_puzzle_says_solved_and_acts_not(tiny_puz
     await store.register_worker(pid, "n1", 1)
     await store.submit(tiny_puzzle, tiny_answer, origin="anneal")
     now[0] += 10_000                                  # long past any stagnation window
-    observer = Observer(store, tiny_puzzle, obs.Policy(stagnation_s=60, auto=True, grace_s=1e9))
+    observer = Observer(store, tiny_puzzle, obs.Policy(stagnation_s=60, auto=True, silent_after_s=1e9))
     await observer.start()
     kinds = [await observer.cycle(n) for n in (1, 2, 3)]
     assert kinds == ["solved"] * 3
     assert {o.kind for o in await store.fetch_observations()} == {"solved"}
+    # said once in the event book, not at every look
+    said = [e.line for e in await store.fetch_events(pid) if e.kind == "observe"]
+    assert len(said) == 1 and said[0].startswith("solved")
     assert await store.fetch_interventions(pid) == [] and await store.fetch_commands() == []
 
 
@@ -81,10 +85,11 @@ async def test_every_intervention_is_logged_and_judged_with_before_and_after(tin
     first = await store.submit(tiny_puzzle, broken, origin="anneal")
     for s in store.solutions.values():                # its last improvement, an hour ago
         store.solutions[s.id] = type(s)(**{**s.__dict__, "created_at": s.created_at - timedelta(hours=1)})
-    policy = obs.Policy(stagnation_s=60, cooldown_s=0, auto=True, judge_after_s=0.5, grace_s=1e9)
+    policy = obs.Policy(stagnation_s=60, cooldown_s=0, auto=True, judge_after_s=0.5, silent_after_s=1e9)
     observer = Observer(store, tiny_puzzle, policy)
     await observer.start()
     assert await observer.cycle(1) == "stagnation"
+    assert await observer.run_commands("observer/1") == 1      # the surgery it queued
     logged = await store.fetch_interventions(pid)
     assert [i.kind for i in logged] == ["knobs", "surgery"]
     assert all(i.best_before == first.mse and i.judged_at is None for i in logged)
@@ -131,9 +136,9 @@ async def test_surgery_over_a_range_larger_than_one_piece_covers_all_of_it(mediu
         seen.append(dict(p))
         return await progress(command_id, p)
     store.command_progress = recording
-    observer = Observer(store, puzzle, obs.Policy(grace_s=1e9))
+    observer = Observer(store, puzzle, obs.Policy(silent_after_s=1e9))
     await observer.start()
-    await observer.run_commands()
+    await observer.run_commands("observer/1")
     result = (await store.fetch_command(cid)).result
     assert result["ranges"] == [[1, 6], [5, 10], [9, 12]] and result["complete"]
     assert seen[0]["message"] == "piece 1/3: blocks 1-6 of 1-12 (scan)"
@@ -155,9 +160,9 @@ async def test_a_long_surgery_stops_when_its_command_is_cancelled():
             await store.cancel_command(command_id)
         return await progress(command_id, p)
     store.command_progress = cancel_after_first
-    observer = Observer(store, puzzle, obs.Policy(grace_s=1e9))
+    observer = Observer(store, puzzle, obs.Policy(silent_after_s=1e9))
     await observer.start()
-    await observer.run_commands()
+    await observer.run_commands("observer/1")
     command = await store.fetch_command(cid)
     assert command.result["cancelled"] and command.result["ranges"] == [[1, 14]]
     assert "cancelled" in command.result["message"] and command.cancel_requested

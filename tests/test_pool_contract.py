@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from solver.puzzle.answer import answer_sha256
+from solver.pool.errors import UnknownRow
 from solver.pool import Beat, MemoryStore, SubmissionRefused, WorkerState, connect
-from solver.pool.states import SILENT_AFTER_S
+from solver.pool.lifecycle import SILENT_AFTER_S, Exit
 
 
 @pytest.fixture(params=["memory", "postgres"])
@@ -207,14 +208,14 @@ async def test_a_heartbeat_is_one_call_that_answers_what_the_worker_needs(open_s
                                                                           tiny_answer):
     async with await open_store() as store:
         pid, wid, other = await two_workers(store, tiny_puzzle)
-        first = await store.beat(wid, Beat("running", 1, 10, 0.5), [(1, 10, 0.6, 0.5)])
+        first = await store.beat(wid, Beat(1, 10, 0.5), [(1, 10, 0.6, 0.5)])
         assert first.config["restart_share"] == 0.25 and not first.exact and first.command is None
         assert first.config_version > 0
-        same = await store.beat(wid, Beat("running", 1, 20, 0.4,
+        same = await store.beat(wid, Beat(1, 20, 0.4,
                                           config_version=first.config_version))
         assert same.config is None and same.config_version == first.config_version
         await store.set_config("perturb_width", 8)
-        changed = await store.beat(wid, Beat("running", 1, 30, 0.4,
+        changed = await store.beat(wid, Beat(1, 30, 0.4,
                                              config_version=first.config_version))
         assert changed.config["perturb_width"] == 8
         assert changed.config_version > first.config_version
@@ -222,14 +223,14 @@ async def test_a_heartbeat_is_one_call_that_answers_what_the_worker_needs(open_s
         theirs = await store.enqueue_command("stop", target=f"worker:{other}")
         node = await store.enqueue_command("new_run", target="node:n1")
         tool = await store.enqueue_command("inject", {"kind": "norm"})
-        got = await store.beat(wid, Beat("running", 1, 40, 0.4))
+        got = await store.beat(wid, Beat(1, 40, 0.4))
         assert (got.command.id, got.command.kind, got.command.claimed_by) == \
             (node, "new_run", f"worker:{wid}")
-        assert (await store.beat(wid, Beat("running", 1, 50, 0.4))).command is None
-        assert (await store.beat(other, Beat("running", 1, 5, 0.4))).command.id == theirs
+        assert (await store.beat(wid, Beat(1, 50, 0.4))).command is None
+        assert (await store.beat(other, Beat(1, 5, 0.4))).command.id == theirs
         assert {c.id: c.status for c in await store.fetch_commands()}[tool] == "pending"
         await store.submit(tiny_puzzle, tiny_answer, origin="injected")
-        assert (await store.beat(wid, Beat("running", 2, 60, 0.3))).exact
+        assert (await store.beat(wid, Beat(2, 60, 0.3))).exact
         [row] = [w for w in await store.fetch_workers() if w.id == wid]
         assert (row.run, row.step, row.best_mse) == (2, 60, 0.3)
         assert [p.mse for p in await store.fetch_mse_history(worker_id=wid)] == [0.6]
@@ -271,7 +272,7 @@ async def test_worker_samples_come_at_the_grain_and_at_each_change_of_state(open
         await store.set_config("history_grain_s", 3600)
         pid, w1, w2 = await two_workers(store, tiny_puzzle)
         for step in (1, 2, 3):                     # inside the grain: no new sample
-            await store.beat(w1, Beat("running", 1, step, 0.5, {"mse": 0.7}))
+            await store.beat(w1, Beat(1, step, 0.5, {"mse": 0.7}))
         await asyncio.sleep(0.01)
         mid = (await store.fetch_workers())[0].heartbeat.timestamp()
         await asyncio.sleep(0.01)
@@ -284,10 +285,13 @@ async def test_worker_samples_come_at_the_grain_and_at_each_change_of_state(open
         assert then[w1].status == "running" and then[w1].step == 0   # the grain held it
         assert await store.fetch_worker_samples_at(pid, 1e9) == []   # before anything
         await store.set_config("history_grain_s", 1)
+        await store.heartbeat(w1, run=2, step=9)   # done is terminal: a beat changes nothing
+        await store.heartbeat(w2, run=2, step=8)   # lost -> running: sampled at the change
         await asyncio.sleep(1.05)
-        await store.heartbeat(w1, run=2, step=9, best_mse=0.2, progress={"mse": 0.3})
+        await store.heartbeat(w2, run=2, step=9, best_mse=0.2, progress={"mse": 0.3})
         last = {s.worker_id: s for s in await store.fetch_worker_samples_at(pid, 4e9, trend=1)}
-        assert (last[w1].step, last[w1].progress, last[w1].trend) == (9, {"mse": 0.3}, (0.2,))
+        assert (last[w1].status, last[w1].step) == ("done", 3)
+        assert (last[w2].step, last[w2].progress, last[w2].trend) == (9, {"mse": 0.3}, (0.2,))
 
 
 async def test_the_solution_timeline_is_every_solution_by_time(open_store, tiny_puzzle,
@@ -333,7 +337,8 @@ async def test_a_long_command_reports_progress_and_can_be_cancelled(open_store):
         assert await store.command_progress(running, {"piece": 2, "pieces": 3}) is True
         row = await store.fetch_command(running)
         assert row.progress == {"piece": 2, "pieces": 3} and row.cancel_requested
-        assert await store.cancel_command(999) is None
+        with pytest.raises(UnknownRow):
+            await store.cancel_command(999)
 
 
 async def test_interventions_are_logged_and_judged(open_store, tiny_puzzle):
@@ -348,3 +353,107 @@ async def test_interventions_are_logged_and_judged(open_store, tiny_puzzle):
         assert [r.id for r in rows] == [first, second]
         assert rows[0].paid is True and rows[0].best_after == 0.25 and rows[0].command_id == 7
         assert rows[1].paid is None and rows[1].detail == {"restart_share": 0.4}
+
+
+# ---- one truth: exact by one rule, unknown ids, the lifecycle, the book, the lease -------
+
+async def test_a_puzzle_without_a_target_is_solved_by_the_one_rule_everywhere(open_store,
+                                                                            tiny_puzzle,
+                                                                            tiny_answer):
+    """No target hash: the door decides "exact" by solver.puzzle.answer.is_exact, and the
+    heartbeat, has_exact, the counts and the timeline all say the same."""
+    from dataclasses import replace
+
+    untargeted = replace(tiny_puzzle, target_sha256=None)
+    async with await open_store() as store:
+        pid, wid, _ = await two_workers(store, untargeted)
+        near = await store.submit(untargeted, scrambled(tiny_answer), origin="anneal")
+        assert not near.exact and not await store.has_exact(pid)
+        got = await store.submit(untargeted, tiny_answer, origin="anneal", worker_id=wid)
+        assert got.exact and not got.matches_target
+        assert await store.has_exact(pid) and (await store.counts(pid)).exact == 1
+        assert (await store.beat(wid, Beat(1, 1, 0.1))).exact
+        assert list((await store.fetch_solution_timeline(pid)).exact) == [False, True]
+        assert (await store.fetch_best(pid)).exact
+        [answer] = [e for e in await store.fetch_events(pid) if e.kind == "answer"]
+        assert answer.line.startswith(f"the exact answer is in the pool: solution #{got.id}")
+        again = replace(untargeted, x=untargeted.x)     # the same puzzle, another exact arrival
+        await store.submit(again, tiny_answer, origin="surgery")
+        assert len([e for e in await store.fetch_events(pid) if e.kind == "answer"]) == 1
+
+
+async def test_a_write_to_an_unknown_id_raises_unknown_row_and_a_read_returns_none(open_store,
+                                                                                 tiny_puzzle):
+    async with await open_store() as store:
+        await store.register_puzzle(tiny_puzzle)
+        writes = [store.heartbeat(999, run=1), store.beat(999, Beat(1, 1, 0.5)),
+                  store.finish_worker(999, "done", "x"), store.record_history(999, [(1, 1, 0.5, 0.5)]),
+                  store.record_exit(999, Exit(-9)), store.finish_command(999, True),
+                  store.command_progress(999, {}), store.cancel_command(999),
+                  store.judge_intervention(999, 0.1)]
+        for write in writes:
+            with pytest.raises(UnknownRow, match="999"):
+                await write
+        assert await store.fetch_solution(999) is None and await store.fetch_command(999) is None
+
+
+async def test_the_lifecycle_keeps_terminal_states_and_an_exit_record_beats_silence(open_store,
+                                                                                  tiny_puzzle):
+    """The transitions of solver.pool.lifecycle, enforced by the store; each one an event."""
+    async with await open_store() as store:
+        pid, killed, quiet = await two_workers(store, tiny_puzzle)
+        assert await store.record_exit(killed, Exit(-9))           # kill -9: crashed at once
+        await store.heartbeat(killed, run=5)                       # a late beat revives nothing
+        assert await store.mark_lost(silent_after=0.0) == 1         # only the quiet one
+        rows = {w.id: w for w in await store.fetch_workers(pid)}
+        assert rows[killed].status == "crashed" and "SIGKILL" in rows[killed].exit_reason
+        assert rows[quiet].status == "lost"
+        assert await store.record_exit(quiet, Exit(0, stopped=True))  # the record comes later
+        assert not await store.finish_worker(quiet, "done", "too late")  # terminal stays
+        rows = {w.id: w for w in await store.fetch_workers(pid)}
+        assert rows[quiet].status == "stopped"
+        lines = [e.line for e in await store.fetch_events(pid) if e.kind == "worker"]
+        assert lines == ["worker 111 on n1 started", "worker 222 on n2 started",
+                         "worker 111 on n1 running -> crashed: killed by SIGKILL (-9)",
+                         "worker 222 on n2 running -> lost: no heartbeat for 0 s",
+                         "worker 222 on n2 lost -> stopped: exit 0: stopped on request"]
+
+
+async def test_one_observer_holds_the_lease_until_it_stops_renewing_it(open_store):
+    async with await open_store() as store:
+        assert await store.fetch_lease() is None
+        first = await store.acquire_lease("alpha", 11, 1, ttl_s=0.5)
+        assert first.holder == "alpha/11" and first.live(0.5)
+        second = await store.acquire_lease("beta", 22, 1, ttl_s=0.5)
+        assert second.holder == "alpha/11"                     # held: beta stands by
+        assert (await store.acquire_lease("alpha", 11, 1, ttl_s=0.5)).acquired_at == first.acquired_at
+        await asyncio.sleep(0.6)                               # alpha stops renewing
+        taken = await store.acquire_lease("beta", 22, 2, ttl_s=0.5)
+        assert (taken.holder, taken.puzzle_id) == ("beta/22", 2)
+        await store.release_lease("alpha", 11)                 # not alpha's any more: no-op
+        assert (await store.fetch_lease()).holder == "beta/22"
+        await store.release_lease("beta", 22)
+        assert await store.fetch_lease() is None
+
+
+async def test_the_event_book_is_in_time_order_per_puzzle_plus_the_fleets(open_store, tiny_puzzle):
+    async with await open_store() as store:
+        pid = await store.register_puzzle(tiny_puzzle)
+        await store.add_event("stop", "stop here/0", source="operator", at=T_BOOK + 30)
+        await store.add_event("inject", "inject norm", source="operator", puzzle_id=pid,
+                              at=T_BOOK + 10)
+        await store.add_event("inject", "another puzzle's", source="operator", puzzle_id=pid + 1,
+                              at=T_BOOK + 20)
+        assert await store.add_event("answer", "once", source="pool", once_key="k") is not None
+        assert await store.add_event("answer", "twice", source="pool", once_key="k") is None
+        mine = [e.text for e in await store.fetch_events(pid) if e.kind != "answer"]
+        assert mine == ["inject norm", "stop here/0"]          # by time, not by id
+        everyone = await store.fetch_events()
+        assert len(everyone) == 4
+        last = max(e.id for e in everyone)
+        assert await store.fetch_events(after_id=last) == []
+        with pytest.raises(ValueError):
+            await store.add_event("no such kind", "x", source="operator")
+
+
+T_BOOK = 1_800_000_000.0

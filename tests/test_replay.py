@@ -15,7 +15,7 @@ from jstui.replay.run import ReplayError, load_run
 from jstui.replay.source import ReplaySource
 from jstui.widgets.format import fmt_mse
 from solver.pool import connect
-from solver.pool.states import WorkerState
+from solver.pool.lifecycle import WorkerState
 from solver.tools.zones import zone_map
 
 T0 = 1_790_000_000.0
@@ -42,11 +42,13 @@ async def script_run(store, puzzle, answer) -> dict:
         mses.append(sub.mse)
     atlas = await store.register_worker(pid, "atlas", 101)
     mac = await store.register_worker(pid, "mac", 202)
+    await store.finish_worker(atlas, "done", "scripted")
+    await sql("UPDATE workers SET status = 'lost' WHERE id = $1", mac)
     for wid, beat in ((atlas, 60), (mac, 40)):
-        await store.finish_worker(wid, "done" if wid == atlas else "lost", "scripted")
         await sql("UPDATE workers SET started_at = $2, heartbeat = $3 WHERE id = $1",
                   wid, at(0), at(beat))
-    await sql("DELETE FROM worker_history")       # the trigger's samples: at real times
+    await sql("DELETE FROM worker_history")       # the triggers' samples and events: at
+    await sql("DELETE FROM events")               # real times, not the script's
     samples = [(atlas, 0, 0, "running", None), (atlas, 30, 30, "running", 0.5),
                (atlas, 60, 60, "done", 0.4), (mac, 0, 0, "running", None),
                (mac, 40, 40, "running", 0.9)]
@@ -54,8 +56,8 @@ async def script_run(store, puzzle, answer) -> dict:
         await sql("""INSERT INTO worker_history (worker_id, puzzle_id, at, heartbeat, status,
                      run, step, best_mse, progress) VALUES ($1, $2, $3, $4, $5, 1, $6, $7,
                      '{"mse": 0.75}')""", wid, pid, at(t), at(beat), status, t * 10, best)
-    obs = await store.add_observation(pid, "knobs", "restart_share 0.25 -> 0.3")
-    await sql("UPDATE observations SET at = $2 WHERE id = $1", obs, at(35))
+    await store.add_event("knobs", "restart_share 0.25 -> 0.3", source="observer",
+                          puzzle_id=pid, at=T0 + 35)
     return {"pid": pid, "mses": mses}
 
 
@@ -191,3 +193,49 @@ def test_the_command_exports_a_cast_of_the_pools_run(fresh_dsn, tiny_puzzle, tin
     lines = out.read_text().splitlines()
     assert json.loads(lines[0])["title"] == "jstui replay scripted (N=4)"
     assert len(lines) == 1 + 4
+
+
+async def test_the_event_book_replays_in_order_to_the_end_and_refusals_are_toasts(tiny_puzzle,
+                                                                                tiny_answer):
+    """Every kind of event the live screen showed (operator actions, fleet, observer,
+    worker transitions, the answer) comes back in time order whatever order it was
+    written in; the end frame still holds the answer; a refused key is a toast, not a
+    line of the run."""
+    from solver.pool import MemoryStore
+
+    now = [T0]
+    store = MemoryStore(clock=lambda: now[0])
+    pid = await store.register_puzzle(tiny_puzzle, name="scripted")
+    wrong = list(tiny_answer)
+    wrong[0], wrong[6] = wrong[6], wrong[0]
+    now[0] = T0 + 10
+    await store.submit(tiny_puzzle, wrong, origin="anneal")
+    now[0] = T0 + 12
+    wid = await store.register_worker(pid, "atlas", 101)            # worker started at +12
+    await store.add_event("relaunch", "relaunch all: 2 started", source="operator", at=T0 + 30)
+    await store.add_event("inject", "inject norm: queued as command #1", source="operator",
+                          at=T0 + 20)                               # stored late, happened earlier
+    await store.add_event("node", "node far down: refused", source="fleet", at=T0 + 25)
+    now[0] = T0 + 40
+    await store.submit(tiny_puzzle, tiny_answer, origin="anneal", worker_id=wid)  # the answer
+    now[0] = T0 + 45
+    await store.finish_worker(wid, "solved", "it found the exact answer")
+    run = await load_run(store, pid, "scripted (N=4)")
+    source = ReplaySource(store, run, playing=False)
+    end = await source.frame(run.end)
+    times = [e.at - T0 for e in end.events]
+    assert times == sorted(times) == [12, 20, 25, 30, 40, 45]
+    texts = [e.text for e in end.events]
+    assert texts[1].startswith("inject norm") and texts[2].startswith("node far down")
+    assert texts[4].startswith("the exact answer is in the pool") and end.solved
+    assert "solved" in texts[5]
+    back = await source.frame(T0 + 26)
+    assert [e.at - T0 for e in back.events] == [12, 20, 25]
+    app = ReplayApp(source)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("k")
+        await pilot.pause()
+        assert "read-only" in str(list(app._notifications)[-1].message)
+        from jstui.widgets import EventLog
+        assert not any("read-only" in line.text for line in app.query_one(EventLog).lines)

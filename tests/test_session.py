@@ -117,10 +117,37 @@ async def test_one_worker_per_core_and_keep_running_until_jstui_down(home):
     args = parser().parse_args(["--refresh", "0.5", "--keep-running"])
     farewell = await serve(args, quitting_when(seen, all_running))
     assert seen["snapshot"].nodes[0].workers_expected == (os.cpu_count() or 1)
-    assert farewell[0].startswith("local workers left running (--keep-running)")
+    assert farewell[0] == (f"{os.cpu_count() or 1} worker(s) left running (--keep-running) on "
+                           f"{seen['snapshot'].nodes[0].name}; `jstui down` stops them")
+    assert farewell[1].startswith("the observer (pid ") and "stays to serve them" in farewell[1]
     assert farewell[-1].startswith("embedded pool left running (its workers go on)")
     assert all(w.state.alive for w in await local_workers()) and embedded.status().running
 
+    observer = seen["session"].observer
+    assert observer.alive                               # it serves the workers left running
     assert await asyncio.to_thread(run_down, args) == 0   # `jstui down`
     assert not any(w.state.alive for w in await local_workers())
     assert not embedded.status().running
+    await asyncio.wait_for(observer.proc.wait(), 15)      # and `down` stopped the observer
+
+
+async def test_status_after_q_stopped_the_embedded_pool_still_tells_the_answer(home):
+    """`q` stops the embedded pool it started; `jstui status` reads what the pool holds
+    anyway (starting it for the read, stopping it again), answer included."""
+    import subprocess
+    import sys
+
+    from solver.puzzle.answer import parse_permutation
+
+    state = await asyncio.to_thread(embedded.up)
+    puzzle = load_puzzle(home)
+    async with await connect(state.dsn) as store:
+        await store.submit(puzzle, parse_permutation((home / "answer.txt").read_text()),
+                           origin="anneal")
+    await asyncio.to_thread(embedded.down)
+    r = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "jstui", "status"],
+                                capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "answer   FOUND" in r.stdout and "pool no pool DSN" not in r.stdout
+    assert "best     " in r.stdout and "best     -" not in r.stdout
+    assert not embedded.status().running                  # left as it was found

@@ -5,6 +5,7 @@ from solver.search import moves as mv
 from solver.puzzle.answer import from_permutation, to_permutation
 from solver.pool import connect
 from solver.tools import observe as obs
+from solver.tools.observer import observe
 from solver.tools.breakpoints import find_breakpoints
 from solver.tools.inject import inject
 from solver.tools.surgery import surgery, surgery_on_pool, window_moves
@@ -121,10 +122,12 @@ async def test_observer_cycle_writes_an_observation_and_runs_queued_tools(fresh_
         for _ in range(4):  # a monoculture: the same damaged answer from four "workers"
             await store.submit(puzzle, damaged(puzzle, answer, ("swap", 0, 1)), origin="anneal")
         cid = await store.enqueue_command("inject", {"method": "random"})
-        await obs.observe(store, puzzle, interval=0, cycles=1)
+        await observe(store, puzzle, obs.Policy(interval=0), cycles=1)
         observations = await store.fetch_observations()
         assert any(o.kind in ("monoculture", "healthy", "stagnation") and o.stats["pool_size"] == 1
                    for o in observations)
         done = next(c for c in await store.fetch_commands() if c.id == cid)
         assert done.status == "done" and "inject random" in done.result["message"]
-        assert any(o.kind == "command" for o in observations)
+        ended = [e.line for e in await store.fetch_events() if e.command_id == cid]
+        assert any(line.startswith(f"inject #{cid} started by the observer") for line in ended)
+        assert any(line.startswith(f"inject #{cid} done: inject random") for line in ended), ended

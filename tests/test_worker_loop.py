@@ -12,7 +12,7 @@ import pytest
 
 from solver.pool import MemoryStore, PoolError
 from solver.pool.link import Pending
-from solver.worker import EXIT_DONE, EXIT_FAILED, EXIT_SOLVED, EXIT_SPOOLED
+from solver.pool.words import ExitCode
 from solver.worker.loop import Pusher, RunLoop, Settings
 from solver.worker.main import parse_args, run_worker
 
@@ -88,7 +88,7 @@ async def test_a_worker_runs_registers_beats_pushes_and_says_done(tiny_puzzle, t
     args = worker_args(tmp_path, "--runs", "2", "--run-seconds", "0.2", "--burst-seconds", "0.1")
     code = await run_worker(args, tiny_puzzle, open_store=opener(store),
                             search=patient_search(seen))
-    assert code == EXIT_DONE
+    assert code == ExitCode.DONE
     [row] = await store.fetch_workers()
     assert (row.status, row.exit_reason, row.run) == ("done", "2 runs done", 2)
     assert row.progress["evals_per_s"] == 123.0 and row.progress["stage"] == "anneal"
@@ -145,27 +145,32 @@ async def test_a_stop_command_ends_the_worker_as_stopped(tiny_puzzle, tmp_path):
         await asyncio.sleep(0.01)
     [row] = await store.fetch_workers()
     cid = await store.enqueue_command("stop", target=f"worker:{row.id}")
-    assert await asyncio.wait_for(task, 10) == EXIT_DONE
+    assert await asyncio.wait_for(task, 10) == ExitCode.DONE
     [row] = await store.fetch_workers()
     assert (row.status, row.exit_reason) == ("stopped", f"stop command #{cid}")
     assert (await store.fetch_commands())[0].status == "done"
 
 
-async def test_the_answer_in_the_pool_ends_the_worker_as_solved(tiny_puzzle, tiny_answer, tmp_path):
+async def test_the_answer_found_by_another_ends_the_worker_done_not_solved(tiny_puzzle, tiny_answer,
+                                                                          tmp_path):
+    """Exit 3 (nothing left to search), but the row says done: SOLVED is for the worker
+    that delivered the answer, so a relaunch on a solved pool never shows a 'solved'
+    worker whose best is not the answer."""
     store = MemoryStore()
     await store.submit(tiny_puzzle, tiny_answer, origin="injected")
     args = worker_args(tmp_path, "--forever", "--run-seconds", "30",
                        "--burst-seconds", "30")
     code = await asyncio.wait_for(run_worker(args, tiny_puzzle, open_store=opener(store),
                                              search=patient_search([])), 10)
-    assert code == EXIT_SOLVED
-    assert (await store.fetch_workers())[0].status == "solved"
+    assert code == ExitCode.SOLVED
+    [row] = await store.fetch_workers()
+    assert row.status == "done" and "found by another" in row.exit_reason
 
 
 async def test_the_real_search_solves_a_small_puzzle_and_says_so(tiny_puzzle, tmp_path):
     store = MemoryStore()
     args = worker_args(tmp_path, "--forever", "--run-seconds", "20")
-    assert await run_worker(args, tiny_puzzle, open_store=opener(store)) == EXIT_SOLVED
+    assert await run_worker(args, tiny_puzzle, open_store=opener(store)) == ExitCode.SOLVED
     assert (await store.fetch_best()).matches_target
     assert (await store.fetch_workers())[0].status == "solved"
 
@@ -177,7 +182,7 @@ async def test_a_search_that_fails_is_said_in_the_pool_as_crashed(tiny_puzzle, t
     store = MemoryStore()
     args = worker_args(tmp_path, "--runs", "1", "--run-seconds", "5")
     code = await run_worker(args, tiny_puzzle, open_store=opener(store), search=broken)
-    assert code == EXIT_FAILED
+    assert code == ExitCode.FAILED
     [row] = await store.fetch_workers()
     assert row.status == "crashed" and "the search broke" in row.exit_reason
 
@@ -188,7 +193,7 @@ async def test_offline_at_exit_spools_and_the_next_worker_delivers(tiny_puzzle, 
 
     args = worker_args(tmp_path, "--runs", "1", "--run-seconds", "0.1", "--burst-seconds", "0.05")
     code = await run_worker(args, tiny_puzzle, open_store=unreachable, search=patient_search([]))
-    assert code == EXIT_SPOOLED
+    assert code == ExitCode.SPOOLED
     [spool] = list(Path(tmp_path / "spool").glob("here-*.jsonl"))
     waiting = len(spool.read_text().splitlines())
     store = MemoryStore()

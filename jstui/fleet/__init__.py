@@ -3,13 +3,13 @@ stop, relaunch, watch. No UI code; everything is asyncio.
 
 API for the UI (all results are immutable dataclasses from `jstui.fleet.model`)::
 
-    from jstui.config import load_config, find_config, with_overrides, ConfigError
+    from jstui.plan import resolve
     from jstui.fleet import Fleet, NodeState, WorkerState
 
-    fleet = Fleet.from_config(cfg)                # cfg: FleetConfig (jstui.config)
-    fleet = await Fleet.local_default(puzzle=None, dsn=None, workers=None)
-        # no fleet file: this machine as node kind "local", the embedded PostgreSQL
-        # (started if needed), a generated default puzzle, one worker per core
+    plan = await resolve(config=None, dsn=None, puzzle=None, pool="start")
+        # the fleet file's fleet, or (no fleet file) this machine as node kind "local",
+        # the embedded PostgreSQL, the first-run puzzle, one worker per core
+    fleet = Fleet.from_config(plan.fleet)         # a FleetConfig (jstui.config)
     fleet.add_state_listener(cb)                  # cb(NodeHealth) on every state change
     fleet.health(node) -> NodeHealth              # connecting / up / down + reason
 
@@ -43,7 +43,7 @@ Shell-side helpers (for `jstui status` etc.): jstui.fleet.cli.add_commands(subpa
 adds status/deploy/launch/stop/relaunch/logs/check; jstui.fleet.cli.run(args) runs one;
 jstui.fleet.cli.status_tables(FleetStatus) -> rich Tables.
 
-Worker states (the one vocabulary, solver.pool.states.WorkerState: the pool stores these
+Worker states (the one vocabulary, solver.pool.lifecycle.WorkerState: the pool stores these
 words, the screen and `jstui status` say them): a worker that exited 0 is DONE
 (its runs were done), exit 3 is SOLVED (the pool holds the exact answer), ended by stop
 is STOPPED, any other exit is CRASHED (log_tail says why), gone without an exit record

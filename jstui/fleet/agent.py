@@ -4,8 +4,11 @@ starts workers fully detached under a small supervisor, stops them, reports them
 Deployed as WORKDIR/lib/jstui_agent.py and called as
 `PYTHON WORKDIR/lib/jstui_agent.py WORKDIR COMMAND [JSON | -]` (`-`: the JSON on stdin);
 it prints one JSON document.
-Layout: WORKDIR/run/SLOT.json (pids, start), WORKDIR/run/SLOT.exit (exit record),
-WORKDIR/logs/SLOT.log (the worker's stdout and stderr).
+Layout: WORKDIR/run/SLOT.json (the slot's newest worker: pids, start, log),
+WORKDIR/run/SLOT.exit (its exit record), WORKDIR/run/workers.jsonl (every worker ever
+launched here: slot, pid, start, log), WORKDIR/logs/SLOT-STAMP-PID.log (one worker's
+stdout and stderr; the newest KEEP_LOGS of a slot are kept), WORKDIR/logs/SLOT.log (a
+link to the slot's newest log), WORKDIR/puzzles/FINGERPRINT.npz (deployed puzzles).
 """
 from __future__ import annotations
 
@@ -19,10 +22,72 @@ import sys
 import time
 
 
+KEEP_LOGS = 10   # per slot: older workers' logs are removed at a launch
+
+
 def _paths(workdir, slot):
     return (os.path.join(workdir, "run", "%d.json" % slot),
             os.path.join(workdir, "run", "%d.exit" % slot),
             os.path.join(workdir, "logs", "%d.log" % slot))
+
+
+def _worker_log(workdir, slot, started):
+    """One worker's own log: a slot's runs never share a file."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(started))
+    return os.path.join(workdir, "logs", "%d-%s-%d.log" % (slot, stamp, os.getpid()))
+
+
+def _link_newest(workdir, slot, log_path):
+    """logs/SLOT.log points at the slot's newest log (replaced atomically)."""
+    link = _paths(workdir, slot)[2]
+    tmp = "%s.%d.tmp" % (link, os.getpid())
+    try:
+        os.symlink(os.path.basename(log_path), tmp)
+        os.replace(tmp, link)
+    except OSError:
+        pass
+
+
+def _prune_logs(workdir, slot):
+    logs = os.path.join(workdir, "logs")
+    try:
+        mine = sorted(n for n in os.listdir(logs)
+                      if n.startswith("%d-" % slot) and n.endswith(".log"))
+    except OSError:
+        return
+    for name in mine[:-KEEP_LOGS]:
+        try:
+            os.remove(os.path.join(logs, name))
+        except OSError:
+            pass
+
+
+def _history(workdir):
+    """Every worker launched here, oldest first."""
+    try:
+        with open(os.path.join(workdir, "run", "workers.jsonl")) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue   # a line cut by a crash: skip it
+    return out
+
+
+def _log_of(workdir, spec):
+    """The log a tail or read asks for: a worker by pid (any worker launched here), else
+    a slot's newest."""
+    if spec.get("pid") is not None:
+        pid = int(spec["pid"])
+        found = [h for h in _history(workdir) if h.get("pid") == pid]
+        return found[-1]["log"] if found else None
+    slot = int(spec["slot"])
+    rec = _read_json(_paths(workdir, slot)[0]) or {}
+    return rec.get("log") or _paths(workdir, slot)[2]
 
 
 def _read_json(path):
@@ -110,8 +175,11 @@ def worker_record(workdir, slot, tail_lines=5):
     stop_mark = _read_json(stop_path)
     if ex is not None and stop_mark is not None and stop_mark.get("started") == ex.get("started"):
         ex = dict(ex, stopped=True)
+    log_path = rec.get("log") or log_path
+    argv = rec.get("argv") or []
+    puzzle = argv[argv.index("--puzzle") + 1] if "--puzzle" in argv[:-1] else None
     out = {"slot": slot, "pid": rec.get("pid"), "supervisor": rec.get("supervisor"),
-           "pgid": rec.get("pgid"),
+           "pgid": rec.get("pgid"), "puzzle": puzzle,
            "started": rec.get("started"), "alive": alive, "log": log_path,
            "supervisor_alive": same_boot and _alive(rec.get("supervisor")), "exit": ex}
     if not alive:
@@ -139,14 +207,20 @@ def facts():
 
 
 def status(workdir, tail_lines=5):
-    return {"facts": facts(),
-            "puzzle": os.path.isfile(os.path.join(workdir, "puzzle.npz")),
+    try:
+        puzzles = sorted(n for n in os.listdir(os.path.join(workdir, "puzzles"))
+                         if n.endswith(".npz"))
+    except OSError:
+        puzzles = []
+    return {"facts": facts(), "puzzles": puzzles,
             "workers": [worker_record(workdir, s, tail_lines) for s in _slots(workdir)]}
 
 
 def _supervise(workdir, slot, spec, report_fd):
     """In the detached grandchild: run the worker, keep its pid and exit status."""
-    run_path, exit_path, log_path = _paths(workdir, slot)
+    run_path, exit_path, _ = _paths(workdir, slot)
+    started = time.time()
+    log_path = _worker_log(workdir, slot, started)
     null = os.open(os.devnull, os.O_RDONLY)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(null, 0)
@@ -169,10 +243,10 @@ def _supervise(workdir, slot, spec, report_fd):
         pass
     env = dict(os.environ)
     env.update(spec.get("env", {}))
-    started = time.time()
     record = {"slot": slot, "supervisor": os.getpid(), "pgid": os.getpgrp(),
-              "started": started, "boot": _boot_id(),
+              "started": started, "boot": _boot_id(), "log": log_path,
               "argv": spec["argv"]}
+    _link_newest(workdir, slot, log_path)
     try:
         child = subprocess.Popen(spec["argv"], env=env, cwd=workdir, close_fds=True)
     except OSError as e:
@@ -186,6 +260,8 @@ def _supervise(workdir, slot, spec, report_fd):
         os._exit(0)
     record["pid"] = child.pid
     _write_json(run_path, record)
+    _append_history(workdir, {"slot": slot, "pid": child.pid, "started": started,
+                              "log": log_path})
     os.write(report_fd, json.dumps(record).encode())
     os.close(report_fd)
     while True:
@@ -201,6 +277,17 @@ def _supervise(workdir, slot, spec, report_fd):
     _write_json(exit_path, {"code": code, "ended": time.time(), "started": started,
                             "stopped": bool(stopping)})
     os._exit(0)
+
+
+def _append_history(workdir, entry):
+    """One line, one write, O_APPEND: concurrent launches never interleave a line."""
+    line = (json.dumps(entry) + "\n").encode()
+    fd = os.open(os.path.join(workdir, "run", "workers.jsonl"),
+                 os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
 
 
 def launch_one(workdir, slot, spec):
@@ -237,6 +324,8 @@ def launch_one(workdir, slot, spec):
 def launch(workdir, spec):
     for sub in ("run", "logs"):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
+    for slot in spec["slots"]:
+        _prune_logs(workdir, slot)
     return {"launched": [launch_one(workdir, s, spec) for s in spec["slots"]]}
 
 
@@ -284,21 +373,25 @@ def _signal(rec, sig):
 
 
 def tail(workdir, spec):
-    slot = int(spec["slot"])
-    path = _paths(workdir, slot)[2]
+    """The last lines of one worker's log: by pid, or a slot's newest worker."""
+    path = _log_of(workdir, spec)
     try:
-        size = os.path.getsize(path)
+        size = os.path.getsize(path) if path else 0
     except OSError:
         size = 0
     slots = _slots(workdir)
-    # "exists": a slot never launched has no log to show, which is not an empty log.
-    return {"lines": _tail(path, int(spec.get("lines", 100))), "size": size,
-            "exists": slot in slots or os.path.exists(path), "slots": slots}
+    # "exists": a worker never launched has no log to show, which is not an empty log.
+    known = path is not None and (spec.get("pid") is not None or int(spec["slot"]) in slots
+                                  or os.path.exists(path))
+    return {"lines": _tail(path, int(spec.get("lines", 100))) if path else [], "size": size,
+            "exists": known, "slots": slots, "log": path}
 
 
 def read(workdir, spec):
     """The log from byte `offset` on (64 KiB at most); from 0 if the log was cut."""
-    path = _paths(workdir, int(spec["slot"]))[2]
+    path = _log_of(workdir, spec)
+    if path is None:
+        return {"text": "", "offset": 0}
     offset = int(spec.get("offset", 0))
     try:
         with open(path, "rb") as f:

@@ -1,5 +1,8 @@
-"""What deploy sends to a node: the `solver` package, the node agent and the puzzle as
-a compact .npz, each with its content hash (paths relative to the work directory)."""
+"""What deploy sends to a node: the `solver` package, the node agent and the configured
+puzzle as a compact .npz named by its fingerprint (puzzles/FINGERPRINT.npz), each with
+its content hash (paths relative to the work directory). A worker is launched on the
+puzzle file of the configured puzzle's fingerprint, so the puzzle deployed and the
+puzzle run are always the configured one, whatever ran on the node before."""
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +12,7 @@ from pathlib import Path
 import platformdirs
 
 AGENT_REL = "lib/jstui_agent.py"
-PUZZLE_REL = "puzzle.npz"
+PUZZLES_DIR = "puzzles"
 
 
 @dataclass(frozen=True)
@@ -45,25 +48,42 @@ def agent_file() -> BundleFile:
     return BundleFile(AGENT_REL, path, file_sha256(path))
 
 
-def puzzle_npz(puzzle_path: str | Path, cache_dir: Path | None = None) -> Path:
-    """The compact .npz of a puzzle directory (cached by fingerprint) or the .npz itself."""
+def puzzle_npz(puzzle_path: str | Path, cache_dir: Path | None = None) -> tuple[Path, str]:
+    """(the compact .npz of a puzzle directory, cached by fingerprint, or the .npz
+    itself; the puzzle's fingerprint)."""
     from solver.puzzle.files import load_puzzle, save_npz
 
     source = Path(puzzle_path).expanduser()
-    if source.is_file() and source.suffix == ".npz":
-        return source
     puzzle = load_puzzle(source)  # PuzzleError names the file
+    if source.is_file() and source.suffix == ".npz":
+        return source, puzzle.fingerprint
     cache = cache_dir or Path(platformdirs.user_cache_dir("jstui")) / "puzzles"
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / f"{puzzle.fingerprint}.npz"
     if not target.is_file():
         save_npz(puzzle, target)  # written atomically
-    return target
+    return target, puzzle.fingerprint
 
 
-def build_bundle(puzzle_path: str | Path | None) -> list[BundleFile]:
+@dataclass(frozen=True)
+class Bundle:
+    files: tuple[BundleFile, ...]
+    puzzle_rel: str | None       # where the configured puzzle lies under a work directory
+
+    @property
+    def puzzle_name(self) -> str | None:
+        return Path(self.puzzle_rel).name if self.puzzle_rel else None
+
+
+def puzzle_rel(fingerprint: str) -> str:
+    return f"{PUZZLES_DIR}/{fingerprint}.npz"
+
+
+def build_bundle(puzzle_path: str | Path | None) -> Bundle:
     files = [*solver_files(), agent_file()]
+    rel = None
     if puzzle_path is not None:
-        npz = puzzle_npz(puzzle_path)
-        files.append(BundleFile(PUZZLE_REL, npz, file_sha256(npz)))
-    return files
+        npz, fingerprint = puzzle_npz(puzzle_path)
+        rel = puzzle_rel(fingerprint)
+        files.append(BundleFile(rel, npz, file_sha256(npz)))
+    return Bundle(tuple(files), rel)

@@ -7,7 +7,7 @@ from jstui.config import FleetConfig
 from jstui.fleet.model import NodeResult
 from jstui.fleet.node import NodeOps
 from jstui.fleet.transport import describe_error
-from solver.pool.store import redact
+from solver.pool.locate import redact
 
 POOL_ROW = "(pool)"  # check's row for the pool: no node name has parentheses
 

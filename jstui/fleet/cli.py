@@ -97,8 +97,20 @@ def status_tables(st: FleetStatus) -> list[Table]:
             fmt_age(now - since) if since else "-",
             "-" if w.exit_code is None else str(w.exit_code),
             f"{w.heartbeat_age:.0f}s ago" if w.heartbeat_age is not None else "-",
-            clip(last_words(w.log_tail), 70) if not w.state.alive else w.log_path)
+            clip(exit_line(w), 70) if not w.state.alive else w.log_path)
     return [nodes, workers]
+
+
+def exit_line(w) -> str:
+    """Why an ended worker ended: its exit record said in words, and for a failure its
+    own last line (a traceback's last line); without a record, its own last line."""
+    seen = w.seen
+    if seen.exit is None:
+        return "no exit record; its last line: " + last_words(w.log_tail)
+    line = seen.exit.describe()
+    if seen.exit.state.value == "crashed" and (seen.exit.code or 0) > 0:
+        line += " — " + last_words(w.log_tail)
+    return line
 
 
 # The worker's own log prefix: "2026-01-01T12:00:00.000Z NODE pid=123 INFO ".

@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from typing import AsyncIterator, Awaitable, Callable, Sequence
 
 from jstui.config import ConfigError, FleetConfig, NodeConfig
-from jstui.fleet.bundle import PUZZLE_REL, BundleFile, build_bundle
+from jstui.fleet.bundle import Bundle, build_bundle
 from jstui.fleet.join import node_facts, worker_process
 from jstui.fleet.model import (FleetStatus, NodeFacts, NodeHealth, NodeResult, NodeState,
                                NodeStatus)
@@ -18,15 +18,16 @@ from jstui.fleet.node import NodeOps, NotDeployed
 from jstui.fleet.transport import NodeError, StateListener, make_transport
 from solver.pool.locate import DSN_ENV
 
-# argv of one worker on a node: (node, fleet config) -> [python, -m, solver.worker, ...]
-WorkerArgv = Callable[[NodeConfig, FleetConfig], list[str]]
+# argv of one worker on a node: (node, fleet config, the puzzle file under the node's work
+# directory) -> [python, -m, solver.worker, ...]
+WorkerArgv = Callable[[NodeConfig, FleetConfig, str], list[str]]
 
 
-def solver_worker_argv(node: NodeConfig, cfg: FleetConfig) -> list[str]:
-    """The real worker, with absolute paths only; the DSN travels in JSTUI_DSN so a
-    password does not show in `ps`."""
+def solver_worker_argv(node: NodeConfig, cfg: FleetConfig, puzzle_rel: str) -> list[str]:
+    """The real worker on the configured puzzle, with absolute paths only; the DSN travels
+    in JSTUI_DSN so a password does not show in `ps`."""
     workdir = PurePosixPath(node.workdir)
-    argv = [node.python, "-m", "solver.worker", "--puzzle", str(workdir / PUZZLE_REL),
+    argv = [node.python, "-m", "solver.worker", "--puzzle", str(workdir / puzzle_rel),
             "--node", node.name, "--spool-dir", str(workdir / "spool")]
     argv += ["--runs", str(cfg.workers.runs)] if cfg.workers.runs else ["--forever"]
     return argv + list(cfg.workers.extra_args)
@@ -43,7 +44,7 @@ class Fleet:
                      for n in config.nodes}
         self._status_tasks: dict[str, asyncio.Task] = {}
         self._last: dict[str, NodeStatus] = {}
-        self._bundle: list[BundleFile] | None = None
+        self._bundle: Bundle | None = None
         self._store = None
         self._pool_retry_at = 0.0
         self._pool_error = ""
@@ -52,15 +53,6 @@ class Fleet:
     @classmethod
     def from_config(cls, config: FleetConfig, **kwargs) -> "Fleet":
         return cls(config, **kwargs)
-
-    @classmethod
-    async def local_default(cls, *, puzzle: str | None = None, dsn: str | None = None,
-                            workers: int | None = None, make_puzzle: bool = True) -> "Fleet":
-        """No fleet file: this machine, the embedded PostgreSQL, a default puzzle."""
-        from jstui.fleet.local import local_default_config
-
-        return cls(await local_default_config(puzzle=puzzle, dsn=dsn, workers=workers,
-                                              make_puzzle=make_puzzle))
 
     # ---- node state -------------------------------------------------------------
 
@@ -128,7 +120,7 @@ class Fleet:
 
         return await check_pool(self.config)
 
-    async def bundle(self) -> list[BundleFile]:
+    async def bundle(self) -> Bundle:
         """The files deploy sends; the puzzle .npz is made once per fleet."""
         if self._bundle is None:
             self._bundle = await asyncio.to_thread(build_bundle, self.config.puzzle)
@@ -136,7 +128,7 @@ class Fleet:
 
     async def deploy(self, node: str | None = None) -> list[NodeResult]:
         bundle = await self.bundle()
-        return await self._each(self._select(node), lambda ops: ops.deploy(bundle))
+        return await self._each(self._select(node), lambda ops: ops.deploy(bundle.files))
 
     async def launch(self, node: str | None = None, n: int | None = None) -> list[NodeResult]:
         """Start n more workers per node; by default fill up to the configured count. A
@@ -151,27 +143,45 @@ class Fleet:
             count = n if n is not None else max(0, ops.node.workers - len(alive))
             free = (s for s in itertools.count() if s not in alive)
             result = await self._launch_slots(ops, list(itertools.islice(free, count)))
-            return replace(result, detail=f"{deployed}; {result.detail}") if deployed else result
+            detail = "; ".join(p for p in (deployed, result.detail,
+                                          await self._other_puzzles(ops, state)) if p)
+            return replace(result, detail=detail)
         return await self._each(self._select(node), one)
 
     async def _deployed_state(self, ops: NodeOps) -> tuple[dict | NodeResult, str]:
-        """(the agent's state, what was deployed first or ""), or (why not, "")."""
+        """(the agent's state, what was deployed first or ""), or (why not, ""). The node
+        must hold the configured puzzle (by fingerprint): whatever puzzle ran there
+        before, the one launched is the configured one."""
         needs_puzzle = self._worker_argv is solver_worker_argv
+        if needs_puzzle and self.config.puzzle is None:
+            where = self.config.source or "the fleet config"
+            return NodeResult(ops.node.name, False, error=f"node {ops.node.name}: {where} "
+                              "names no puzzle to run ([puzzle] path or --puzzle)"), ""
+        bundle = await self.bundle()
         try:
             state = await ops.status(0)
-            if not needs_puzzle or state.get("puzzle"):
+            if bundle.puzzle_name in state.get("puzzles", ()) or not needs_puzzle:
                 return state, ""
         except NotDeployed:
             pass
-        if needs_puzzle and self.config.puzzle is None:
-            where = self.config.source or "the fleet config"
-            return NodeResult(ops.node.name, False, error=f"node {ops.node.name}: no puzzle "
-                              f"in {ops.node.workdir}, and {where} names none to deploy "
-                              "([puzzle] path or --puzzle)"), ""
-        deployed = await ops.deploy(await self.bundle())
+        deployed = await ops.deploy(bundle.files)
         if not deployed.ok:
             return replace(deployed, error=f"{deployed.error} (deploying before launch)"), ""
         return await ops.status(0), f"deployed first: {len(deployed.uploaded)} file(s) sent"
+
+    async def _other_puzzles(self, ops: NodeOps, state: dict) -> str:
+        """A word on the node's live workers that run another puzzle than the configured
+        one (launch never stops work; relaunch puts them on this puzzle)."""
+        rel = (await self.bundle()).puzzle_rel
+        if rel is None or self._worker_argv is not solver_worker_argv:
+            return ""
+        mine = str(PurePosixPath(ops.node.workdir) / rel)
+        others = [f"{ops.node.name}/{w['slot']}" for w in state["workers"]
+                  if w["alive"] and w.get("puzzle") and w["puzzle"] != mine]
+        if not others:
+            return ""
+        return (f"{len(others)} worker(s) still run another puzzle ({', '.join(others[:4])}): "
+                "relaunch puts them on this one")
 
     async def launch_slots(self, slots: dict[str, list[int]]) -> list[NodeResult]:
         """Start workers in these slots of these nodes (NODE -> slots)."""
@@ -187,7 +197,7 @@ class Fleet:
     async def _launch_slots(self, ops: NodeOps, slots: list[int]) -> NodeResult:
         if not slots:
             return NodeResult(ops.node.name, True, detail="nothing to launch")
-        argv = self._worker_argv(ops.node, self.config)
+        argv = self._worker_argv(ops.node, self.config, (await self.bundle()).puzzle_rel or "")
         launched = (await ops.launch(slots, argv, {DSN_ENV: self.config.dsn}))["launched"]
         started = [f"{ops.node.name}/{r['slot']}" for r in launched
                    if r.get("pid") and not r.get("skipped")]
@@ -237,6 +247,15 @@ class Fleet:
         """The last lines of a worker's log ("NODE/SLOT"); NodeError if unreachable,
         ConfigError if the node has no such slot."""
         return (await self._tail(worker, lines))[2]["lines"]
+
+    async def tail_worker_log(self, node: str, pid: int, lines: int = 100) -> list[str]:
+        """The last lines of one worker's own log, by its pid: any worker launched on the
+        node, the slot's newest or not (ConfigError if the node knows no such worker)."""
+        ops = self._node_ops(node)
+        answer = await ops.tail_pid(pid, lines)
+        if not answer.get("exists", True):
+            raise ConfigError(f"node {node} launched no worker with pid {pid}")
+        return answer["lines"]
 
     async def _tail(self, worker: str, lines: int) -> tuple[NodeOps, int, dict]:
         nodes, slot = self._parse_target(worker)

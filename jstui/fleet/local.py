@@ -2,14 +2,13 @@
 PostgreSQL, and a generated default puzzle (or --puzzle DIR)."""
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import sys
 from pathlib import Path
 
-from jstui.config import FleetConfig, NodeConfig
-from solver.pool.locate import data_dir, resolve_dsn
+from jstui.config import NodeConfig
+from solver.pool.locate import data_dir
 
 # The first run's puzzle: one the fleet visibly works on. A 'pairing' puzzle pairs by
 # trace, but no weight tells the order, so it comes from the data (one solve process
@@ -54,17 +53,3 @@ def local_node(workers: int | None = None) -> NodeConfig:
                       python=sys.executable, workdir=str(data_dir() / "node"),
                       workers=workers if workers is not None else (os.cpu_count() or 1),
                       labels={"role": "local"})
-
-
-async def local_default_config(*, puzzle: str | None = None, dsn: str | None = None,
-                               workers: int | None = None, start_pool: bool = True,
-                               make_puzzle: bool = True) -> FleetConfig:
-    """The embedded default. Starting PostgreSQL and generating the puzzle block, so
-    they run in a thread, and only when asked: `status` needs neither."""
-    dsn = await asyncio.to_thread(resolve_dsn, dsn, embedded="start" if start_pool else "running")
-    if puzzle is None and make_puzzle:
-        puzzle = str(await asyncio.to_thread(default_puzzle_dir))
-    elif puzzle is None and default_puzzle_path().is_dir():   # made by an earlier run
-        puzzle = str(default_puzzle_path())
-    return FleetConfig(dsn=dsn, nodes=(local_node(workers),),
-                       puzzle=str(Path(puzzle).expanduser().resolve()) if puzzle else None)

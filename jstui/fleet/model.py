@@ -2,28 +2,19 @@
 processes and the per-node results of deploy / launch / stop / check."""
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Mapping
 
-# The one vocabulary of worker states lives with the pool (the worker writes it there).
-from solver.pool.states import WorkerState
-
-
-class NodeState(str, enum.Enum):
-    """Where the connection to a node stands."""
-
-    UNKNOWN = "unknown"        # not contacted yet
-    CONNECTING = "connecting"
-    UP = "up"
-    DOWN = "down"              # `reason` says why; retried with backoff
+# The one vocabulary of worker and node states lives with the pool (solver.pool).
+from solver.pool.lifecycle import Exit, ProcessSeen, WorkerState
+from solver.pool.words import NodeState
 
 
 # How each state is drawn, by the shell's tables and the screen alike.
 STATE_STYLE = {
     WorkerState.RUNNING: "green", WorkerState.STALLED: "yellow", WorkerState.DONE: "cyan",
     WorkerState.SOLVED: "bold green", WorkerState.STOPPED: "dim",
-    WorkerState.CRASHED: "bold red", WorkerState.LOST: "red",
+    WorkerState.CRASHED: "bold red", WorkerState.LOST: "red", WorkerState.UNKNOWN: "magenta",
 }
 
 
@@ -65,10 +56,19 @@ class WorkerProcess:
     log_tail: tuple[str, ...] = ()  # last lines, for ended workers
     heartbeat_age: float | None = None  # seconds since the pool heard of it
     pool_status: str | None = None
+    alive: bool = False                # its process runs (the agent's word)
+    stopped: bool = False              # it was stopped by the operator
+    has_exit: bool = False             # the agent kept its exit record
 
     @property
     def name(self) -> str:
         return f"{self.node}/{self.slot}"
+
+    @property
+    def seen(self) -> ProcessSeen:
+        """The process as its node reports it (solver.pool.lifecycle)."""
+        exit = Exit(self.exit_code, self.stopped) if self.has_exit else None
+        return ProcessSeen(self.alive, exit)
 
 
 @dataclass(frozen=True)

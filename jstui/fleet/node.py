@@ -59,6 +59,13 @@ for top in ("lib/solver",):
 for rel in ("lib/jstui_agent.py", "puzzle.npz"):
     if os.path.isfile(os.path.join(root, rel)):
         add(rel)
+try:
+    names = os.listdir(os.path.join(root, "puzzles"))
+except OSError:
+    names = []
+for name in names:
+    if name.endswith(".npz"):
+        add("puzzles/" + name)
 print(json.dumps(out))
 """
 
@@ -150,9 +157,11 @@ class NodeOps:
         if any(f.rel == AGENT_REL for f in changed):
             await self.aclose_served()  # the warm agent runs the old code
             self._served_retry_at = 0.0
-        # Modules that left the package must not linger to be imported by mistake.
-        stale = sorted(rel for rel in remote if rel.startswith("lib/solver/")
-                       and rel not in wanted)
+        # Modules that left the package must not linger to be imported by mistake, nor
+        # puzzles other than the configured one (the single puzzle.npz of older
+        # versions included): a worker only ever runs the one it is launched on.
+        stale = sorted(rel for rel in remote if rel not in wanted and (
+            rel.startswith(("lib/solver/", "puzzles/")) or rel == "puzzle.npz"))
         if stale:
             r = await self.transport.run(["rm", "-f", *(str(self.workdir / s) for s in stale)])
             if r.returncode != 0:
@@ -247,6 +256,10 @@ class NodeOps:
     async def tail(self, slot: int, lines: int) -> dict:
         """{"lines": the last lines, "size": the log's size in bytes}"""
         return await self.served("tail", {"slot": slot, "lines": lines})
+
+    async def tail_pid(self, pid: int, lines: int) -> dict:
+        """The same for the worker with this pid (any launched on the node)."""
+        return await self.served("tail", {"pid": pid, "lines": lines})
 
     async def read(self, slot: int, offset: int) -> dict:
         """{"text": whole lines from byte `offset`, "offset": where to read next}"""

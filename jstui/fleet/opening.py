@@ -1,9 +1,7 @@
-"""Which fleet a command drives: the fleet file's (--config, $JSTUI_CONFIG, the XDG
-config dir), else this machine alone on the embedded pool. `jstui` and
-`python -m jstui.fleet` both open it here."""
+"""Which fleet a command drives: the Plan's (jstui.plan: the fleet file's, --config,
+$JSTUI_CONFIG, the XDG config dir; else this machine alone on the embedded pool).
+`python -m jstui.fleet` opens it here; `jstui` reads its own Plan."""
 from __future__ import annotations
-
-from jstui.config import find_config, load_config, with_overrides
 
 
 async def open_fleet(config: str | None, *, dsn: str | None = None, puzzle: str | None = None,
@@ -12,11 +10,8 @@ async def open_fleet(config: str | None, *, dsn: str | None = None, puzzle: str 
     """(Fleet, is_local_default). Without a fleet file: START_POOL starts the embedded
     PostgreSQL if needed, MAKE_PUZZLE generates the default puzzle if it is not there."""
     from jstui.fleet.fleet import Fleet
-    from jstui.fleet.local import local_default_config
+    from jstui.plan import resolve
 
-    path = find_config(config)
-    if path is None:
-        cfg = await local_default_config(puzzle=puzzle, dsn=dsn, workers=workers,
-                                         start_pool=start_pool, make_puzzle=make_puzzle)
-        return Fleet.from_config(cfg), True
-    return Fleet.from_config(with_overrides(load_config(path), dsn=dsn, puzzle=puzzle)), False
+    plan = await resolve(config=config, dsn=dsn, puzzle=puzzle, workers=workers,
+                         pool="start" if start_pool else "running", make_puzzle=make_puzzle)
+    return Fleet.from_config(plan.fleet), plan.local

@@ -10,8 +10,7 @@ from textual.widgets import Input
 
 from jstui.app import ControlCenter
 from jstui.replay.timeline import Timeline
-from jstui.snapshot import EMPTY, Snapshot
-from jstui.widgets.events import EventLog
+from jstui.snapshot import Snapshot
 from jstui.widgets.format import fmt_mse
 from jstui.widgets.modals import AskScreen
 
@@ -44,12 +43,7 @@ class ReplayApp(ControlCenter):
         return True
 
     def watch_snapshot(self, snap: Snapshot) -> None:
-        if self.previous is not None and snap.taken_at < self.previous.taken_at:
-            log = self.query_one(EventLog)   # back in time: the log starts over
-            log.clear()
-            log.last_id = 0
-        if self.previous is None:
-            self.previous = EMPTY   # an answer in the replay lands when it landed
+        # (back in time: the event log redraws itself in the order of the run)
         super().watch_snapshot(snap)
         if self.query(Timeline):
             self.query_one(Timeline).show(self.source)

@@ -28,7 +28,7 @@ async def open_run(args):
     from jstui.replay.run import ReplayError, load_run
     from solver.pool import PoolError, connect
     from solver.pool.locate import NO_DSN, resolve_dsn
-    from solver.pool.store import redact
+    from solver.pool.locate import redact
 
     dsn = resolve_dsn(args.dsn, embedded="running")
     if not dsn:

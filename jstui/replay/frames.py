@@ -13,7 +13,7 @@ from jstui.puzzles import Shown
 from jstui.replay.run import Run
 from jstui.snapshot import Snapshot
 from solver.pool.rows import PoolCounts, WorkerRow, WorkerSample
-from solver.pool.states import SILENT_AFTER_S, WorkerState
+from solver.pool.lifecycle import SILENT_AFTER_S, WorkerState
 
 ZONE_K = 20          # the top solutions the zones are judged from, as on the live screen
 EVENTS_SHOWN = 200

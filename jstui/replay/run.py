@@ -8,11 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jstui.assemble import EventBook
 from jstui.snapshot import Event
 from solver.pool.rows import PuzzleRow, SolutionTimeline
 
-EVENTS_READ = 100_000   # observations and commands read per run (newest first)
+EVENTS_READ = 100_000   # events read per run (the newest)
 
 
 class ReplayError(Exception):
@@ -55,14 +54,11 @@ def build_run(puzzle: PuzzleRow, label: str, solutions: SolutionTimeline, worker
                min(times, default=0.0), max(times, default=0.0))
 
 
-def replay_events(observations, commands, refusals, puzzle_id: int) -> tuple[Event, ...]:
-    """The live screen's events (jstui.assemble.EventBook), by time, numbered in order."""
-    book = EventBook(keep=10 * EVENTS_READ)
-    book.observations([o for o in observations if o.puzzle_id in (None, puzzle_id)])
-    book.commands([c for c in commands if c.puzzle_id in (None, puzzle_id)])
-    book.refusals([r for r in refusals if r.get("puzzle_id") in (None, puzzle_id)])
-    ordered = sorted(book.snapshot(), key=lambda e: (e.at, e.id))
-    return tuple(Event(i + 1, e.at, e.kind, e.text) for i, e in enumerate(ordered))
+def replay_events(rows) -> tuple[Event, ...]:
+    """The event book's rows as the live screen shows them, by time, numbered in order."""
+    ordered = sorted(rows, key=lambda r: (r.at, r.id))
+    return tuple(Event(i + 1, r.at.timestamp(), r.kind.value, r.line)
+                 for i, r in enumerate(ordered))
 
 
 async def load_run(store, puzzle_id: int, label: str) -> Run:
@@ -75,7 +71,5 @@ async def load_run(store, puzzle_id: int, label: str) -> Run:
         raise ReplayError(f"puzzle {label}: the pool holds no solution of it, so there is "
                           "no run to replay")
     worker_rows = await store.fetch_workers(puzzle_id)
-    events = replay_events(await store.fetch_observations(EVENTS_READ, puzzle_id),
-                           await store.fetch_commands(EVENTS_READ),
-                           await store.fetch_refusals(EVENTS_READ), puzzle_id)
+    events = replay_events(await store.fetch_events(puzzle_id, limit=EVENTS_READ))
     return build_run(puzzle, label, solutions, worker_rows, events)

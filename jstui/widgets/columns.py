@@ -15,7 +15,7 @@ from rich.text import Text
 from jstui.fleet.model import STATE_STYLE
 from jstui.snapshot import WorkerView
 from jstui.widgets.format import fmt_age, fmt_mse, fmt_rate, sparkline
-from solver.pool.states import WorkerState
+from solver.pool.lifecycle import WorkerState
 
 TREND_WIDTH = 10
 # The order an operator cares about: the working first, then what needs a look.

@@ -12,22 +12,31 @@ KIND_STYLE = {"error": "bold red", "relaunch": "yellow", "inject": "cyan",
 
 
 class EventLog(RichLog):
-    """Appends only events it has not shown yet (by id)."""
+    """The event book in time order: new events at the end are appended; an event that
+    belongs earlier (stored late, or a replay seeking back) redraws the log in order."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(max_lines=500, wrap=True, min_width=20, markup=False, **kwargs)
-        self.last_id = 0
+        self.shown: tuple[tuple[int, float], ...] = ()
+        self.local: list[Event] = []
         self.can_focus = False
 
     def show(self, events: tuple[Event, ...]) -> None:
-        for e in events:
-            if e.id > self.last_id:
-                self.write(event_line(e))
-                self.last_id = e.id
+        events = tuple(sorted((*events, *self.local), key=lambda e: (e.at, e.id)))
+        keys = tuple((e.id, e.at) for e in events)
+        if keys[:len(self.shown)] == self.shown:
+            fresh = events[len(self.shown):]
+        else:
+            self.clear()
+            fresh = events
+        for e in fresh:
+            self.write(event_line(e))
+        self.shown = keys
 
     def note(self, kind: str, text: str, at: float) -> None:
-        """A local line (an action's outcome) that never came from the pool."""
-        self.write(event_line(Event(0, at, kind, text)))
+        """A line of this screen only (no pool to write to: a recorded state)."""
+        self.local.append(Event(-1_000_000 - len(self.local), at, kind, text))
+        self.show(())
 
 
 def event_line(e: Event) -> Text:

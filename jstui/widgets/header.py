@@ -10,7 +10,8 @@ from jstui.widgets.resizing import RerenderOnResize
 
 
 class StatusHeader(RerenderOnResize, Static):
-    """Two lines: what is being solved, and how close the pool is."""
+    """Three lines: what is being solved; how close the pool is; who acts on it (the
+    observer holding the lease) and the commands not yet ended."""
 
     def show(self, snap: Snapshot, read_only: bool) -> None:
         self.remember(snap, read_only)
@@ -48,15 +49,35 @@ class StatusHeader(RerenderOnResize, Static):
             line2.append(f"  fleet: {snap.fleet_error}", style="red")
         # a fixed height (jstui.tcss): new text needs no layout pass, which would redraw
         # the whole screen on every refresh
-        text = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
+        text = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2, acting_line(snap)])
         self.update(text, layout=False)
 
 
-class AnswerBanner(Static):
-    """Unmissable once the pool holds the target hash; hidden before."""
+def acting_line(snap: Snapshot) -> Text:
+    """The observer that acts (or that none does), then each command under way or
+    waiting, a waiting one with why nobody took it."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append("observer ")
+    obs = snap.observer
+    if obs is None:
+        line.append("none", style="yellow")
+    else:
+        line.append(obs.line, style="" if obs.live else "yellow")
+    for c in snap.commands:
+        style = "magenta" if c.status == "claimed" else ("bold yellow" if c.waiting_why else "dim")
+        line.append("  ·  ")
+        line.append(c.line, style=style)
+    return line
 
-    def show(self, snap: Snapshot) -> None:
-        self.display = snap.solved
-        if snap.solved:
-            self.update(Text(f"★ EXACT ANSWER FOUND: the pool holds the target hash "
-                             f"{short_hash(snap.target_sha256, 16)} ★", justify="center"))
+
+class AnswerBanner(Static):
+    """Unmissable when the answer lands while the screen watches; hidden otherwise (the
+    header says FOUND for a puzzle solved before)."""
+
+    def show(self, snap: Snapshot, landed: bool = True) -> None:
+        self.display = snap.solved and landed
+        if self.display:
+            what = (f"the pool holds the target hash {short_hash(snap.target_sha256, 16)}"
+                    if snap.target_sha256 else
+                    f"an arrangement reproduces pred exactly (sha256 {short_hash(snap.best_sha256, 16)})")
+            self.update(Text(f"★ EXACT ANSWER FOUND: {what} ★", justify="center"))

@@ -8,22 +8,26 @@ honour it:
     store = MemoryStore()                 # one process, for tests; same calls, same rows
     async with store: ...                 # or await store.close()
 
-Rows are the frozen dataclasses of solver.pool.rows; worker states are the words of
-solver.pool.states.WorkerState; the knobs are solver.pool.knobs.KNOBS; where the DSN and
-the data directory come from is solver.pool.locate. LISTEN channel for change notices:
-solver.pool.schema.NOTIFY_CHANNEL, the payload a table name.
+Rows are the frozen dataclasses of solver.pool.rows; worker states and their transitions
+are solver.pool.lifecycle; the other words (command status, node state, exit code, event
+kind and source) are the enums of solver.pool.words; the knobs are solver.pool.knobs.KNOBS;
+where the DSN and the data directory come from is solver.pool.locate. LISTEN channel for
+change notices: solver.pool.schema.NOTIFY_CHANNEL, the payload a table name.
 """
 from .base import Store
-from .errors import PoolError, SubmissionRefused
+from .errors import PoolError, SubmissionRefused, UnknownRow
+from .lifecycle import Exit, WorkerState
 from .memory import MemoryStore
-from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, InterventionRow,
-                   ObservationRow, PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow)
-from .states import WorkerState
+from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, EventRow, HistoryPoint,
+                   InterventionRow, LeaseRow, ObservationRow, PoolCounts, PuzzleRow, SolutionRow,
+                   Submitted, WorkerRow)
 from .store import PoolStore, connect, is_connection_error
+from .words import CommandStatus, EventKind, EventSource, ExitCode, NodeState
 
 __all__ = [
     "connect", "Store", "PoolStore", "MemoryStore", "PoolError", "SubmissionRefused",
     "is_connection_error", "WorkerState", "PuzzleRow", "SolutionRow", "Submitted", "WorkerRow",
     "Beat", "BeatReply", "HistoryPoint", "ConfigKnob", "CommandRow", "ObservationRow",
-    "PoolCounts", "InterventionRow",
+    "PoolCounts", "InterventionRow", "EventRow", "LeaseRow", "UnknownRow", "Exit",
+    "CommandStatus", "EventKind", "EventSource", "ExitCode", "NodeState",
 ]

@@ -6,34 +6,41 @@ tests over both. All calls are async and hand out the frozen rows of solver.pool
 
 Errors: PoolError when the store cannot be used (unreachable, wrong schema);
 SubmissionRefused (one sentence, logged in the refusals) for a solution refused at the
-door; ValueError naming the knob for a config value outside its limits. A connection
-that goes away raises whatever `is_connection_error` recognises: retry later.
+door; ValueError naming the knob for a config value outside its limits; UnknownRow (a
+KeyError) for a write addressed to an id the pool does not hold, while a read of one row
+by an unknown id returns None. A connection that goes away raises whatever
+`is_connection_error` recognises: retry later.
 
-Every read that takes `puzzle_id=None` means the current puzzle (`current_puzzle_id`).
+Every read that takes `puzzle_id=None` means the current puzzle (`current_puzzle_id`),
+except the event book's, where None means every puzzle. "Exact" is one rule
+(solver.puzzle.answer.is_exact), decided at the door and stored with the solution:
+`has_exact`, `counts().exact`, the heartbeat's reply and the timeline all read it, with or
+without a target hash. Worker states move only as solver.pool.lifecycle allows.
 """
 from __future__ import annotations
 
 import abc
 import asyncio
+import math
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from .errors import SubmissionRefused
-from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, InterventionRow,
-                   ObservationRow, PoolCounts, PuzzleRow, SolutionRow, SolutionTimeline, Submitted,
-                   WorkerRow, WorkerSample)
-from .states import SILENT_AFTER_S
+from .lifecycle import SILENT_AFTER_S, Exit, WorkerState
+from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, EventRow, HistoryPoint,
+                   InterventionRow, LeaseRow, ObservationRow, PoolCounts, PuzzleRow, SolutionRow,
+                   SolutionTimeline, Submitted, WorkerRow, WorkerSample)
 from .validate import check_claim, check_shape, check_submission
+from .words import CommandStatus, EventKind, EventSource
 
-# Without a target hash, an MSE this small means the arrangement reproduces pred exactly
-# (the true answer sits near 1e-14 in float64; the next best is many orders above).
-EXACT_MSE = 1e-10
+# An observer that has not renewed its lease for this long has lost it: another may act.
+LEASE_TTL_S = 20.0
 # Commands a worker takes from the queue (targeted "worker:ID" or "node:NAME"); the tool
 # commands (inject, surgery, zones, breakpoints) go to the observer.
 WORKER_COMMANDS = ("stop", "new_run")
 TOOL_COMMANDS = ("inject", "surgery", "zones", "breakpoints")
 # Tables a change notice may name (the payload of every notice).
 TABLES = frozenset({"puzzles", "solutions", "workers", "config", "commands", "observations",
-                    "refusals", "interventions"})
+                    "refusals", "interventions", "events"})
 
 
 class Listener(Protocol):
@@ -113,7 +120,8 @@ class Store(abc.ABC):
         new_id = await self._insert_solution(puzzle_id, checked, origin=origin, node=node,
                                              worker_id=worker_id, parents=parent_ids, **lineage)
         if new_id is not None:
-            return Submitted(new_id, checked.mse, checked.sha256, checked.matches_target, True)
+            return Submitted(new_id, checked.mse, checked.sha256, checked.matches_target, True,
+                             checked.exact)
         return await self._known_solution(puzzle_id, checked.sha256)   # another got there first
 
     @abc.abstractmethod
@@ -147,7 +155,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def has_exact(self, puzzle_id: int) -> bool:
-        """The pool holds the target answer (or, without a target, an MSE below EXACT_MSE)."""
+        """The pool holds the answer (the one rule, stored at the door)."""
 
     @abc.abstractmethod
     async def fetch_records(self, puzzle_id: int | None = None) -> list[SolutionRow]:
@@ -167,10 +175,10 @@ class Store(abc.ABC):
     async def register_worker(self, puzzle_id: int, node: str, pid: int) -> int: ...
 
     @abc.abstractmethod
-    async def heartbeat(self, worker_id: int, *, status: str = "running", run: int = 0,
-                        step: int = 0, best_mse: float | None = None,
-                        progress: dict | None = None, config_version: int | None = None) -> None:
-        """Write what the worker says; a worker marked lost that beats again is alive."""
+    async def heartbeat(self, worker_id: int, *, run: int = 0, step: int = 0,
+                        best_mse: float | None = None, progress: dict | None = None,
+                        config_version: int | None = None) -> None:
+        """A beat without history or a command (see beat)."""
 
     @abc.abstractmethod
     async def beat(self, worker_id: int, beat: Beat,
@@ -178,16 +186,25 @@ class Store(abc.ABC):
         """A worker's whole heartbeat in one round trip: write BEAT, append HISTORY
         points (run, step, mse, best_mse), read the knobs if newer than
         beat.config_version, whether the exact answer is in, and claim one of
-        WORKER_COMMANDS addressed to this worker or its node."""
+        WORKER_COMMANDS addressed to this worker or its node. A beat is a sign of life: a
+        lost worker is running again; a terminal one stays as it is (no command then)."""
 
     @abc.abstractmethod
-    async def finish_worker(self, worker_id: int, status: str, reason: str,
-                            best_mse: float | None = None) -> None: ...
+    async def finish_worker(self, worker_id: int, status: WorkerState, reason: str,
+                            best_mse: float | None = None) -> bool:
+        """The worker's own last word: a terminal STATUS and why. False when its row was
+        terminal already (the lifecycle keeps the first terminal state)."""
+
+    @abc.abstractmethod
+    async def record_exit(self, worker_id: int, exit: Exit) -> bool:
+        """What a node recorded when the worker's process ended: running or lost becomes
+        exit.state, with exit.describe() as the reason. False when the row was terminal
+        already (the worker's own word came first)."""
 
     @abc.abstractmethod
     async def mark_lost(self, silent_after: float = SILENT_AFTER_S) -> int:
-        """Store `lost` for alive workers silent for longer than SILENT_AFTER (the rule
-        of states.pool_state); returns how many. The observer calls it, nobody else."""
+        """Store `lost` for running workers silent for longer than SILENT_AFTER (the rule
+        of lifecycle.pool_state); returns how many. The lease holder calls it."""
 
     @abc.abstractmethod
     async def fetch_workers(self, puzzle_id: int | None = None,
@@ -225,12 +242,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def claim_command(self, claimer: str, kinds: Sequence[str],
-                            targets: Sequence[str] = ()) -> CommandRow | None:
-        """Claim the oldest pending command of KINDS for one of TARGETS (or untargeted);
-        two claimers never get the same one."""
+                            targets: Sequence[str] = (),
+                            puzzle_id: int | None = None) -> CommandRow | None:
+        """Claim the oldest pending command of KINDS for one of TARGETS (or untargeted),
+        and of PUZZLE_ID (or of no puzzle) when given; two claimers never get the same one."""
 
     @abc.abstractmethod
-    async def finish_command(self, command_id: int, ok: bool, result: dict | None = None) -> None: ...
+    async def finish_command(self, command_id: int, ok: bool, result: dict | None = None) -> None:
+        """DONE or FAILED, with RESULT (its "message" is what the event book says)."""
 
     @abc.abstractmethod
     async def fetch_commands(self, limit: int = 50) -> list[CommandRow]:
@@ -244,10 +263,9 @@ class Store(abc.ABC):
         """Store how far a claimed command got; True when it was asked to cancel."""
 
     @abc.abstractmethod
-    async def cancel_command(self, command_id: int) -> str | None:
+    async def cancel_command(self, command_id: int) -> CommandStatus:
         """Ask a command to stop: a pending one is cancelled at once, a claimed one is
-        flagged (it stops at its next progress report). Its status after the call, or
-        None when there is no such command."""
+        flagged (it stops at its next progress report). Its status after the call."""
 
     # ---- interventions: what the observer did, and what came of it -----------------
     @abc.abstractmethod
@@ -263,6 +281,37 @@ class Store(abc.ABC):
     async def fetch_interventions(self, puzzle_id: int | None = None,
                                   limit: int = 500) -> list[InterventionRow]:
         """Oldest first."""
+
+    # ---- the event book -----------------------------------------------------------
+    @abc.abstractmethod
+    async def add_event(self, kind: EventKind, text: str, *, source: EventSource,
+                        puzzle_id: int | None = None, node: str | None = None,
+                        worker_id: int | None = None, command_id: int | None = None,
+                        detail: dict | None = None, at: float | None = None,
+                        once_key: str | None = None) -> int | None:
+        """Write one event (AT: epoch seconds it happened, default now). With ONCE_KEY, a
+        second event of the same key is dropped (None). The pool writes its own events
+        (worker transitions, the answer, refusals, ended commands)."""
+
+    @abc.abstractmethod
+    async def fetch_events(self, puzzle_id: int | None = None, after_id: int = 0,
+                           limit: int = 1000) -> list[EventRow]:
+        """Events with an id above AFTER_ID, of one puzzle and of none (the fleet's),
+        or of every puzzle when PUZZLE_ID is None; in (at, id) order, the newest LIMIT."""
+
+    # ---- the observer's lease -------------------------------------------------------
+    @abc.abstractmethod
+    async def acquire_lease(self, node: str, pid: int, puzzle_id: int | None,
+                            ttl_s: float = LEASE_TTL_S) -> LeaseRow:
+        """Take or renew the lease when it is free, this holder's, or not renewed for
+        TTL_S; the lease as it stands after the attempt (compare its holder)."""
+
+    @abc.abstractmethod
+    async def release_lease(self, node: str, pid: int) -> None:
+        """Give the lease up, if this holder has it."""
+
+    @abc.abstractmethod
+    async def fetch_lease(self) -> LeaseRow | None: ...
 
     # ---- observations, summaries, notices -----------------------------------------
     @abc.abstractmethod
@@ -305,4 +354,8 @@ def _solution_ids(parents) -> list[int]:
 
 
 def _finite_or_none(value) -> float | None:
-    return None if value is None else float(value)
+    """VALUE as a float, or None when it is None, infinite or not a number."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

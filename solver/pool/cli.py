@@ -88,7 +88,8 @@ def cmd_status(args) -> int:
 
 
 async def _status(dsn: str) -> int:
-    from .store import connect, redact
+    from .locate import redact
+    from .store import connect
 
     async with await connect(dsn, max_size=1) as store:
         print(f"dsn: {redact(dsn)}")

@@ -17,7 +17,8 @@ from typing import Any, Awaitable, Callable
 
 from .base import Store
 from .errors import PoolError, SubmissionRefused
-from .store import connect, is_connection_error, redact
+from .locate import redact
+from .store import connect, is_connection_error
 
 log = logging.getLogger("solver.pool.link")
 

@@ -36,3 +36,14 @@ def resolve_dsn(flag: str | None, *, file: str | None = None,
 
     state = server.up(pgdata) if embedded == "start" else server.status(pgdata)
     return state.dsn
+
+
+def redact(dsn: str) -> str:
+    """DSN without its password, for messages."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    if parts.password:
+        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return dsn

@@ -1,6 +1,8 @@
 """The pool in one process's memory: the same contract as PostgreSQL (solver.pool.base),
 for tests of the worker, the tools and the control center's data layer that run in
-milliseconds. The door is the same code; tests/pool_contract.py holds both to it.
+milliseconds. The door is the same code; tests/test_pool_contract.py holds both to it.
+What PostgreSQL's triggers do (worker samples, the event book's own events) is done here
+by the same rules; the book, the lease and the reads over time are memory_book.
 
 CLOCK (epoch seconds) is injectable, so a test can age a heartbeat without sleeping.
 """
@@ -13,13 +15,15 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
-from .base import EXACT_MSE, TABLES, WORKER_COMMANDS, Store, _finite_or_none as _f
+from .base import TABLES, WORKER_COMMANDS, Store, _finite_or_none as _f
+from .errors import UnknownRow
 from .knobs import KNOBS, check_value, config_version
-from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, InterventionRow,
-                   ObservationRow, PoolCounts, PuzzleRow, SolutionRow, Submitted, WorkerRow,
-                   SolutionTimeline, WorkerSample, solution_timeline)
+from .lifecycle import ALIVE, SILENT_AFTER_S, Exit, WorkerState, allowed
+from .memory_book import MemoryBook
+from .rows import (Beat, BeatReply, CommandRow, ConfigKnob, HistoryPoint, PoolCounts,
+                   PuzzleRow, SolutionRow, Submitted, WorkerRow)
 from .schema import LATEST
-from .states import ALIVE, SILENT_AFTER_S, WorkerState
+from .words import CommandStatus, EventKind, EventSource
 
 
 class MemoryListener:
@@ -45,7 +49,7 @@ class MemoryListener:
             callback(self)
 
 
-class MemoryStore(Store):
+class MemoryStore(MemoryBook, Store):
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.closed = False
@@ -58,11 +62,9 @@ class MemoryStore(Store):
         self.config = {k.key: ConfigKnob(k.key, k.default, 1, self._now(), "default")
                        for k in KNOBS.values()}
         self.commands: dict[int, CommandRow] = {}
-        self.observations: list[ObservationRow] = []
-        self.refusals: list[dict] = []
-        self.interventions: dict[int, InterventionRow] = {}
         self._listeners: set[MemoryListener] = set()
         self._ids: dict[str, int] = {}
+        MemoryBook.__init__(self)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
@@ -115,7 +117,7 @@ class MemoryStore(Store):
     async def _known_solution(self, puzzle_id: int, sha256: str) -> Submitted | None:
         for s in self.solutions.values():
             if s.puzzle_id == puzzle_id and s.sha256 == sha256:
-                return Submitted(s.id, s.mse, sha256, s.matches_target, False)
+                return Submitted(s.id, s.mse, sha256, s.matches_target, False, s.exact)
         return None
 
     async def _insert_solution(self, puzzle_id: int, checked, *, origin: str, node, worker_id,
@@ -124,21 +126,16 @@ class MemoryStore(Store):
         if await self._known_solution(puzzle_id, checked.sha256) is not None:
             return None
         sid = self._next_id("solutions")
-        self.solutions[sid] = SolutionRow(sid, puzzle_id, list(checked.permutation), checked.mse,
-                                          checked.sha256, checked.matches_target, node, worker_id,
-                                          origin, list(parents), self._now(), run, method, command_id)
+        row = SolutionRow(sid, puzzle_id, list(checked.permutation), checked.mse, checked.sha256,
+                          checked.matches_target, node, worker_id, origin, list(parents),
+                          self._now(), run, method, command_id, checked.exact)
+        self.solutions[sid] = row
+        if row.exact:   # migration 8's trigger: the answer, once per puzzle
+            self._pool_event(EventKind.ANSWER, puzzle_id, node=node, worker_id=worker_id,
+                             detail={"solution_id": sid, "sha256": row.sha256, "mse": row.mse,
+                                     "origin": origin}, once_key=f"answer:{puzzle_id}")
         self._changed("solutions")
         return sid
-
-    async def log_refusal(self, puzzle_id: int | None, reason: str, *, node=None, worker_id=None,
-                          origin=None, payload: str | None = None) -> None:
-        self.refusals.append({"id": self._next_id("refusals"), "puzzle_id": puzzle_id,
-                              "at": self._now(), "node": node, "worker_id": worker_id,
-                              "origin": origin, "reason": reason})
-        self._changed("refusals")
-
-    async def fetch_refusals(self, limit: int = 100) -> list[dict]:
-        return [dict(r) for r in reversed(self.refusals)][:limit]
 
     async def fetch_top(self, k: int, puzzle_id: int | None = None) -> list[SolutionRow]:
         puzzle_id = await self._puzzle_or_current(puzzle_id)
@@ -149,80 +146,87 @@ class MemoryStore(Store):
         return self.solutions.get(solution_id)
 
     async def has_exact(self, puzzle_id: int) -> bool:
-        return any(s.puzzle_id == puzzle_id and (s.matches_target or s.mse < EXACT_MSE)
-                   for s in self.solutions.values())
-
-    async def fetch_records(self, puzzle_id: int | None = None) -> list[SolutionRow]:
-        puzzle_id = await self._puzzle_or_current(puzzle_id)
-        records, best = [], None
-        for s in sorted(self.solutions.values(), key=lambda s: (s.created_at, s.id)):
-            if s.puzzle_id == puzzle_id and (best is None or s.mse < best):
-                best = s.mse
-                records.append(s)
-        return records
-
-    async def fetch_best_over_time(self, puzzle_id: int | None = None) -> list[tuple[Any, float]]:
-        return [(s.created_at, s.mse) for s in await self.fetch_records(puzzle_id)]
+        return any(s.puzzle_id == puzzle_id and s.exact for s in self.solutions.values())
 
     # ---- workers ------------------------------------------------------------------
+    def _worker(self, worker_id: int) -> dict:
+        if worker_id not in self.workers:
+            raise UnknownRow("worker", worker_id)
+        return self.workers[worker_id]
+
+    def _move(self, w: dict, state: WorkerState, **fields) -> bool:
+        """The lifecycle's rule, as the PostgreSQL store's WHERE clauses apply it; a
+        change of state is an event (migration 8's trigger)."""
+        was = w["status"]
+        if not allowed(WorkerState.parse(was), state):
+            return False
+        w.update(status=state.value, **fields)
+        self._sample(w, was)
+        if was != state.value:
+            self._worker_event(w, was)
+        self._changed("workers")
+        return True
+
+    def _worker_event(self, w: dict, was: str | None) -> None:
+        self._pool_event(EventKind.WORKER, w["puzzle_id"], node=w["node"], worker_id=w["id"],
+                         detail={"pid": w["pid"], "to": w["status"], "reason": w["exit_reason"],
+                                 "from": was})
+
     async def register_worker(self, puzzle_id: int, node: str, pid: int) -> int:
         wid = self._next_id("workers")
         now = self._now()
-        self.workers[wid] = dict(
+        self.workers[wid] = w = dict(
             id=wid, puzzle_id=puzzle_id, node=node, pid=pid, status=WorkerState.RUNNING.value,
             run=0, step=0, best_mse=None, progress={}, config_version=None, heartbeat=now,
             started_at=now, finished_at=None, exit_reason=None)
-        self._sample(self.workers[wid], None)
+        self._sample(w, None)
+        self._worker_event(w, None)
         self._changed("workers")
         return wid
 
-    async def heartbeat(self, worker_id: int, *, status: str = "running", run: int = 0,
-                        step: int = 0, best_mse: float | None = None,
-                        progress: dict | None = None, config_version: int | None = None) -> None:
-        if worker_id in self.workers:
-            w = self.workers[worker_id]
-            was = w["status"]
-            w.update(status=status, run=int(run), step=int(step), best_mse=_f(best_mse),
-                     progress=dict(progress or {}), config_version=config_version,
-                     heartbeat=self._now(), finished_at=None, exit_reason=None)
-            self._sample(w, was)
-            self._changed("workers")
+    async def heartbeat(self, worker_id: int, *, run: int = 0, step: int = 0,
+                        best_mse: float | None = None, progress: dict | None = None,
+                        config_version: int | None = None) -> None:
+        self._move(self._worker(worker_id), WorkerState.RUNNING, run=int(run), step=int(step),
+                   best_mse=_f(best_mse), progress=dict(progress or {}),
+                   config_version=config_version, heartbeat=self._now(), finished_at=None,
+                   exit_reason=None)
 
     async def beat(self, worker_id: int, beat: Beat, history: Sequence[tuple] = ()) -> BeatReply:
-        await self.heartbeat(worker_id, status=beat.status, run=beat.run, step=beat.step,
-                             best_mse=beat.best_mse, progress=beat.progress,
-                             config_version=beat.config_version)
+        row = self._worker(worker_id)
+        alive = WorkerState.parse(row["status"]) in (WorkerState.RUNNING, WorkerState.LOST)
+        await self.heartbeat(worker_id, run=beat.run, step=beat.step, best_mse=beat.best_mse,
+                             progress=beat.progress, config_version=beat.config_version)
         await self.record_history(worker_id, history)
-        row = self.workers.get(worker_id, {})
         command = await self.claim_command(f"worker:{worker_id}", WORKER_COMMANDS,
-                                           [f"worker:{worker_id}", f"node:{row.get('node')}"])
+                                           [f"worker:{worker_id}", f"node:{row['node']}"]) \
+            if alive else None
         version = config_version(self.config)
         config = ({k: c.value for k, c in self.config.items()}
                   if version > beat.config_version else None)
-        exact = row.get("puzzle_id") is not None and await self.has_exact(row["puzzle_id"])
+        exact = row["puzzle_id"] is not None and await self.has_exact(row["puzzle_id"])
         return BeatReply(config, version, exact, command)
 
-    async def finish_worker(self, worker_id: int, status: str, reason: str,
-                            best_mse: float | None = None) -> None:
-        w = self.workers[worker_id]
-        now, was = self._now(), w["status"]
-        w.update(status=status, exit_reason=reason, finished_at=now, heartbeat=now,
-                 best_mse=_f(best_mse) if best_mse is not None else w["best_mse"])
-        self._sample(w, was)
-        self._changed("workers")
+    async def finish_worker(self, worker_id: int, status: WorkerState, reason: str,
+                            best_mse: float | None = None) -> bool:
+        state = WorkerState(status)
+        if not state.terminal:
+            raise ValueError(f"a worker finishes in a terminal state, not {state.value!r}")
+        w, now = self._worker(worker_id), self._now()
+        return self._move(w, state, exit_reason=reason, finished_at=now, heartbeat=now,
+                          best_mse=_f(best_mse) if best_mse is not None else w["best_mse"])
+
+    async def record_exit(self, worker_id: int, exit: Exit) -> bool:
+        return self._move(self._worker(worker_id), exit.state, exit_reason=exit.describe(),
+                          finished_at=self._now())
 
     async def mark_lost(self, silent_after: float = SILENT_AFTER_S) -> int:
-        lost = 0
-        for w in self.workers.values():
-            if w["status"] in ALIVE and self._age(w) > silent_after:
-                was = w["status"]
-                w.update(status=WorkerState.LOST.value, finished_at=w["heartbeat"],
-                         exit_reason=f"no heartbeat for {float(silent_after)} s")
-                self._sample(w, was)
-                lost += 1
-        if lost:
-            self._changed("workers")
-        return lost
+        silent = [w for w in self.workers.values()
+                  if w["status"] in ALIVE and self._age(w) > silent_after]
+        for w in silent:
+            self._move(w, WorkerState.LOST, finished_at=w["heartbeat"],
+                       exit_reason=f"no heartbeat for {float(silent_after):g} s")
+        return len(silent)
 
     def _sample(self, w: dict, was: str | None) -> None:
         """The rule of migration 6's trigger: a sample per history_grain_s and at each
@@ -239,26 +243,6 @@ class MemoryStore(Store):
                                  run=w["run"], step=w["step"], best_mse=w["best_mse"],
                                  progress=json.loads(json.dumps(w["progress"]))))
 
-    async def fetch_worker_samples_at(self, puzzle_id: int, at: float,
-                                      trend: int = 120) -> list[WorkerSample]:
-        out = []
-        for wid in sorted({x["worker_id"] for x in self.samples if x["puzzle_id"] == puzzle_id}):
-            mine = [x for x in self.samples if x["worker_id"] == wid and x["at"] <= at]
-            later = [x["at"] for x in self.samples if x["worker_id"] == wid and x["at"] > at]
-            if mine:
-                bests = [x["best_mse"] for x in mine if x["best_mse"] is not None][-trend:]
-                last = {k: v for k, v in mine[-1].items() if k != "puzzle_id"}
-                out.append(WorkerSample(**{**last, "progress": dict(last["progress"])},
-                                        trend=tuple(bests), next_at=min(later, default=None)))
-        return out
-
-    async def fetch_solution_timeline(self, puzzle_id: int) -> SolutionTimeline:
-        rows = sorted((s for s in self.solutions.values() if s.puzzle_id == puzzle_id),
-                      key=lambda s: (s.created_at, s.id))
-        return solution_timeline([s.id for s in rows], [s.created_at.timestamp() for s in rows],
-                                 [s.mse for s in rows],
-                                 [s.matches_target or s.mse < EXACT_MSE for s in rows])
-
     def _age(self, w: dict) -> float:
         return self.clock() - w["heartbeat"].timestamp()
 
@@ -269,16 +253,10 @@ class MemoryStore(Store):
                 and (not alive_only or w["status"] in ALIVE)]
 
     async def record_history(self, worker_id: int, points: Sequence[tuple]) -> None:
+        self._worker(worker_id)
         for r, s, m, b in points:
             self.history.append(HistoryPoint(worker_id, self._now(), int(r), int(s), _f(m), _f(b),
                                              self._next_id("mse_history")))
-
-    async def fetch_mse_history(self, puzzle_id: int | None = None, worker_id: int | None = None,
-                                after_id: int = 0, limit: int = 5000) -> list[HistoryPoint]:
-        def wanted(p: HistoryPoint) -> bool:
-            return (p.id > after_id and (worker_id is None or p.worker_id == worker_id)
-                    and (puzzle_id is None or self.workers[p.worker_id]["puzzle_id"] == puzzle_id))
-        return [p for p in self.history if wanted(p)][:limit]
 
     # ---- config knobs -------------------------------------------------------------
     async def fetch_config(self) -> dict[str, ConfigKnob]:
@@ -293,29 +271,49 @@ class MemoryStore(Store):
         return knob
 
     # ---- operator commands --------------------------------------------------------
+    def _command(self, command_id: int) -> CommandRow:
+        if command_id not in self.commands:
+            raise UnknownRow("command", command_id)
+        return self.commands[command_id]
+
     async def enqueue_command(self, kind: str, args: dict | None = None, target: str | None = None,
                               puzzle_id: int | None = None) -> int:
         cid = self._next_id("commands")
-        self.commands[cid] = CommandRow(cid, puzzle_id, kind, dict(args or {}), target, "pending",
-                                        self._now(), None, None, None, None)
+        self.commands[cid] = CommandRow(cid, puzzle_id, kind, dict(args or {}), target,
+                                        CommandStatus.PENDING, self._now(), None, None, None, None)
         self._changed("commands")
         return cid
 
     async def claim_command(self, claimer: str, kinds: Sequence[str],
-                            targets: Sequence[str] = ()) -> CommandRow | None:
+                            targets: Sequence[str] = (),
+                            puzzle_id: int | None = None) -> CommandRow | None:
         for cid, c in sorted(self.commands.items()):
-            if c.status == "pending" and c.kind in kinds and (c.target is None or c.target in targets):
-                claimed = replace(c, status="claimed", claimed_by=claimer, claimed_at=self._now())
+            if c.status is CommandStatus.PENDING and c.kind in kinds \
+                    and (c.target is None or c.target in targets) \
+                    and (puzzle_id is None or c.puzzle_id in (None, puzzle_id)):
+                claimed = replace(c, status=CommandStatus.CLAIMED, claimed_by=claimer,
+                                  claimed_at=self._now())
                 self.commands[cid] = claimed
                 self._changed("commands")
                 return claimed
         return None
 
-    async def finish_command(self, command_id: int, ok: bool, result: dict | None = None) -> None:
-        self.commands[command_id] = replace(self.commands[command_id],
-                                            status="done" if ok else "failed",
-                                            finished_at=self._now(), result=dict(result or {}))
+    def _end_command(self, c: CommandRow, status: CommandStatus, **fields) -> None:
+        """A command that ends is an event (migration 8's trigger)."""
+        self.commands[c.id] = ended = replace(c, status=status, finished_at=self._now(), **fields)
+        kind = EventKind.ERROR if status is CommandStatus.FAILED else \
+            EventKind(c.kind) if c.kind in ("inject", "surgery", "stop") else EventKind.ACTION
+        source = EventSource.POOL if (c.claimed_by or "").startswith("worker:") \
+            else EventSource.OBSERVER
+        self._pool_event(kind, c.puzzle_id, source=source, command_id=c.id,
+                         detail={"command": c.kind, "status": status.value,
+                                 "result": ended.result, "by": c.claimed_by})
         self._changed("commands")
+
+    async def finish_command(self, command_id: int, ok: bool, result: dict | None = None) -> None:
+        self._end_command(self._command(command_id),
+                          CommandStatus.DONE if ok else CommandStatus.FAILED,
+                          result=dict(result or {}))
 
     async def fetch_commands(self, limit: int = 50) -> list[CommandRow]:
         return [c for _, c in sorted(self.commands.items(), reverse=True)][:limit]
@@ -324,68 +322,31 @@ class MemoryStore(Store):
         return self.commands.get(command_id)
 
     async def command_progress(self, command_id: int, progress: dict) -> bool:
-        command = replace(self.commands[command_id], progress=dict(progress))
+        command = replace(self._command(command_id), progress=dict(progress))
         self.commands[command_id] = command
         self._changed("commands")
         return command.cancel_requested
 
-    async def cancel_command(self, command_id: int) -> str | None:
-        c = self.commands.get(command_id)
-        if c is None:
-            return None
-        pending = c.status == "pending"
-        self.commands[command_id] = replace(
-            c, cancel_requested=True, status="cancelled" if pending else c.status,
-            finished_at=self._now() if pending else c.finished_at)
-        self._changed("commands")
+    async def cancel_command(self, command_id: int) -> CommandStatus:
+        c = replace(self._command(command_id), cancel_requested=True)
+        if c.status is CommandStatus.PENDING:
+            self._end_command(c, CommandStatus.CANCELLED)
+        else:
+            self.commands[command_id] = c
+            self._changed("commands")
         return self.commands[command_id].status
 
-    # ---- interventions ------------------------------------------------------------
-    async def add_intervention(self, puzzle_id: int | None, kind: str, detail: dict, *,
-                               reason: str, window_s: float, best_before: float | None,
-                               command_id: int | None = None) -> int:
-        iid = self._next_id("interventions")
-        self.interventions[iid] = InterventionRow(iid, puzzle_id, self._now(), kind, dict(detail),
-                                                  reason, command_id, float(window_s),
-                                                  _f(best_before), None, None)
-        self._changed("interventions")
-        return iid
-
-    async def judge_intervention(self, intervention_id: int, best_after: float | None) -> None:
-        self.interventions[intervention_id] = replace(
-            self.interventions[intervention_id], best_after=_f(best_after), judged_at=self._now())
-        self._changed("interventions")
-
-    async def fetch_interventions(self, puzzle_id: int | None = None,
-                                  limit: int = 500) -> list[InterventionRow]:
-        return [i for _, i in sorted(self.interventions.items())
-                if puzzle_id is None or i.puzzle_id == puzzle_id][:limit]
-
-    # ---- observations, summaries, notices -----------------------------------------
-    async def add_observation(self, puzzle_id: int | None, kind: str, message: str,
-                              stats: dict | None = None, changes: dict | None = None) -> int:
-        oid = self._next_id("observations")
-        self.observations.append(ObservationRow(oid, puzzle_id, self._now(), kind, message,
-                                                dict(stats or {}), dict(changes or {})))
-        self._changed("observations")
-        return oid
-
-    async def fetch_observations(self, limit: int = 50,
-                                 puzzle_id: int | None = None) -> list[ObservationRow]:
-        mine = [o for o in reversed(self.observations)
-                if puzzle_id is None or o.puzzle_id == puzzle_id]
-        return mine[:limit]
-
+    # ---- summaries, notices ---------------------------------------------------------
     async def counts(self, puzzle_id: int | None = None) -> PoolCounts:
         puzzle_id = await self._puzzle_or_current(puzzle_id)
         mine = [s for s in self.solutions.values() if s.puzzle_id == puzzle_id]
         workers = [w for w in self.workers.values() if w["puzzle_id"] == puzzle_id]
         return PoolCounts(
-            solutions=len(mine), exact=sum(s.matches_target for s in mine),
+            solutions=len(mine), exact=sum(s.exact for s in mine),
             workers_alive=sum(w["status"] in ALIVE for w in workers),
             workers_lost=sum(w["status"] == WorkerState.LOST.value for w in workers),
             refusals=sum(r["puzzle_id"] in (puzzle_id, None) for r in self.refusals),
-            commands_pending=sum(c.status == "pending" for c in self.commands.values()),
+            commands_pending=sum(c.status is CommandStatus.PENDING for c in self.commands.values()),
             best_mse=min((s.mse for s in mine), default=None))
 
     async def listen(self, on_change: Callable[[str], None]) -> MemoryListener:

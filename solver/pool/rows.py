@@ -6,7 +6,8 @@ from datetime import datetime
 
 import numpy as np
 
-from .states import WorkerState, pool_state
+from .lifecycle import WorkerState, pool_state
+from .words import CommandStatus, EventKind, EventSource
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class SolutionRow:
     run: int | None = None
     method: str | None = None
     command_id: int | None = None
+    exact: bool = False    # the answer, by solver.puzzle.answer.is_exact (decided at the door)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Submitted:
     sha256: str
     matches_target: bool
     new: bool
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,14 +75,18 @@ class WorkerRow:
 
     @property
     def state(self) -> WorkerState:
-        """Its state by the one rule: an alive row silent for too long is lost."""
+        """Its state by the pool's rule alone: a running row silent for too long is lost."""
         return pool_state(self.status, self.heartbeat_age_s)
+
+    @property
+    def state_stored(self) -> WorkerState:
+        """The state as stored (the lifecycle's; no silence rule applied)."""
+        return WorkerState.parse(self.status)
 
 
 @dataclass(frozen=True)
 class Beat:
     """What a worker says at each heartbeat (store.beat writes it in one round trip)."""
-    status: str
     run: int
     step: int
     best_mse: float | None
@@ -124,7 +131,7 @@ class CommandRow:
     kind: str
     args: dict
     target: str | None
-    status: str            # pending | claimed | done | failed
+    status: CommandStatus
     created_at: datetime
     claimed_by: str | None
     claimed_at: datetime | None
@@ -132,6 +139,9 @@ class CommandRow:
     result: dict | None
     progress: dict = field(default_factory=dict)   # how far a long command got
     cancel_requested: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", CommandStatus(self.status))
 
 
 @dataclass(frozen=True)
@@ -172,9 +182,53 @@ class ObservationRow:
 
 
 @dataclass(frozen=True)
+class EventRow:
+    """One line of the event book (schema migration 8). TEXT is what the writer said; the
+    pool's own events (worker transitions, the answer, ended commands) carry DETAIL
+    instead, and solver.pool.events.describe writes their line."""
+    id: int
+    puzzle_id: int | None
+    at: datetime
+    kind: EventKind
+    source: EventSource
+    text: str
+    node: str | None
+    worker_id: int | None
+    command_id: int | None
+    detail: dict
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", EventKind(self.kind))
+        object.__setattr__(self, "source", EventSource(self.source))
+
+    @property
+    def line(self) -> str:
+        from .events import describe
+        return describe(self)
+
+
+@dataclass(frozen=True)
+class LeaseRow:
+    """Who holds the observer's lease: the one observer that acts on the pool."""
+    node: str
+    pid: int
+    puzzle_id: int | None
+    acquired_at: datetime
+    beat_at: datetime
+    beat_age_s: float       # by the server's clock
+
+    @property
+    def holder(self) -> str:
+        return f"{self.node}/{self.pid}"
+
+    def live(self, ttl_s: float) -> bool:
+        return self.beat_age_s <= ttl_s
+
+
+@dataclass(frozen=True)
 class PoolCounts:
     solutions: int
-    exact: int
+    exact: int             # solutions that are the answer (the one rule, stored at the door)
     workers_alive: int
     workers_lost: int
     refusals: int
@@ -189,7 +243,7 @@ class SolutionTimeline:
     id: np.ndarray          # int64
     at: np.ndarray          # float64 epoch seconds of created_at
     mse: np.ndarray         # float64
-    exact: np.ndarray       # bool: the target hash, or an MSE below EXACT_MSE
+    exact: np.ndarray       # bool: the answer (the one rule, stored at the door)
 
 
 @dataclass(frozen=True)

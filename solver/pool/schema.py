@@ -151,7 +151,7 @@ CREATE INDEX solutions_by_time ON solutions (puzzle_id, created_at, id);
 CREATE INDEX workers_by_start ON workers (puzzle_id, started_at);
 """),
     (5, "one vocabulary of worker states; the worker's progress in the solver's words", """
--- The words of solver.pool.states.WorkerState: older workers wrote these three others.
+-- The words of solver.pool.lifecycle.WorkerState: older workers wrote these three others.
 UPDATE workers SET status = CASE status WHEN 'finished' THEN 'done' WHEN 'failed' THEN 'crashed'
                                         ELSE 'running' END
  WHERE status IN ('finished', 'failed', 'starting');
@@ -248,6 +248,135 @@ CREATE INDEX interventions_by_puzzle ON interventions (puzzle_id, id);
 CREATE INDEX solutions_exact ON solutions (puzzle_id) WHERE matches_target;
 CREATE TRIGGER interventions_notify AFTER INSERT OR UPDATE ON interventions
     FOR EACH STATEMENT EXECUTE FUNCTION jstui_notify();
+"""),
+    (8, "one rule for exact, the event book, the observer's lease, knob defaults", """
+-- "Exact" is decided once, at the door, by solver.puzzle.answer.is_exact (the target hash
+-- when the puzzle has one, else the float64 MSE at float32 rounding level relative to
+-- var(pred)), and stored: every count, the heartbeat and the replay read this column.
+-- Rows stored before it get the rule the pool used then (the hash, or an MSE < 1e-10).
+ALTER TABLE solutions ADD COLUMN exact boolean NOT NULL DEFAULT false;
+UPDATE solutions s SET exact = s.matches_target OR (p.target_sha256 IS NULL AND s.mse < 1e-10)
+  FROM puzzles p WHERE p.id = s.puzzle_id;
+DROP INDEX solutions_exact;
+CREATE INDEX solutions_exact ON solutions (puzzle_id) WHERE exact;
+DROP INDEX solutions_timeline;
+CREATE INDEX solutions_timeline ON solutions (puzzle_id) INCLUDE (created_at, id, mse, exact);
+
+-- The event book: every event of a run, whoever saw it, with its time. The screens,
+-- `serve` and replay all read it here. ONCE_KEY makes a fact seen by several writers
+-- (the answer) one event.
+CREATE TABLE events (
+    id         bigserial PRIMARY KEY,
+    puzzle_id  int,
+    at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    kind       text NOT NULL,
+    source     text NOT NULL,
+    text       text NOT NULL DEFAULT '',
+    node       text,
+    worker_id  bigint,
+    command_id bigint,
+    detail     jsonb NOT NULL DEFAULT '{}',
+    once_key   text UNIQUE
+);
+CREATE INDEX events_by_time ON events (at, id);
+CREATE INDEX events_by_puzzle ON events (puzzle_id, at, id);
+CREATE TRIGGER events_notify AFTER INSERT ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION jstui_notify();
+
+-- Every change of a worker's state is an event, whichever path made it (register, beat,
+-- finish, an exit record, mark_lost); the text is written from DETAIL by the code.
+CREATE FUNCTION jstui_worker_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
+        INSERT INTO events (puzzle_id, kind, source, node, worker_id, detail)
+        VALUES (NEW.puzzle_id, 'worker', 'pool', NEW.node, NEW.id, jsonb_build_object(
+            'pid', NEW.pid, 'to', NEW.status, 'reason', NEW.exit_reason,
+            'from', CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END));
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER workers_event AFTER INSERT OR UPDATE OF status ON workers
+    FOR EACH ROW EXECUTE FUNCTION jstui_worker_event();
+
+-- The answer, once per puzzle, when the first exact solution is stored.
+CREATE FUNCTION jstui_answer_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO events (puzzle_id, at, kind, source, node, worker_id, detail, once_key)
+    VALUES (NEW.puzzle_id, NEW.created_at, 'answer', 'pool', NEW.node, NEW.worker_id,
+            jsonb_build_object('solution_id', NEW.id, 'sha256', NEW.answer_sha256,
+                               'mse', NEW.mse, 'origin', NEW.origin),
+            'answer:' || NEW.puzzle_id)
+    ON CONFLICT (once_key) DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER solutions_answer_event AFTER INSERT ON solutions
+    FOR EACH ROW WHEN (NEW.exact) EXECUTE FUNCTION jstui_answer_event();
+INSERT INTO events (puzzle_id, at, kind, source, node, worker_id, detail, once_key)
+SELECT DISTINCT ON (puzzle_id) puzzle_id, created_at, 'answer', 'pool', node, worker_id,
+       jsonb_build_object('solution_id', id, 'sha256', answer_sha256, 'mse', mse,
+                          'origin', origin), 'answer:' || puzzle_id
+  FROM solutions WHERE exact ORDER BY puzzle_id, created_at, id;
+
+-- A refusal at the door, and a command that ended, are events too.
+CREATE FUNCTION jstui_refusal_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO events (puzzle_id, at, kind, source, text, node, worker_id)
+    VALUES (NEW.puzzle_id, NEW.at, 'refusal', 'pool', NEW.reason, NEW.node, NEW.worker_id);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER refusals_event AFTER INSERT ON refusals
+    FOR EACH ROW EXECUTE FUNCTION jstui_refusal_event();
+CREATE FUNCTION jstui_command_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO events (puzzle_id, kind, source, command_id, detail)
+    VALUES (NEW.puzzle_id,
+            CASE WHEN NEW.status = 'failed' THEN 'error'
+                 WHEN NEW.kind IN ('inject', 'surgery', 'stop') THEN NEW.kind ELSE 'action' END,
+            CASE WHEN NEW.claimed_by LIKE 'worker:%' THEN 'pool' ELSE 'observer' END,
+            NEW.id, jsonb_build_object('command', NEW.kind, 'status', NEW.status,
+                                       'result', NEW.result, 'by', NEW.claimed_by));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER commands_event AFTER UPDATE OF status ON commands
+    FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status
+                       AND NEW.status IN ('done', 'failed', 'cancelled'))
+    EXECUTE FUNCTION jstui_command_event();
+
+-- At most one observer acts per pool: the holder of this row, while it beats.
+CREATE TABLE observer_lease (
+    pool        boolean PRIMARY KEY DEFAULT true CHECK (pool),
+    node        text NOT NULL,
+    pid         int NOT NULL,
+    puzzle_id   int,
+    acquired_at timestamptz NOT NULL DEFAULT now(),
+    beat_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- The history sample's grain and retention come from the knobs' rows (connect writes
+-- every knob with its default from solver.pool.knobs), not from literals here.
+CREATE OR REPLACE FUNCTION jstui_worker_sample() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE grain float8; keep float8;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.status IS NOT DISTINCT FROM OLD.status
+            AND OLD.sampled_at IS NOT NULL THEN
+        grain := (SELECT value FROM config WHERE key = 'history_grain_s');
+        IF grain IS NOT NULL AND now() < OLD.sampled_at + make_interval(secs => grain) THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    INSERT INTO worker_history (worker_id, puzzle_id, heartbeat, status, run, step, best_mse,
+                                progress)
+    VALUES (NEW.id, NEW.puzzle_id, NEW.heartbeat, NEW.status, NEW.run, NEW.step,
+            NEW.best_mse, NEW.progress);
+    NEW.sampled_at := now();
+    keep := (SELECT value FROM config WHERE key = 'history_keep_days');
+    IF keep IS NOT NULL THEN
+        DELETE FROM worker_history
+         WHERE at < now() - make_interval(secs => keep * 86400)
+           AND (TG_OP = 'INSERT' OR worker_id = NEW.id);
+    END IF;
+    RETURN NEW;
+END $$;
 """),
 ]
 

@@ -22,6 +22,7 @@ class Checked:
     mse: float
     sha256: str
     matches_target: bool
+    exact: bool            # the answer, by the one rule (solver.puzzle.answer.is_exact)
 
 
 def plain_ints(permutation) -> list[int]:
@@ -87,8 +88,11 @@ def check_submission(puzzle, permutation, claimed_mse=None) -> Checked:
         check_claim(claimed_mse, 0.0)  # refuses it before a forward pass is spent
     actual = recompute_mse(puzzle, perm)
     check_claim(claimed_mse, actual)
+    from solver.puzzle.answer import is_exact
+
     target = getattr(puzzle, "target_sha256", None)
-    return Checked(perm, actual, sha, bool(target) and sha == target)
+    exact = is_exact(actual, puzzle.pred_var, sha256=sha, target_sha256=target)
+    return Checked(perm, actual, sha, bool(target) and sha == target, exact)
 
 
 def _not_a_number(value) -> bool:

@@ -69,6 +69,19 @@ class Puzzle:
     def n_pieces(self) -> int:
         return 2 * self.n_blocks + 1
 
+    @property
+    def name(self) -> str:
+        """What the puzzle is called: its directory's name (its .npz keeps it)."""
+        if not self.source:
+            return ""
+        path = Path(self.source)
+        return path.stem if path.suffix == ".npz" else path.name
+
+    @property
+    def pred_var(self) -> float:
+        """The variance of pred over all rows: MSEs are judged relative to it."""
+        return float(np.var(self.pred)) or 1.0
+
 
 def load_puzzle(path, target_sha256: str | None = None) -> Puzzle:
     """Load a puzzle directory or compact ``.npz``; raise PuzzleError on bad input."""

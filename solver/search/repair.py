@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from solver.puzzle.answer import is_exact
 from solver.search import engine
+
 EMPTY = -1
 
 
@@ -142,6 +144,6 @@ def prune_grow(rank: Judge, exact: Judge, inp_seq, out_seq, rounds: int = 3, tic
         if loss >= best_loss:
             break
         best, best_loss = grown, loss
-        if loss <= 1e-12 * exact.m.pred_var:
+        if is_exact(loss, exact.m.pred_var):
             break
     return best, best_loss

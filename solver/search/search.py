@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from solver.search import engine, repair
-from solver.puzzle.answer import answer_sha256, from_permutation, to_permutation
+from solver.puzzle.answer import (EXACT_RELATIVE, answer_sha256, from_permutation, is_exact,
+                                  to_permutation)
 from solver.search.descent import Descent, DescentPlan
 from solver.search.evaluator import Evaluator
 from solver.search.pairing import settle_pairs, structural_pairing
@@ -30,8 +31,9 @@ from solver.search.verdict import VERDICT_ROWS, far_verdict, verdict
 ALL_ROWS_UP_TO = 1024
 # Up to this many blocks every order (at most 5,040) is tried: cheaper than any search.
 ALL_ORDERS_UP_TO = 7
-# A float32 MSE this far below the variance of pred is rounding: confirm in float64.
-EXACT_LEVEL = 1e-9
+# A float32 MSE at the exact level (relative to the variance of pred) may be the answer:
+# the float64 verdict decides, by the one rule.
+EXACT_LEVEL = EXACT_RELATIVE
 
 
 @dataclass
@@ -171,9 +173,13 @@ class Search:
             return
         self._checked.add(key)
         v = verdict(self.puzzle, inp, out, rows=VERDICT_ROWS)
-        if v.exact and (self.target is None or answer_sha256(perm) == self.target):
+        if self._is_answer(perm, v):
             self.solution = (perm, v)
             raise _Stop
+
+    def _is_answer(self, perm, v) -> bool:
+        return is_exact(v.mse, self.scale, sha256=answer_sha256(perm), target_sha256=self.target) \
+            if self.target else v.exact
 
     # ---------------------------------------------------------------- stages
 
@@ -330,7 +336,7 @@ class Search:
             else:
                 v = far_verdict(self.puzzle, inp, out, rows=VERDICT_ROWS)
         sha = answer_sha256(perm)
-        solved = v.exact and (self.target is None or sha == self.target)
+        solved = self._is_answer(perm, v)
         by_rows = self.evaluations_by_rows()
         return SolveResult(
             solved=solved, permutation=perm, mse=v.mse, sha256=sha, seconds=elapsed,

@@ -1,9 +1,7 @@
-"""Is an arrangement the network that produced pred? Judged against float32 rounding.
-
-pred was written by the assembled network in float32, so the right arrangement matches
-it to float32 rounding and nothing else comes close: the verdict compares the float64
-MSE with the rounding floor measured for the same arrangement, and with the nearest
-neighbours (swaps and re-pairings near the output, the cheapest to evaluate).
+"""Is an arrangement the network that produced pred? The float64 MSE judged by the one
+rule (solver.puzzle.answer.is_exact), with the float32 rounding floor measured for the
+same arrangement and the nearest neighbours (swaps and re-pairings near the output, the
+cheapest to evaluate) said beside it, so that the verdict shows its margin.
 """
 from __future__ import annotations
 
@@ -12,7 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from solver.puzzle.answer import is_exact
 from solver.search import engine, moves as mv
+
 # Rows of the solver's own exactness check: a wrong network cannot match a thousand rows
 # to rounding level by chance, and a float64 pass over all 10,000 costs half a second.
 VERDICT_ROWS = 1024
@@ -38,8 +38,7 @@ def verdict(puzzle, inp_seq, out_seq, rows: int | None = None) -> Verdict:
     floor = float(np.mean((y32 - y64) ** 2)) + float(np.mean((m64.pred - m64.pred.astype(np.float32)) ** 2))
     scale = m64.pred_var
     neighbour = _nearest_neighbour(m64, inp_seq, out_seq, S64)
-    threshold = max(100.0 * floor, 1e-13 * scale)
-    exact = mse <= threshold and (not math.isfinite(neighbour) or neighbour > 10 * mse)
+    exact = is_exact(mse, scale)
     on = "" if m64.n_rows == puzzle.n_rows else f" on {m64.n_rows} of {puzzle.n_rows} rows"
     if exact:
         gap = neighbour / mse if mse > 0 else math.inf

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from solver.pool.cli import add_dsn_argument, run_with_pool
-from solver.pool.states import SILENT_AFTER_S
+from solver.pool.lifecycle import SILENT_AFTER_S
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -49,11 +49,17 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("observe", help="watch the fleet, turn the knobs, write observations")
     p.add_argument("--interval", type=float, default=30.0, help="seconds between cycles (default 30)")
     p.add_argument("--cycles", type=int, help="stop after this many cycles (default: forever)")
-    p.add_argument("--report-every", type=int, default=5, help="write an observation every N cycles")
+    p.add_argument("--report-every", type=int, default=5,
+                   help="store the pool's statistics every N cycles (the event book gets changes only)")
     p.add_argument("--stagnation", type=float, default=600.0, help="seconds without a new best = stagnation")
-    p.add_argument("--grace", type=float, default=SILENT_AFTER_S,
+    p.add_argument("--silent-after", type=float, default=SILENT_AFTER_S,
                    help=f"seconds without a heartbeat after which a worker is marked lost "
-                   f"(default {SILENT_AFTER_S:g}; the observer is the one that marks them)")
+                   f"(default {SILENT_AFTER_S:g}; the observer holding the lease marks them)")
+    p.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
+                   help="end when no worker of the puzzle runs and no command waits for this "
+                   "long (default: never)")
+    p.add_argument("--node", help="the name this observer goes by in the lease and the "
+                   "event book (default: this machine's host name)")
     p.add_argument("--cooldown", type=float, default=300.0,
                    help="seconds after a knob change (or an automatic command) before the next one (default 300)")
     p.add_argument("--auto", action="store_true",
@@ -134,7 +140,8 @@ async def _observe(store, puzzle, args) -> int:
     import logging
     import signal
 
-    from .observe import observe
+    from .observe import Policy
+    from .observer import observe
 
     if args.report:
         from .interventions import describe, report
@@ -149,7 +156,9 @@ async def _observe(store, puzzle, args) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await observe(store, puzzle, args.interval, args.cycles, args.report_every, args.grace,
-                  args.stagnation, stop=stop, cooldown_s=args.cooldown, auto=args.auto,
-                  judge_after_s=args.judge_after)
+    policy = Policy(interval=args.interval, report_every=args.report_every,
+                    silent_after_s=args.silent_after, stagnation_s=args.stagnation,
+                    cooldown_s=args.cooldown, auto=args.auto, judge_after_s=args.judge_after,
+                    idle_exit_s=args.idle_exit)
+    await observe(store, puzzle, policy, cycles=args.cycles, node=args.node, stop=stop)
     return 0

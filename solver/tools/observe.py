@@ -1,20 +1,14 @@
-"""The observer: reads fleet statistics, tells a healthy pool from a stagnant one and from a
-monoculture, turns the config knobs within their limits, writes observations with
-reasons, runs queued tools, and (with auto) chooses injections and surgeries itself.
-Every intervention is logged and judged by the pool's best (solver.tools.interventions)."""
+"""The observer's judgement: from the pool's statistics, tell a healthy pool from a
+stagnant one and from a monoculture, and say which knobs to turn and why (pure, so it
+is tested alone). The observer that acts on it is solver.tools.observer."""
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from itertools import combinations
 
-from solver.pool.base import TOOL_COMMANDS
 from solver.pool.knobs import KNOBS, clamp
-from solver.pool.states import SILENT_AFTER_S
-
-log = logging.getLogger("solver.observe")
+from solver.pool.lifecycle import SILENT_AFTER_S
 
 # Thresholds, stated (the observation messages repeat them).
 STAGNATION_S = 600.0        # best MSE unchanged this long: stagnation
@@ -102,93 +96,31 @@ def _verdict(stats: FleetStats, knobs: dict[str, float], stagnation_s: float,
                        for key in ("restart_share", "perturb_width")}, [when + spread]
 
 
-async def gather_stats(store, puzzle_id: int | None, k: int = 20) -> FleetStats:
+async def gather_stats(store, puzzle_id: int | None, k: int = 20,
+                       now: float | None = None) -> FleetStats:
+    """The statistics of one puzzle's pool at NOW (epoch seconds; default the clock's)."""
     counts = await store.counts(puzzle_id)
     top = await store.fetch_top(k, puzzle_id)
     curve = await store.fetch_best_over_time(puzzle_id)
     age = None
     if curve:
         last = curve[-1][0]
-        age = max(0.0, time.time() - last.timestamp())
+        age = max(0.0, (time.time() if now is None else now) - last.timestamp())
     return FleetStats(counts.solutions, counts.best_mse, age, counts.workers_alive, counts.workers_lost,
                       diversity([s.permutation for s in top]), len(top),
                       solved=puzzle_id is not None and await store.has_exact(puzzle_id))
 
 
-async def run_tool_command(store, puzzle, command, node: str | None = None) -> tuple[bool, dict]:
-    """Run one queued tool command; returns (ok, result). A surgery reports its progress
-    with the command and stops when the command is cancelled."""
-    from .breakpoints import find_breakpoints
-    from .inject import inject
-    from .surgery import MAX_WINDOW, surgery_on_pool
-    from .zones import zones_of_pool
-
-    args = command.args or {}
-    puzzle_id = await store.register_puzzle(puzzle)
-    if command.kind == "inject":
-        kind = args.get("kind", "random")
-        report = await inject(store, puzzle, kind, int(args.get("count", 1)), node=node,
-                              command_id=command.id, polish=float(args.get("polish", 0)))
-        return report["ok"], report
-    if command.kind == "surgery":
-        positions = args.get("positions")
-        window = (min(positions), max(positions)) if positions else None
-
-        async def on_progress(progress: dict) -> bool:
-            return await store.command_progress(command.id, progress)
-        report = await surgery_on_pool(store, puzzle, window, int(args.get("max_cycle", 3)), node=node,
-                                       time_limit=float(args.get("time_limit", 600)),
-                                       piece_blocks=int(args.get("piece_blocks", MAX_WINDOW)),
-                                       command_id=command.id, on_progress=on_progress)
-        return report["ok"], report
-    if command.kind == "zones":
-        zm = await zones_of_pool(store, puzzle_id, int(args.get("top", 20)))
-        return zm is not None, {"shares": list(zm.shares), "zones": list(zm.zones)} if zm else {}
-    if command.kind == "breakpoints":
-        best = await store.fetch_best(puzzle_id)
-        if best is None:
-            return False, {"message": "the pool holds no solution"}
-        bp = await asyncio.to_thread(find_breakpoints, puzzle, best.permutation)
-        return True, asdict(bp)
-    return False, {"message": f"unknown tool command {command.kind!r}"}
-
-
 @dataclass
 class Policy:
     """How the observer judges and acts (the CLI's flags)."""
-    interval: float = 30.0
-    report_every: int = 5
-    grace_s: float = SILENT_AFTER_S
+    interval: float = 30.0          # seconds between two judgements of the pool
+    report_every: int = 5           # (kept for the CLI; an observation is written on change)
+    silent_after_s: float = SILENT_AFTER_S   # a running worker silent this long is lost
     stagnation_s: float = STAGNATION_S
     cooldown_s: float = COOLDOWN_S
     auto: bool = False              # choose injections and surgeries itself
     judge_after_s: float = 300.0    # an intervention paid if the best fell within this
-
-
-async def observe(store, puzzle, interval: float = 30.0, cycles: int | None = None, report_every: int = 5,
-                  grace_s: float = SILENT_AFTER_S, stagnation_s: float = STAGNATION_S, node: str = "observer",
-                  stop: asyncio.Event | None = None, cooldown_s: float = COOLDOWN_S,
-                  auto: bool = False, judge_after_s: float = 300.0) -> int:
-    """The observer loop; returns the number of cycles run."""
-    from .interventions import Observer
-
-    policy = Policy(interval, report_every, grace_s, stagnation_s, cooldown_s, auto, judge_after_s)
-    observer = Observer(store, puzzle, policy, node)
-    await observer.start()
-    cycle = 0
-    while not (stop and stop.is_set()):
-        cycle += 1
-        await observer.cycle(cycle)
-        if cycles is not None and cycle >= cycles:
-            break
-        try:
-            await asyncio.wait_for((stop or asyncio.Event()).wait(), interval)
-        except asyncio.TimeoutError:
-            pass
-    return cycle
-
-
-def _jsonable(value):
-    import json
-
-    return json.loads(json.dumps(value, default=float))
+    # With no running worker and no pending command for this long, the observer ends
+    # (None: never). jstui's observers outlive the screen while the fleet works.
+    idle_exit_s: float | None = None

@@ -4,9 +4,8 @@ Two parts: the run loop (solver.worker.loop: where each run starts, the search b
 what to push and when; no I/O of its own) and the pool link (solver.worker.link: one
 round trip per heartbeat, deliveries, the spool). solver.worker.main ties them together.
 
-Exit status: 0 runs done or stopped on request (SIGTERM, a `stop` command); 3 the pool
-holds the exact answer; 2 bad input; 4 results could not be delivered and wait in the
-spool file (delivered by the next worker started on this node); 1 an unexpected error.
-Light on purpose: the fleet layer reads these codes without loading numpy.
+Exit status (solver.pool.words.ExitCode): 0 runs done or stopped on request (SIGTERM, a
+`stop` command); 3 the pool holds the exact answer; 2 bad input; 4 results could not be
+delivered and wait in the spool file (delivered by the next worker started on this node);
+1 an unexpected error.
 """
-EXIT_DONE, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_SOLVED, EXIT_SPOOLED = 0, 1, 2, 3, 4

@@ -17,8 +17,7 @@ from typing import Awaitable, Callable
 from solver.pool.knobs import KNOBS, config_version
 from solver.pool.link import Link, Offline, Outbox, Pending
 from solver.pool.rows import Beat
-from solver.pool.states import WorkerState
-from solver.worker import EXIT_SPOOLED
+from solver.pool.words import ExitCode
 from solver.worker.loop import Outcome, RunLoop
 
 log = logging.getLogger("solver.worker")
@@ -74,7 +73,7 @@ class WorkerLink:
 
     # ---- the pool's side --------------------------------------------------------------
     async def _on_connect(self, store) -> None:
-        self.puzzle_id = await store.register_puzzle(self.puzzle)
+        self.puzzle_id = await store.register_puzzle(self.puzzle, name=self.puzzle.name or None)
         if self.worker_id is None:
             self.worker_id = await store.register_worker(self.puzzle_id, self.node, os.getpid())
             log.info("registered as worker %d for puzzle %d (%s)", self.worker_id,
@@ -99,13 +98,13 @@ class WorkerLink:
             else:  # found here too, but another worker (or an earlier run) stored it first
                 log.info("found solution #%d again (mse %.6g sha %s): it was in the pool "
                          "already", result.id, result.mse, result.sha256[:16])
-            loop.delivered(result.mse, result.matches_target)
+            loop.delivered(result.mse, result.exact)
 
     async def beat(self, store, loop: RunLoop) -> None:
         """One round trip: say where the loop stands, hand over the history points, take
         the knobs if they changed, learn whether the answer is in, take a command."""
         points = list(self.history)
-        reply = await store.beat(self.worker_id, Beat(WorkerState.RUNNING.value, **loop.report(),
+        reply = await store.beat(self.worker_id, Beat(**loop.report(),
                                                       config_version=self.config_version), points)
         for _ in points:
             self.history.popleft()
@@ -173,11 +172,10 @@ class WorkerLink:
             self.outbox.spool(path)
             log.error("pool unreachable: %d results wait in %s for the next worker on this node",
                       len(self.outbox), path)
-            code, reason = EXIT_SPOOLED, f"{reason}; {len(self.outbox)} results spooled to {path}"
+            code, reason = ExitCode.SPOOLED, f"{reason}; {len(self.outbox)} results spooled to {path}"
         if self.worker_id is not None:
             best = loop.report()["best_mse"]
-            await self._call(lambda s: s.finish_worker(self.worker_id, outcome.state.value,
-                                                       reason, best))
+            await self._call(lambda s: s.finish_worker(self.worker_id, outcome.state, reason, best))
         await self.link.close()
         log.info("worker exits with %d (%s): %s", code, outcome.state.value, reason)
         return code

@@ -21,8 +21,8 @@ from typing import Callable, Protocol
 import numpy as np
 
 from solver.pool.link import Pending
-from solver.pool.states import WorkerState
-from solver.worker import EXIT_DONE, EXIT_SOLVED
+from solver.pool.lifecycle import WorkerState
+from solver.pool.words import ExitCode
 
 log = logging.getLogger("solver.worker")
 
@@ -117,6 +117,8 @@ class RunLoop:
         self.stop = threading.Event()          # SIGTERM or a stop command: end everything
         self.end_run = threading.Event()       # new_run command or exact answer: end this run
         self.stop_reason = ""
+        # The pool holds the answer (ends the work); this worker found or delivered it
+        # (then it ends SOLVED, else DONE: the answer came from another).
         self.solved_in_pool = self.solved_here = False
         self.run = self.steps_done = 0
         self.best_mse = math.inf
@@ -143,10 +145,10 @@ class RunLoop:
             self.solved_in_pool = True
             self.end_run.set()
 
-    def delivered(self, mse: float, matches_target: bool) -> None:
+    def delivered(self, mse: float, exact: bool) -> None:
         self.best_mse = min(self.best_mse, mse)
-        if matches_target:
-            self.solved_in_pool = True
+        if exact:
+            self.solved_in_pool = self.solved_here = True
 
     # ---- what the loop tells the pool side -------------------------------------------
     def report(self) -> dict:
@@ -177,11 +179,14 @@ class RunLoop:
                 break
             self.run += 1
             await self.one_run()
-        if self.solved_in_pool or self.solved_here:
-            return Outcome(WorkerState.SOLVED, EXIT_SOLVED, "the pool holds the exact answer")
+        if self.solved_here:
+            return Outcome(WorkerState.SOLVED, ExitCode.SOLVED, "it found the exact answer")
+        if self.solved_in_pool:
+            return Outcome(WorkerState.DONE, ExitCode.SOLVED,
+                           "the pool holds the exact answer (found by another)")
         if self.stop.is_set():
-            return Outcome(WorkerState.STOPPED, EXIT_DONE, self.stop_reason)
-        return Outcome(WorkerState.DONE, EXIT_DONE, f"{self.run} runs done")
+            return Outcome(WorkerState.STOPPED, ExitCode.DONE, self.stop_reason)
+        return Outcome(WorkerState.DONE, ExitCode.DONE, f"{self.run} runs done")
 
     async def one_run(self) -> None:
         start, self.parents, how = await self.choose_start()

@@ -16,8 +16,8 @@ from typing import Awaitable, Callable
 import numpy as np
 
 from solver.pool.locate import DSN_ENV, NO_DSN, data_dir, resolve_dsn
-from solver.pool.states import WorkerState
-from solver.worker import EXIT_BAD_INPUT, EXIT_FAILED
+from solver.pool.lifecycle import WorkerState
+from solver.pool.words import ExitCode
 from solver.worker.link import WorkerLink
 from solver.worker.loop import Outcome, RunLoop, Settings
 
@@ -103,7 +103,7 @@ async def run_worker(args: argparse.Namespace, puzzle, *,
         outcome = await loop.run_all()
     except Exception as exc:  # our bug: say so in the pool too, and still deliver
         log.exception("worker failed")
-        outcome = Outcome(WorkerState.CRASHED, EXIT_FAILED,
+        outcome = Outcome(WorkerState.CRASHED, ExitCode.FAILED,
                           f"unexpected error: {type(exc).__name__}: {exc}"[:300])
     finally:
         link.closing = True
@@ -120,14 +120,14 @@ def main(argv=None) -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` dumps every thread's stack
     if not args.dsn:
         log.error("%s", NO_DSN)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     from solver.puzzle.files import PuzzleError, load_puzzle
 
     try:
         puzzle = load_puzzle(args.puzzle.expanduser().absolute())
     except PuzzleError as exc:
         log.error("%s", exc)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
 
     def on_start(loop: RunLoop) -> None:
         events = asyncio.get_running_loop()
@@ -148,4 +148,4 @@ def main(argv=None) -> int:
         return asyncio.run(run_and_leave())
     except Exception:
         log.exception("worker failed")
-        return EXIT_FAILED
+        return ExitCode.FAILED

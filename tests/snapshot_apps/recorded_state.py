@@ -8,8 +8,9 @@ import math
 
 from jstui.app import ControlCenter
 from jstui.assemble import summarise_nodes
-from jstui.snapshot import Event, FixedSource, NodeView, Snapshot, WorkerView
-from solver.pool.states import WorkerState
+from jstui.snapshot import (CommandView, Event, FixedSource, NodeView, ObserverView, Snapshot,
+                            WorkerView)
+from solver.pool.lifecycle import WorkerState
 from solver.tools.zones import ZoneMap, classify
 
 RUNNING, CRASHED, DONE, LOST = (WorkerState.RUNNING, WorkerState.CRASHED, WorkerState.DONE,
@@ -72,8 +73,12 @@ def recorded_snapshot(solved: bool = False) -> Snapshot:
     bests = (3.1e5,) + decay(0.11, 2.31e-4, 40) + ((1.5e-14,) if solved else ())
     history = tuple((T0 - 7200 + 7158 * (i / (len(bests) - 1)) ** 0.7, v)
                     for i, v in enumerate(bests))
+    observer = ObserverView("atlas/40110", 1, 2.0, True)
+    commands = (CommandView(7, "surgery", "claimed", 95.0,
+                            "piece 2/3: blocks 13-26 of 1-40 (scan)", "atlas/40110"),)
     return Snapshot(
-        taken_at=T0, puzzle="public (N=48)", target_sha256=TARGET, best_mse=best, best_age=42.0,
+        taken_at=T0, puzzle="public (N=48)", puzzle_id=1, puzzle_why="the configured puzzle",
+        target_sha256=TARGET, best_mse=best, best_age=42.0, observer=observer, commands=commands,
         best_sha256=TARGET if solved else "5f2a...", solved=solved, solutions=18_342,
         nodes=summarise_nodes(nodes, workers), workers=tuple(workers), best_history=history,
         zones=ZoneMap(shares, tuple(classify(s, 20) for s in shares), 20), events=events,
@@ -81,8 +86,12 @@ def recorded_snapshot(solved: bool = False) -> Snapshot:
     )
 
 
-def recorded_app(solved: bool = False, read_only: bool = False) -> ControlCenter:
-    return ControlCenter(FixedSource(recorded_snapshot(solved)), controls=None,
+def recorded_app(solved: bool = False, read_only: bool = False,
+                 landing: bool = False) -> ControlCenter:
+    """The recorded state; LANDING: unsolved first, then the answer lands on screen."""
+    snapshots = (recorded_snapshot(False), recorded_snapshot(True)) if landing else \
+        (recorded_snapshot(solved),)
+    return ControlCenter(FixedSource(*snapshots), controls=None,
                          read_only=read_only, clock=lambda: T0)
 
 
