@@ -34,10 +34,21 @@ def _read_json(path):
 
 
 def _write_json(path, data):
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        json.dump(data, f)
-    os.replace(tmp, path)
+    """Whole or not at all: a hidden name of its own, then a rename (the agent of
+    another controller, or a supervisor, may write the same record at the same time)."""
+    head, name = os.path.split(path)
+    tmp = os.path.join(head, ".%s.%d-%s.tmp" % (name, os.getpid(), os.urandom(4).hex()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 _BOOT = []

@@ -57,7 +57,7 @@ def puzzle_npz(puzzle_path: str | Path, cache_dir: Path | None = None) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / f"{puzzle.fingerprint}.npz"
     if not target.is_file():
-        save_npz(puzzle, target)  # written atomically
+        save_npz(puzzle, target)  # atomic: other packers may write it at the same time
     return target
 
 

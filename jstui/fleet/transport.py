@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shlex
 import shutil
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Awaitable, Callable, Sequence
 
 from jstui.config import NodeConfig
@@ -166,9 +167,13 @@ class LocalTransport(Transport):
     async def put_many(self, files: Sequence[tuple[Path, str]]) -> None:
         def copy() -> None:
             for local, remote in files:
-                tmp = f"{remote}.part"
-                shutil.copyfile(local, tmp)
-                os.replace(tmp, remote)
+                tmp = part_name(remote)
+                try:
+                    shutil.copyfile(local, tmp)
+                    os.replace(tmp, remote)
+                finally:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
         await asyncio.to_thread(copy)
 
 
@@ -342,19 +347,27 @@ class SSHTransport(Transport):
     async def _put_sftp(sftp, local: Path, remote: str) -> None:
         import asyncssh
 
-        tmp = f"{remote}.part"
-        await sftp.put(str(local), tmp)
+        tmp = part_name(remote)
         try:
-            await sftp.posix_rename(tmp, remote)
-        except asyncssh.SFTPError:  # servers without the openssh extension
-            if await sftp.exists(remote):
-                await sftp.remove(remote)
-            await sftp.rename(tmp, remote)
+            await sftp.put(str(local), tmp)
+            try:
+                await sftp.posix_rename(tmp, remote)
+            except asyncssh.SFTPError:  # servers without the openssh extension
+                if await sftp.exists(remote):
+                    await sftp.remove(remote)
+                await sftp.rename(tmp, remote)
+        except Exception:
+            try:
+                await sftp.remove(tmp)   # none of ours left behind (if it is there)
+            except asyncssh.SFTPError:
+                pass
+            raise
 
     async def _put_by_cat(self, conn, local: Path, remote: str) -> None:
-        tmp = f"{remote}.part"
+        tmp = part_name(remote)
         data = await asyncio.to_thread(Path(local).read_bytes)
-        command = f"cat > {shlex.quote(tmp)} && mv -f {shlex.quote(tmp)} {shlex.quote(remote)}"
+        tmp, target = shlex.quote(tmp), shlex.quote(remote)
+        command = f"cat > {tmp} && mv -f {tmp} {target} || {{ rm -f {tmp}; exit 1; }}"
         r = await conn.run(command, input=data, encoding=None, check=False)
         if r.exit_status != 0:
             raise NodeError(f"node {self.node.name}: cannot write {remote}: "
@@ -368,6 +381,13 @@ class SSHTransport(Transport):
             except (asyncio.TimeoutError, Exception):
                 pass
             self._conn = None
+
+
+def part_name(remote: str) -> str:
+    """Where a copy is written before it is renamed to REMOTE: a hidden name no other
+    copy uses (two deploys to one node at once must not write into one file)."""
+    path = PurePosixPath(remote)
+    return str(path.with_name(f".{path.name}.{secrets.token_hex(6)}.part"))
 
 
 def make_transport(node: NodeConfig, listener: StateListener | None = None) -> Transport:
