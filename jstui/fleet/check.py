@@ -5,7 +5,7 @@ import time
 
 from jstui.config import FleetConfig
 from jstui.fleet.model import NodeResult
-from jstui.fleet.node import NodeOps
+from jstui.fleet.node import PYTHON_WHY, NodeOps, interpreter_problem
 from jstui.fleet.transport import describe_error
 from solver.pool.store import redact
 
@@ -13,18 +13,16 @@ POOL_ROW = "(pool)"  # check's row for the pool: no node name has parentheses
 
 
 async def check_node(ops: NodeOps, dsn: str | None) -> NodeResult:
-    """The node's interpreter and worker imports, its work directory, and (with a DSN)
-    whether its own Python reaches the pool."""
+    """The node's interpreter (which one, and why that one) and worker imports, its work
+    directory, and (with a DSN) whether its own Python reaches the pool."""
     name = ops.node.name
     interp = await ops.check_interpreter()
     address = ops.transport.health.address
-    if interp.error:
-        return NodeResult(name, False, error=f"node {name}: {interp.error}", interpreter=interp,
-                          detail=address)
-    if interp.missing:
-        return NodeResult(name, False, interpreter=interp, detail=address,
-                          error=f"node {name}: {interp.python} lacks " + "; ".join(interp.missing))
-    detail = f"Python {interp.version} via {address}, workdir {ops.node.workdir}"
+    problem = interpreter_problem(ops.node, interp)
+    if problem:
+        return NodeResult(name, False, error=problem, interpreter=interp, detail=address)
+    detail = (f"Python {interp.version} at {interp.python} ({PYTHON_WHY[interp.source]}) "
+              f"via {address}, workdir {ops.node.workdir}")
     if dsn:
         why = await ops.pool_unreachable(dsn)
         if why:

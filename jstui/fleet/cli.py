@@ -1,5 +1,6 @@
-"""Fleet commands for a shell: status, deploy, launch, stop, relaunch, logs, check.
-Each prints a table and exits 0 on success, 1 when a node failed, 2 on bad input."""
+"""Fleet commands for a shell: status, deploy, launch, stop, relaunch, logs, check,
+bootstrap. Each prints a table and exits 0 on success, 1 when a node failed, 2 on bad
+input."""
 from __future__ import annotations
 
 import argparse
@@ -57,6 +58,14 @@ def add_commands(sub) -> None:
     p = common(sub.add_parser("check", help="connectivity and interpreter of every node"))
     p.add_argument("node", nargs="?")
     p.set_defaults(fleet_func=cmd_check)
+    p = common(sub.add_parser("bootstrap", help="a venv with the worker's requirements in "
+                              "each node's workdir (the node's own pip installs them)"))
+    p.add_argument("node", nargs="?")
+    p.add_argument("--python", help="the node's interpreter to make it from (default: the "
+                   "node's python, or the one an earlier bootstrap used)")
+    p.add_argument("--system-site-packages", action="store_true",
+                   help="let the venv see the base interpreter's packages")
+    p.set_defaults(fleet_func=cmd_bootstrap)
 
 
 
@@ -157,6 +166,8 @@ def _per_node(title: str, call, **needs):
 
 cmd_deploy = _per_node("deploy", lambda f, a: f.deploy(a.node), need_puzzle=True)
 cmd_stop = _per_node("stop", lambda f, a: f.stop(a.target))
+cmd_bootstrap = _per_node("bootstrap", lambda f, a: f.bootstrap(a.node, a.python,
+                                                                a.system_site_packages))
 cmd_relaunch = _per_node("relaunch", lambda f, a: f.relaunch(a.target), need_pool=True)
 async def cmd_check(args, console: Console) -> int:
     """Every node, then the pool: a fleet file without a DSN fails here, not at launch."""

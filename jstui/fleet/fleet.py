@@ -128,6 +128,14 @@ class Fleet:
 
         return await check_pool(self.config)
 
+    async def bootstrap(self, node: str | None = None, python: str | None = None,
+                        system_site_packages: bool = False) -> list[NodeResult]:
+        """A venv with the worker's requirements in each node's workdir, by its own pip."""
+        from jstui.fleet.bootstrap import bootstrap_node
+
+        return await self._each(self._select(node), lambda ops: bootstrap_node(
+            ops, python, system_site_packages))
+
     async def bundle(self) -> list[BundleFile]:
         """The files deploy sends; the puzzle .npz is made once per fleet."""
         if self._bundle is None:
@@ -187,6 +195,7 @@ class Fleet:
     async def _launch_slots(self, ops: NodeOps, slots: list[int]) -> NodeResult:
         if not slots:
             return NodeResult(ops.node.name, True, detail="nothing to launch")
+        await ops.resolve_python(fresh=True)   # a venv bootstrapped meanwhile counts
         argv = self._worker_argv(ops.node, self.config)
         launched = (await ops.launch(slots, argv, {DSN_ENV: self.config.dsn}))["launched"]
         started = [f"{ops.node.name}/{r['slot']}" for r in launched

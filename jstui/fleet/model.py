@@ -109,6 +109,7 @@ class InterpreterReport:
     version: str = ""
     missing: tuple[str, ...] = ()   # "numpy: No module named 'numpy'"
     error: str = ""                 # the interpreter could not be run at all
+    source: str = ""                # why this one: NodeConfig.python_source
 
     @property
     def ok(self) -> bool:
