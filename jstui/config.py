@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import platformdirs
 
-from solver.pool.locate import resolve_dsn
+from solver.pool.locate import pick_dsn
 from solver.pool.states import SILENT_AFTER_S
 
 CONFIG_ENV = "JSTUI_CONFIG"
@@ -160,7 +160,7 @@ def parse_config(raw: Mapping[str, Any], source: str | None = None) -> FleetConf
 def with_overrides(cfg: FleetConfig, *, dsn: str | None = None,
                    puzzle: str | None = None) -> FleetConfig:
     """Command-line flags win over the file; JSTUI_DSN is the default of --dsn."""
-    dsn = resolve_dsn(dsn, file=cfg.dsn)
+    dsn = pick_dsn(dsn, file=cfg.dsn)     # "embedded" stays a word here (jstui.fleet.opening)
     if puzzle is not None:
         puzzle = str(Path(puzzle).expanduser().resolve())
     return dataclasses.replace(cfg, dsn=dsn, puzzle=puzzle or cfg.puzzle)

@@ -7,9 +7,13 @@ from jstui.config import FleetConfig
 from jstui.fleet.model import NodeResult
 from jstui.fleet.node import PYTHON_WHY, NodeOps, interpreter_problem
 from jstui.fleet.transport import describe_error
+from solver.pool.locate import EMBEDDED, EMBEDDED_DOWN, on_unix_socket
 from solver.pool.store import redact
 
 POOL_ROW = "(pool)"  # check's row for the pool: no node name has parentheses
+_SOCKET_FIX = ("; that DSN is a unix socket of this machine, which other machines cannot "
+               "reach: run `python -m solver pool up --listen 0.0.0.0` here, then "
+               '[pool] dsn = "embedded" reaches it over TCP')
 
 
 async def check_node(ops: NodeOps, dsn: str | None) -> NodeResult:
@@ -23,11 +27,13 @@ async def check_node(ops: NodeOps, dsn: str | None) -> NodeResult:
         return NodeResult(name, False, error=problem, interpreter=interp, detail=address)
     detail = (f"Python {interp.version} at {interp.python} ({PYTHON_WHY[interp.source]}) "
               f"via {address}, workdir {ops.node.workdir}")
-    if dsn:
+    if dsn and dsn != EMBEDDED:   # (the embedded pool not running: the pool row says so)
         why = await ops.pool_unreachable(dsn)
         if why:
             return NodeResult(name, False, interpreter=interp, detail=detail,
-                              error=f"node {name}: cannot reach the pool {redact(dsn)}: {why}")
+                              error=f"node {name}: cannot reach the pool {redact(dsn)}: {why}"
+                              + (_SOCKET_FIX if ops.node.kind == "ssh" and on_unix_socket(dsn)
+                                 else ""))
         detail += ", pool reachable"
     return NodeResult(name, True, interpreter=interp, detail=detail)
 
@@ -41,6 +47,8 @@ async def check_pool(config: FleetConfig) -> NodeResult:
         where = config.source or "the fleet config"
         return NodeResult(POOL_ROW, False, error=f"{where}: no pool DSN ([pool] dsn, --dsn "
                           f"or JSTUI_DSN): launch and relaunch need one")
+    if config.dsn == EMBEDDED:
+        return NodeResult(POOL_ROW, False, error=EMBEDDED_DOWN)
     t0 = time.perf_counter()
     try:
         conn = await asyncpg.connect(config.dsn, timeout=5)

@@ -16,7 +16,7 @@ from jstui.fleet.model import (FleetStatus, NodeFacts, NodeHealth, NodeResult, N
                                NodeStatus)
 from jstui.fleet.node import NodeOps, NotDeployed
 from jstui.fleet.transport import NodeError, StateListener, make_transport
-from solver.pool.locate import DSN_ENV
+from solver.pool.locate import DSN_ENV, EMBEDDED, EMBEDDED_DOWN
 
 # argv of one worker on a node: (node, fleet config) -> [python, -m, solver.worker, ...]
 WorkerArgv = Callable[[NodeConfig, FleetConfig], list[str]]
@@ -352,8 +352,8 @@ class Fleet:
 
     async def _pool_workers(self) -> tuple[dict, str]:
         """(node, pid) -> the pool's newest worker row; never raises."""
-        if not self.config.dsn:
-            return {}, "no pool DSN"
+        if not self.config.dsn or self.config.dsn == EMBEDDED:
+            return {}, EMBEDDED_DOWN if self.config.dsn else "no pool DSN"
         if self._store is None and time.monotonic() < self._pool_retry_at:
             return {}, self._pool_error  # do not knock on a closed door every second
         try:
