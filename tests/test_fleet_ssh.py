@@ -158,6 +158,40 @@ async def test_unknown_and_changed_host_keys_say_different_things(sshd_fleet, tm
         assert r.ok, r.error
 
 
+@pytest.mark.parametrize("where", ["default", "named"])
+async def test_the_keyscan_line_works_without_the_ssh_directory(sshd_fleet, tmp_path,
+                                                                  monkeypatch, where):
+    """A fresh account has no ~/.ssh (and a named known_hosts may be in a directory not
+    made yet): the line offered makes it, and running it as given lets jstui in."""
+    from jstui.config import parse_config
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    table = sshd_fleet.node("alpha")
+    port = sshd_fleet.daemons["alpha"].port
+    if where == "default":
+        del table["known_hosts"]
+        expected = (f"mkdir -p -m 700 ~/.ssh && ssh-keyscan -p {port} 127.0.0.1 "
+                    f">> ~/.ssh/known_hosts")
+    else:
+        keys = tmp_path / "fleet keys"
+        table["known_hosts"] = str(keys / "known_hosts")
+        expected = (f"mkdir -p -m 700 '{keys}' && ssh-keyscan -p {port} 127.0.0.1 "
+                    f">> '{keys / 'known_hosts'}'")
+    cfg = parse_config({"node": [table]})
+    async with Fleet(cfg) as fleet:
+        [r] = await fleet.check()
+    assert not r.ok and "unknown host key" in r.error, r.error
+    fix = r.error.split("record its key: ", 1)[1]
+    assert fix == expected
+    subprocess.run(fix, shell=True, check=True, capture_output=True, timeout=30,
+                   env={**os.environ, "HOME": str(home)})
+    async with Fleet(cfg) as fleet:
+        [r] = await fleet.check()
+    assert r.ok, r.error
+
+
 async def test_down_reasons_name_the_port_and_a_missing_key_file(sshd_fleet, tmp_path):
     """Two nodes on one address: the reason says which port refused."""
     delta = sshd_fleet.daemons["delta"].port

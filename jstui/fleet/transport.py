@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Awaitable, Callable, Sequence
 
 from jstui.config import NodeConfig
-from jstui.fleet.hostkeys import endpoint, refused_host_key
+from jstui.fleet.hostkeys import endpoint, known_hosts_option, refused_host_key
 from jstui.fleet.model import NodeHealth, NodeState
 
 StateListener = Callable[[NodeHealth], None]
@@ -256,13 +256,7 @@ class SSHTransport(Transport):
             def connection_made(self, conn):
                 self._conn_ref = conn
 
-        if not node.host_key_check:
-            known_hosts = None
-        elif node.known_hosts:
-            known_hosts = node.known_hosts
-        else:
-            known_hosts = ()  # asyncssh: the user's ~/.ssh/known_hosts
-        options = dict(port=node.port, known_hosts=known_hosts,
+        options = dict(port=node.port, known_hosts=known_hosts_option(node),
                        connect_timeout=node.connect_timeout,
                        keepalive_interval=node.keepalive, keepalive_count_max=3,
                        client_factory=Client)
