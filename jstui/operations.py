@@ -45,7 +45,7 @@ class Operations:
         """Say why an action is refused (a toast and the event log); False: no reason."""
         if not reason:
             return False
-        self.notify(reason, severity="error")
+        self.notify(reason, severity="error", markup=False)
         self.query_one(EventLog).note("error", reason, self.clock())
         return True
 
@@ -58,7 +58,8 @@ class Operations:
             outcome = await call()
         except Exception as exc:  # the command failed: say so, keep the UI alive
             log.note("error", f"{what} failed: {exc}", self.clock())
-            self.notify(f"{what} failed: {exc}", severity="error")
+            # markup=False: a message may hold "[pool]" or a path in brackets, not markup
+            self.notify(f"{what} failed: {exc}", severity="error", markup=False)
             return
         log.note(kind, outcome or f"{what}: done", self.clock())
 
@@ -134,7 +135,7 @@ class Operations:
         try:
             positions = parse_positions(answer)
         except ValueError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         self.perform("surgery", lambda: self.controls.surgery(positions), "surgery")
 
@@ -179,7 +180,7 @@ class Operations:
         try:
             knobs = parse_knobs(answer)
         except ValueError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         self.perform("knobs", lambda: self.controls.set_knobs(knobs), "observe")
 

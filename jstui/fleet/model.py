@@ -139,6 +139,6 @@ class NodeResult:
         parts = [self.detail] if self.detail else []
         if self.workers:
             parts.append(f"{len(self.workers)} worker(s): {', '.join(self.workers[:4])}")
-        if self.uploaded or self.unchanged:
+        if (self.uploaded or self.unchanged) and not self.detail:   # deploy's says it
             parts.append(f"{len(self.uploaded)} file(s) sent, {self.unchanged} unchanged")
         return "; ".join(parts) or "ok"
