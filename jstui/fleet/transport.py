@@ -10,11 +10,12 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Awaitable, Callable, Sequence
+from typing import Callable, Sequence
 
 from jstui.config import NodeConfig
 from jstui.fleet.hostkeys import endpoint, known_hosts_option, refused_host_key
 from jstui.fleet.model import NodeHealth, NodeState
+from jstui.fleet.stream import Stream
 
 StateListener = Callable[[NodeHealth], None]
 BACKOFF_MAX = 60.0
@@ -71,50 +72,12 @@ class Transport:
     async def connect(self) -> None:
         """Make sure the node is reachable (raises NodeDown)."""
 
-    async def open_stream(self, argv: Sequence[str]) -> "Stream":
+    async def open_stream(self, argv: Sequence[str]) -> Stream:
         """A long-running command to talk to line by line (stderr discarded)."""
         raise NotImplementedError
 
     async def close(self) -> None:
         pass
-
-
-class Stream:
-    """Line-by-line requests to a long-running command on a node."""
-
-    def __init__(self, write: Callable[[str], None], readline: Callable[[], Awaitable],
-                 drain: Callable[[], Awaitable] | None, close: Callable[[], None],
-                 wait_closed: Callable[[], Awaitable]):
-        self._write, self._readline, self._drain, self._close = write, readline, drain, close
-        self._wait_closed = wait_closed
-
-    async def readline(self, timeout: float | None) -> str:
-        line = await asyncio.wait_for(self._readline(), timeout)
-        if isinstance(line, bytes):
-            line = line.decode(errors="replace")
-        if not line:
-            raise EOFError("the command ended")
-        return line
-
-    async def request(self, line: str, timeout: float | None) -> str:
-        self._write(line + "\n")
-        if self._drain is not None:
-            await self._drain()
-        return await self.readline(timeout)
-
-    def close(self) -> None:
-        try:
-            self._close()
-        except Exception:  # already gone
-            pass
-
-    async def aclose(self) -> None:
-        """Close and wait until the command has ended (no process left behind)."""
-        self.close()
-        try:
-            await asyncio.wait_for(self._wait_closed(), 5)
-        except Exception:  # gone already, or the connection with it
-            pass
 
 
 class LocalTransport(Transport):
