@@ -199,6 +199,16 @@ def sshd_fleet(tmp_path_factory):
         fleet.stop_all()
 
 
+def undeploy(workdir: Path) -> None:
+    """A node never deployed to: the daemons live for the session, their workdirs too."""
+    for leftover in ("lib", "puzzle.npz"):
+        target = workdir / leftover
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
 def stop_workers(fleet: SshdFleet) -> None:
     """Leave no worker behind: stop whatever the agent started under the test dirs."""
     agent = Path(__file__).resolve().parent.parent / "jstui" / "fleet" / "agent.py"

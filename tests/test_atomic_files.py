@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixture_sshd import undeploy
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -84,17 +86,6 @@ def test_a_spool_being_written_is_never_taken_over(tmp_path):
         f"{prefix}{n}.jsonl.claimed-{os.getpid()}" for n in range(files))
 
 
-def _clean_workdir(work: Path) -> None:
-    import shutil
-
-    for leftover in ("lib", "puzzle.npz"):
-        target = work / leftover
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-
-
 @pytest.mark.parametrize("node", ["alpha", "local"])
 async def test_two_deploys_at_once_to_one_node(sshd_fleet, small_puzzle_dir, node, tmp_path):
     """Two controllers (or `d` on the screen during a `launch`) deploy to one node at
@@ -114,7 +105,7 @@ async def test_two_deploys_at_once_to_one_node(sshd_fleet, small_puzzle_dir, nod
         work = sshd_fleet.daemons[node].workdir
         cfg = sshd_fleet.config([node], puzzle=small_puzzle_dir)
     for _ in range(2):
-        _clean_workdir(work)
+        undeploy(work)
         fleets = [Fleet(cfg) for _ in range(3)]
         try:
             await asyncio.gather(*(f.check() for f in fleets))   # connected: start together

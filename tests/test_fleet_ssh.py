@@ -4,7 +4,6 @@ interpreter problems. Workers here are plain sleepers; tests/test_fleet_worker.p
 the real solver worker."""
 import asyncio
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from jstui.fleet import Fleet, NodeState, WorkerState
-from tests.fixture_sshd import free_port
+from tests.fixture_sshd import free_port, undeploy
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -49,13 +48,7 @@ def served_agents(workdir):
 async def test_deploy_sends_only_what_changed(sshd_fleet, small_puzzle_dir):
     cfg = sshd_fleet.config(["alpha"], puzzle=small_puzzle_dir)
     work = sshd_fleet.daemons["alpha"].workdir
-    # the daemons live for the session: start from a node that has never been deployed to
-    for leftover in ("lib", "puzzle.npz"):
-        target = work / leftover
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+    undeploy(work)
     async with Fleet(cfg) as fleet:
         [first] = await fleet.deploy()
         assert first.ok, first.error

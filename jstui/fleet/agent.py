@@ -38,17 +38,9 @@ def _write_json(path, data):
     another controller, or a supervisor, may write the same record at the same time)."""
     head, name = os.path.split(path)
     tmp = os.path.join(head, ".%s.%d-%s.tmp" % (name, os.getpid(), os.urandom(4).hex()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with open(tmp, "x") as f:   # "x": made here, by no other writer
+        json.dump(data, f)
+    os.replace(tmp, path)
 
 
 _BOOT = []
