@@ -45,8 +45,7 @@ API for the UI (all results are immutable dataclasses from `jstui.fleet.model`):
 
 Shell-side helpers (for `jstui status` etc.): jstui.fleet.cli.add_commands(subparsers)
 adds status/deploy/launch/stop/relaunch/logs/check/bootstrap; jstui.fleet.cli.run(args)
-runs one;
-jstui.fleet.cli.status_tables(FleetStatus) -> rich Tables.
+runs one; jstui.fleet.cli.status_tables(FleetStatus) -> rich Tables.
 
 Worker states (the one vocabulary, solver.pool.states.WorkerState: the pool stores these
 words, the screen and `jstui status` say them): a worker that exited 0 is DONE
