@@ -7,7 +7,7 @@ import json
 import time
 from dataclasses import replace
 
-from jstui.fleet.bundle import VENV_MARKER_REL, VENV_PYTHON_REL
+from jstui.fleet.bundle import VENV_MARKER_REL, VENV_PYTHON_REL, VENV_REL
 from jstui.fleet.model import NodeResult
 from jstui.fleet.node import NodeOps, last_line
 
@@ -87,14 +87,14 @@ async def _make_venv(ops: NodeOps, base: str, system_site_packages: bool) -> Non
     """`python -m venv`: makes the venv, or repairs one that is there (keeping what pip
     installed in it)."""
     argv = [base, "-m", "venv", *(["--system-site-packages"] if system_site_packages else []),
-            str(ops.workdir / "venv")]
+            str(ops.workdir / VENV_REL)]
     r = await ops.transport.run(argv, timeout=VENV_SECONDS)
     if r.returncode != 0:
         why = last_line(r.stderr) or f"exit status {r.returncode}"
         if "ensurepip" in r.stdout + r.stderr:
             why = ("its venv module cannot install pip (Debian and Ubuntu: install the "
                    "python3-venv package on the node), or name another with --python")
-        raise BootstrapFailed(f"{base} -m venv {ops.workdir / 'venv'} failed: {why}")
+        raise BootstrapFailed(f"{base} -m venv {ops.workdir / VENV_REL} failed: {why}")
 
 
 async def _install(ops: NodeOps):
@@ -104,7 +104,7 @@ async def _install(ops: NodeOps):
     r = await ops.transport.run([python, "-m", "pip", "install", "--disable-pip-version-check",
                                  "--no-input", *WORKER_REQUIREMENTS], timeout=PIP_SECONDS)
     if r.returncode != 0:
-        raise BootstrapFailed(f"pip install in {ops.workdir / 'venv'} failed: "
+        raise BootstrapFailed(f"pip install in {ops.workdir / VENV_REL} failed: "
                               f"{last_line(r.stderr) or f'exit status {r.returncode}'}")
     interp = await ops.probe_interpreter(python)
     if not interp.ok:

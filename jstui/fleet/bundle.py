@@ -11,8 +11,9 @@ import platformdirs
 AGENT_REL = "lib/jstui_agent.py"
 PUZZLE_REL = "puzzle.npz"
 # `fleet bootstrap`'s venv; the marker is written last, once its pip install worked.
-VENV_PYTHON_REL = "venv/bin/python"
-VENV_MARKER_REL = "venv/jstui-bootstrap.json"
+VENV_REL = "venv"
+VENV_PYTHON_REL = f"{VENV_REL}/bin/python"
+VENV_MARKER_REL = f"{VENV_REL}/jstui-bootstrap.json"
 
 
 @dataclass(frozen=True)

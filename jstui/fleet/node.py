@@ -10,7 +10,8 @@ from pathlib import PurePosixPath
 from typing import Sequence
 
 from jstui.config import NodeConfig
-from jstui.fleet.bundle import AGENT_REL, VENV_MARKER_REL, VENV_PYTHON_REL, BundleFile
+from jstui.fleet.bundle import (AGENT_REL, VENV_MARKER_REL, VENV_PYTHON_REL, VENV_REL,
+                               BundleFile)
 from jstui.fleet.model import InterpreterReport, NodeResult
 from jstui.fleet.transport import NodeDown, NodeError, Stream, Transport
 
@@ -284,7 +285,7 @@ PYTHON_WHY = {"fleet file": "set in the fleet file",
 def interpreter_problem(node: NodeConfig, interp: InterpreterReport) -> str:
     """Why the node's interpreter will not do for a worker, and what to run about it;
     "" when it will."""
-    venv = PurePosixPath(node.workdir) / VENV_PYTHON_REL
+    venv = PurePosixPath(node.workdir) / VENV_REL
     run = f"`python -m jstui.fleet bootstrap {node.name}`"
     if interp.error:
         fix = (f": set python for this node in the fleet file, or {run} --python PATH "
