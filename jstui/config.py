@@ -12,8 +12,8 @@ from typing import Any, Mapping
 
 import platformdirs
 
-from solver.pool.locate import resolve_dsn
 from solver.pool.lifecycle import SILENT_AFTER_S
+from solver.pool.locate import pick_dsn
 
 CONFIG_ENV = "JSTUI_CONFIG"
 NODE_KINDS = ("ssh", "local")
@@ -40,6 +40,10 @@ class NodeConfig:
     host_key_check: bool = True
     known_hosts: str | None = None      # None: the user's ~/.ssh/known_hosts
     python: str = "/usr/bin/python3"
+    # Why this python: "fleet file" (set there), "default" (not set: the venv `fleet
+    # bootstrap` made in the workdir when there is one, else /usr/bin/python3), "venv"
+    # (that venv, found on the node), "local" (jstui's own, the fleet without a file).
+    python_source: str = "default"
     workdir: str = "/var/tmp/jstui"
     workers: int = 1
     nice: int = 10
@@ -137,7 +141,7 @@ def parse_config(raw: Mapping[str, Any], source: str | None = None) -> FleetConf
         puzzle = _resolve_local(puzzle, source)
     workers = _parse_workers(_table(raw, "workers", where), f"{where} [workers]")
     defaults = _table(raw, "defaults", where)
-    _no_unknown(defaults, _NODE_FIELDS - {"name", "host", "fallback"}, f"{where} [defaults]")
+    _no_unknown(defaults, _NODE_FIELDS - {"name"}, f"{where} [defaults]")
     nodes_raw = raw.get("node", [])
     if not isinstance(nodes_raw, list):
         raise ConfigError(f"{where}: 'node' must be an array of tables ([[node]])")
@@ -156,13 +160,13 @@ def parse_config(raw: Mapping[str, Any], source: str | None = None) -> FleetConf
 def with_overrides(cfg: FleetConfig, *, dsn: str | None = None,
                    puzzle: str | None = None) -> FleetConfig:
     """Command-line flags win over the file; JSTUI_DSN is the default of --dsn."""
-    dsn = resolve_dsn(dsn, file=cfg.dsn)
+    dsn = pick_dsn(dsn, file=cfg.dsn)     # "embedded" stays a word here (jstui.fleet.opening)
     if puzzle is not None:
         puzzle = str(Path(puzzle).expanduser().resolve())
     return dataclasses.replace(cfg, dsn=dsn, puzzle=puzzle or cfg.puzzle)
 
 
-_NODE_FIELDS = {f.name for f in dataclasses.fields(NodeConfig)}
+_NODE_FIELDS = {f.name for f in dataclasses.fields(NodeConfig)} - {"python_source"}
 _INT_RANGES = {"port": (1, 65535), "workers": (0, None), "nice": (0, 19),
                "max_sessions": (1, None)}
 
@@ -201,6 +205,7 @@ def _parse_node(raw: dict, index: int, where: str, source: str | None) -> NodeCo
         if not PurePosixPath(value).is_absolute():
             raise ConfigError(f"{at}: field {key!r}: must be an absolute path (got {value!r})")
         values[key] = value
+    values["python_source"] = "fleet file" if "python" in raw else "default"
     for key in ("connect_timeout", "keepalive"):
         value = _number(raw, key, getattr(NodeConfig, key), at)
         if value <= 0:

@@ -46,7 +46,7 @@ class Operations:
         event book does not hear of it); False: no reason."""
         if not reason:
             return False
-        self.notify(reason, severity="error")
+        self.notify(reason, severity="error", markup=False)
         return True
 
     def record(self, kind: str, text: str) -> None:
@@ -65,7 +65,8 @@ class Operations:
             outcome = await call()
         except Exception as exc:  # the command failed: say so, keep the UI alive
             self.record("error", f"{what} failed: {exc}")
-            self.notify(f"{what} failed: {exc}", severity="error")
+            # markup=False: a message may hold "[pool]" or a path in brackets, not markup
+            self.notify(f"{what} failed: {exc}", severity="error", markup=False)
             return
         self.record(kind, outcome or f"{what}: done")
 
@@ -145,7 +146,7 @@ class Operations:
         try:
             positions = parse_positions(answer)
         except ValueError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         self.perform("surgery", lambda: self.controls.surgery(positions), "surgery")
 
@@ -190,7 +191,7 @@ class Operations:
         try:
             knobs = parse_knobs(answer)
         except ValueError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         self.perform("knobs", lambda: self.controls.set_knobs(knobs), "knobs")
 

@@ -22,7 +22,7 @@ from typing import Callable, Literal
 
 from jstui.config import FleetConfig, find_config, load_config
 from solver.pool import embedded
-from solver.pool.locate import DSN_ENV, resolve_dsn
+from solver.pool.locate import DSN_ENV, EMBEDDED, embedded_dsn, pick_dsn, resolve_dsn
 
 # What resolve may do about the embedded pool: only use it if it runs; start it for the
 # session; or start it for one read (the caller stops it again: `jstui status`).
@@ -69,7 +69,7 @@ async def resolve(*, config: str | None = None, dsn: str | None = None,
     path = find_config(config)
     if path is not None:
         cfg = load_config(path)
-        dsn_value = resolve_dsn(dsn, file=cfg.dsn)
+        dsn_value = await _fleet_dsn(dsn, cfg.dsn, pool)
         chosen = puzzle_path or cfg.puzzle
         why = "--puzzle" if puzzle_path else (f"{path.name} [puzzle]" if cfg.puzzle else "")
         return Plan(replace(cfg, dsn=dsn_value, puzzle=chosen), dsn_value,
@@ -101,6 +101,18 @@ async def _local_plan(dsn, puzzle_path, workers, pool: PoolStart, make_puzzle: b
     cfg = FleetConfig(dsn=dsn_value, nodes=(local_node(workers),), puzzle=puzzle_path)
     return Plan(cfg, dsn_value, _dsn_from(dsn) if resolve_dsn(dsn) else "the embedded pool",
                 puzzle_path, why, True, None, started)
+
+
+async def _fleet_dsn(flag: str | None, file: str | None, pool: PoolStart) -> str | None:
+    """A fleet file's DSN after the flags. The word "embedded" names this machine's
+    embedded server (its TCP address when it listens there, for the other nodes): found
+    running, or started where the plan may start it; the word stays while it is down,
+    so that whoever needs the pool says why it is not there."""
+    chosen = pick_dsn(flag, file)
+    if chosen != EMBEDDED:
+        return chosen
+    found = await asyncio.to_thread(embedded_dsn, pool != "running", tcp=True)
+    return found or EMBEDDED
 
 
 def _absolute(puzzle: str | None) -> str | None:

@@ -6,6 +6,7 @@ the page it opens gets it as a cookie so that its assets and its websocket carry
 """
 from __future__ import annotations
 
+import errno
 import hmac
 import os
 import secrets
@@ -50,8 +51,16 @@ def check_port_free(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as exc:
-            raise UsageError(f"--port: cannot listen on {host}:{port}: {exc.strerror} "
-                             "(another server there? pick another --port)") from None
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(f"--port: cannot listen on {host}:{port}: {exc.strerror} "
+                                 "(another server there? pick another --port)") from None
+            if exc.errno == errno.EACCES:
+                raise UsageError(f"--port: cannot listen on {host}:{port}: {exc.strerror} "
+                                 "(ports below 1024 need privileges: pick another --port)"
+                                 ) from None
+            raise UsageError(f"--host: cannot listen on {host}: {exc.strerror} (not an "
+                             "address of this machine? 0.0.0.0 listens on all of them)"
+                             ) from None
 
 
 class TokenServer(Server):
@@ -99,10 +108,10 @@ class TokenServer(Server):
 
 def run_serve(args) -> int:
     """`jstui serve`: serve until ctrl+c."""
+    check_port_free(args.host, args.port)
     if args.host not in LOOPBACK:
         print(f"jstui serve: listening on {args.host}, beyond this machine: anyone with the "
               "URL and its token can watch", file=sys.stderr)
-    check_port_free(args.host, args.port)
     server = TokenServer(app_command(args), args.host, args.port,
                          token=secrets.token_urlsafe(24), allow_actions=args.allow_actions)
     os.environ[SERVED_ENV] = "actions" if args.allow_actions else "read-only"

@@ -27,9 +27,17 @@ def until_reader_stops(run: Callable[[], int]) -> int:
         return 0
 
 
+class _Console(Console):
+    """Rich's console, but a reader gone away is not an error: Rich would exit 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError   # until_reader_stops: exit 0
+
+
 def stdout_console() -> Console:
     """A console for tables: the terminal's width, or when piped (and COLUMNS is unset)
     wide enough that rows never wrap."""
     if sys.stdout.isatty() or os.environ.get("COLUMNS"):
-        return Console()
-    return Console(width=PIPE_WIDTH)
+        return _Console()
+    return _Console(width=PIPE_WIDTH)

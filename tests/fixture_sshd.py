@@ -168,6 +168,18 @@ def make_sshd_fleet(root: Path) -> SshdFleet:
     return SshdFleet(root, user_key, known_hosts, host_key)
 
 
+def interpreter_at(prefix: Path) -> Path:
+    """A venv at PREFIX whose python has this test run's packages. Not a symlink to
+    sys.executable: a venv's python finds its pyvenv.cfg beside the path it is started
+    by, so a link elsewhere would run the base interpreter without the venv's packages."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True)
+    [site_dir] = prefix.glob("lib/python*/site-packages")
+    dirs = [d for d in sys.path if d.endswith("-packages")]
+    (site_dir / "test-run.pth").write_text(
+        "import site; " + "; ".join(f"site.addsitedir({d!r})" for d in dirs) + "\n")
+    return prefix / "bin" / "python3"
+
+
 @pytest.fixture(scope="session")
 def sshd_fleet(tmp_path_factory):
     if not os.path.exists(SSHD):
@@ -175,18 +187,26 @@ def sshd_fleet(tmp_path_factory):
     root = tmp_path_factory.mktemp("sshd")
     fleet = make_sshd_fleet(root)
     # gamma's interpreter lives elsewhere, as a venv's would.
-    other = root / "gamma-python" / "bin"
-    other.mkdir(parents=True)
-    (other / "python3").symlink_to(sys.executable)
+    other = interpreter_at(root / "gamma-python")
     try:
         fleet.start("alpha")
         fleet.start("beta")
-        fleet.start("gamma", python=str(other / "python3"))
+        fleet.start("gamma", python=str(other))
         fleet.start("delta", run=False)  # stopped: nothing listens on its port
         yield fleet
     finally:
         stop_workers(fleet)
         fleet.stop_all()
+
+
+def undeploy(workdir: Path) -> None:
+    """A node never deployed to: the daemons live for the session, their workdirs too."""
+    for leftover in ("lib", "puzzles", "puzzle.npz"):
+        target = workdir / leftover
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
 
 
 def stop_workers(fleet: SshdFleet) -> None:

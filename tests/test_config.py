@@ -31,6 +31,18 @@ def test_defaults_apply_and_nodes_override_them():
     assert {n.python for n in cfg.nodes} == {"/opt/py/bin/python3"}
 
 
+def test_host_and_fallback_in_defaults():
+    """As docs/fleet.md says: several nodes on one machine (by port or user) share them;
+    a name never is shared."""
+    cfg = parse_config({"defaults": {"host": "lab4.lan", "fallback": ["10.0.0.4"]},
+                        "node": [{"name": "a", "port": 2222},
+                                 {"name": "b", "port": 2223, "host": "lab5.lan"}]})
+    assert [n.addresses for n in cfg.nodes] == [("lab4.lan", "10.0.0.4"),
+                                                ("lab5.lan", "10.0.0.4")]
+    with pytest.raises(ConfigError, match=r"\[defaults\]: unknown field 'name'"):
+        parse_config({"defaults": {"name": "x"}, "node": [{"name": "a", "host": "h"}]})
+
+
 @pytest.mark.parametrize("node, message", [
     ({"name": "n1", "host": "h", "workdir": "jstui"}, "node 'n1': field 'workdir': must be an absolute"),
     ({"name": "n1", "host": "h", "python": "python3"}, "node 'n1': field 'python': must be an absolute"),

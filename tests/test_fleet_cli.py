@@ -61,15 +61,20 @@ def test_check_and_status_report_a_down_node_and_exit_1(sshd_fleet, tmp_path):
 
 
 def rows_of(r) -> dict[str, str]:
-    """A table's rows by their first cell (a long cell may wrap onto more lines)."""
-    rows, key = {}, None
+    """A table's rows by their first cell; a long cell may wrap onto more lines, whose
+    pieces are joined cell by cell."""
+    columns: dict[str, list[list[str]]] = {}
+    key = None
     for line in r.stdout.splitlines():
         cells = [c.strip() for c in line.split("│")[1:-1]]
         if not cells:
             continue
         key = cells[0] or key
-        rows[key] = " ".join(filter(None, [rows.get(key, ""), *cells[1:]]))
-    return rows
+        row = columns.setdefault(key, [[] for _ in cells[1:]])
+        for i, cell in enumerate(cells[1:]):
+            if cell:
+                row[i].append(cell)
+    return {k: " ".join(" ".join(pieces) for pieces in row if pieces) for k, row in columns.items()}
 
 
 def test_check_reports_a_missing_dsn_before_launch_does(sshd_fleet, tmp_path, fresh_dsn):

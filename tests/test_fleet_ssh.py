@@ -4,7 +4,6 @@ interpreter problems. Workers here are plain sleepers; tests/test_fleet_worker.p
 the real solver worker."""
 import asyncio
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from jstui.fleet import Fleet, NodeState, WorkerState
-from tests.fixture_sshd import free_port
+from tests.fixture_sshd import free_port, undeploy
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -49,13 +48,7 @@ def served_agents(workdir):
 async def test_deploy_sends_only_what_changed(sshd_fleet, small_puzzle_dir):
     cfg = sshd_fleet.config(["alpha"], puzzle=small_puzzle_dir)
     work = sshd_fleet.daemons["alpha"].workdir
-    # the daemons live for the session: start from a node that has never been deployed to
-    for leftover in ("lib", "puzzles", "puzzle.npz"):
-        target = work / leftover
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+    undeploy(work)
     async with Fleet(cfg) as fleet:
         [first] = await fleet.deploy()
         assert first.ok, first.error
@@ -161,6 +154,40 @@ async def test_unknown_and_changed_host_keys_say_different_things(sshd_fleet, tm
     async with Fleet(cfg) as fleet:  # the operator turned checking off for this node
         [r] = await fleet.check()
         assert r.ok, r.error
+
+
+@pytest.mark.parametrize("where", ["default", "named"])
+async def test_the_keyscan_line_works_without_the_ssh_directory(sshd_fleet, tmp_path,
+                                                                  monkeypatch, where):
+    """A fresh account has no ~/.ssh (and a named known_hosts may be in a directory not
+    made yet): the line offered makes it, and running it as given lets jstui in."""
+    from jstui.config import parse_config
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    table = sshd_fleet.node("alpha")
+    port = sshd_fleet.daemons["alpha"].port
+    if where == "default":
+        del table["known_hosts"]
+        expected = (f"mkdir -p -m 700 ~/.ssh && ssh-keyscan -p {port} 127.0.0.1 "
+                    f">> ~/.ssh/known_hosts")
+    else:
+        keys = tmp_path / "fleet keys"
+        table["known_hosts"] = str(keys / "known_hosts")
+        expected = (f"mkdir -p -m 700 '{keys}' && ssh-keyscan -p {port} 127.0.0.1 "
+                    f">> '{keys / 'known_hosts'}'")
+    cfg = parse_config({"node": [table]})
+    async with Fleet(cfg) as fleet:
+        [r] = await fleet.check()
+    assert not r.ok and "unknown host key" in r.error, r.error
+    fix = r.error.split("record its key: ", 1)[1]
+    assert fix == expected
+    subprocess.run(fix, shell=True, check=True, capture_output=True, timeout=30,
+                   env={**os.environ, "HOME": str(home)})
+    async with Fleet(cfg) as fleet:
+        [r] = await fleet.check()
+    assert r.ok, r.error
 
 
 async def test_down_reasons_name_the_port_and_a_missing_key_file(sshd_fleet, tmp_path):

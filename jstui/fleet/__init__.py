@@ -23,6 +23,10 @@ API for the UI (all results are immutable dataclasses from `jstui.fleet.model`):
     await fleet.check(node=None)   -> [NodeResult]  # connect + interpreter + workdir +
                                                    # whether the node reaches the pool DSN
     await fleet.check_pool()       -> NodeResult    # "(pool)": a DSN is set and answers here
+    await fleet.bootstrap(node=None, python=None, system_site_packages=False)
+                                   -> [NodeResult]  # WORKDIR/venv with the worker's
+                                                   # requirements (the node's own pip); a
+                                                   # node with no python in the file uses it
     await fleet.deploy(node=None)  -> [NodeResult]  # solver package + puzzle .npz, by hash
     await fleet.launch(node=None, n=None) -> [NodeResult]  # n: per node, default: to
                                                    # the configured count; deploys first
@@ -40,8 +44,8 @@ API for the UI (all results are immutable dataclasses from `jstui.fleet.model`):
     await fleet.close()                           # or: async with Fleet(...) as fleet
 
 Shell-side helpers (for `jstui status` etc.): jstui.fleet.cli.add_commands(subparsers)
-adds status/deploy/launch/stop/relaunch/logs/check; jstui.fleet.cli.run(args) runs one;
-jstui.fleet.cli.status_tables(FleetStatus) -> rich Tables.
+adds status/deploy/launch/stop/relaunch/logs/check/bootstrap; jstui.fleet.cli.run(args)
+runs one; jstui.fleet.cli.status_tables(FleetStatus) -> rich Tables.
 
 Worker states (the one vocabulary, solver.pool.lifecycle.WorkerState: the pool stores these
 words, the screen and `jstui status` say them): a worker that exited 0 is DONE
@@ -52,7 +56,7 @@ is LOST; alive but silent in the pool for workers.heartbeat_stale seconds is STA
 
 Per-node failures never raise: they come back as NodeResult(ok=False, error=...) or
 NodeStatus(health.state=DOWN / error=...). Only a bad target name raises ConfigError.
-Shell: `python -m jstui.fleet status|deploy|launch|stop|relaunch|logs|check`.
+Shell: `python -m jstui.fleet status|deploy|launch|stop|relaunch|logs|check|bootstrap`.
 """
 from jstui.fleet.model import (FleetStatus, InterpreterReport, NodeFacts, NodeHealth,
                                NodeResult, NodeState, NodeStatus, WorkerProcess,

@@ -99,8 +99,11 @@ def _read_json(path):
 
 
 def _write_json(path, data):
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "w") as f:
+    """Whole or not at all: a hidden name of its own, then a rename (the agent of
+    another controller, or a supervisor, may write the same record at the same time)."""
+    head, name = os.path.split(path)
+    tmp = os.path.join(head, ".%s.%d-%s.tmp" % (name, os.getpid(), os.urandom(4).hex()))
+    with open(tmp, "x") as f:   # "x": made here, by no other writer
         json.dump(data, f)
     os.replace(tmp, path)
 

@@ -13,6 +13,10 @@ import platformdirs
 
 AGENT_REL = "lib/jstui_agent.py"
 PUZZLES_DIR = "puzzles"
+# `fleet bootstrap`'s venv; the marker is written last, once its pip install worked.
+VENV_REL = "venv"
+VENV_PYTHON_REL = f"{VENV_REL}/bin/python"
+VENV_MARKER_REL = f"{VENV_REL}/jstui-bootstrap.json"
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ def puzzle_npz(puzzle_path: str | Path, cache_dir: Path | None = None) -> tuple[
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / f"{puzzle.fingerprint}.npz"
     if not target.is_file():
-        save_npz(puzzle, target)  # written atomically
+        save_npz(puzzle, target)  # atomic: other packers may write it at the same time
     return target, puzzle.fingerprint
 
 

@@ -1,5 +1,6 @@
-"""Fleet commands for a shell: status, deploy, launch, stop, relaunch, logs, check.
-Each prints a table and exits 0 on success, 1 when a node failed, 2 on bad input."""
+"""Fleet commands for a shell: status, deploy, launch, stop, relaunch, logs, check,
+bootstrap. Each prints a table and exits 0 on success, 1 when a node failed, 2 on bad
+input."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +12,7 @@ from typing import Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from jstui.config import ConfigError
 from jstui.fleet.model import STATE_STYLE, FleetStatus, NodeResult, NodeState
@@ -57,6 +59,14 @@ def add_commands(sub) -> None:
     p = common(sub.add_parser("check", help="connectivity and interpreter of every node"))
     p.add_argument("node", nargs="?")
     p.set_defaults(fleet_func=cmd_check)
+    p = common(sub.add_parser("bootstrap", help="a venv with the worker's requirements in "
+                              "each node's workdir (the node's own pip installs them)"))
+    p.add_argument("node", nargs="?")
+    p.add_argument("--python", help="the node's interpreter to make it from (default: the "
+                   "node's python, or the one an earlier bootstrap used)")
+    p.add_argument("--system-site-packages", action="store_true",
+                   help="let the venv see the base interpreter's packages")
+    p.set_defaults(fleet_func=cmd_bootstrap)
 
 
 
@@ -65,9 +75,9 @@ def results_table(title: str, results: Sequence[NodeResult]) -> Table:
     table = Table(title=title, title_justify="left")
     for col in ("node", "result", "detail", "seconds"):
         table.add_column(col, justify="right" if col == "seconds" else "left")
-    for r in results:
-        table.add_row(r.node, "[green]ok[/]" if r.ok else "[red]failed[/]",
-                      r.detail if r.ok else (r.error or r.detail), f"{r.seconds:.2f}")
+    for r in results:   # what nodes say is plain text: "[pool]" is no markup
+        table.add_row(Text(r.node), "[green]ok[/]" if r.ok else "[red]failed[/]",
+                      Text(r.detail if r.ok else (r.error or r.detail)), f"{r.seconds:.2f}")
     return table
 
 
@@ -79,12 +89,12 @@ def status_tables(st: FleetStatus) -> list[Table]:
         f = n.facts
         style = _STATE_STYLE.get(n.health.state, "")
         nodes.add_row(
-            n.node, f"[{style}]{n.health.state.value}[/]" if style else n.health.state.value,
-            n.health.address or "-", str(f.cpus) if f else "-",
+            Text(n.node), Text(n.health.state.value, style=style),
+            Text(n.health.address or "-"), str(f.cpus) if f else "-",
             f"{f.load[0]:.2f}" if f else "-",
             _bytes(f.mem_available) if f and f.mem_available else "-",
             f"{n.running}/{n.configured_workers}",
-            ("stale: " if n.stale else "") + (n.health.reason or n.error))
+            Text(("stale: " if n.stale else "") + (n.health.reason or n.error)))
     workers = Table(title="workers", title_justify="left")
     for col in ("worker", "state", "pid", "since", "exit", "heartbeat", "log"):
         workers.add_column(col)
@@ -97,7 +107,7 @@ def status_tables(st: FleetStatus) -> list[Table]:
             fmt_age(now - since) if since else "-",
             "-" if w.exit_code is None else str(w.exit_code),
             f"{w.heartbeat_age:.0f}s ago" if w.heartbeat_age is not None else "-",
-            clip(exit_line(w), 70) if not w.state.alive else w.log_path)
+            Text(clip(exit_line(w), 70) if not w.state.alive else w.log_path))
     return [nodes, workers]
 
 
@@ -153,7 +163,7 @@ async def cmd_status(args, console: Console) -> int:
         for table in status_tables(st):
             console.print(table)
         if st.pool_error:
-            console.print(f"[yellow]{st.pool_error}[/]")
+            console.print(Text(st.pool_error, style="yellow"))
         return 0 if all(n.health.state == NodeState.UP and not n.error for n in st.nodes) else 1
     return await _with_fleet(args, body)
 
@@ -169,6 +179,8 @@ def _per_node(title: str, call, **needs):
 
 cmd_deploy = _per_node("deploy", lambda f, a: f.deploy(a.node), need_puzzle=True)
 cmd_stop = _per_node("stop", lambda f, a: f.stop(a.target))
+cmd_bootstrap = _per_node("bootstrap", lambda f, a: f.bootstrap(a.node, a.python,
+                                                                a.system_site_packages))
 cmd_relaunch = _per_node("relaunch", lambda f, a: f.relaunch(a.target), need_pool=True)
 async def cmd_check(args, console: Console) -> int:
     """Every node, then the pool: a fleet file without a DSN fails here, not at launch."""
@@ -203,7 +215,7 @@ async def cmd_logs(args, console: Console) -> int:
                 for line in await fleet.tail_log(args.worker, args.lines):
                     print(line)
         except NodeError as e:
-            console.print(f"[red]{e}[/]")
+            console.print(Text(str(e), style="red"))
             return 1
         return 0
     return await _with_fleet(args, body)

@@ -16,7 +16,7 @@ from jstui.fleet.model import (FleetStatus, NodeFacts, NodeHealth, NodeResult, N
                                NodeStatus)
 from jstui.fleet.node import NodeOps, NotDeployed
 from jstui.fleet.transport import NodeError, StateListener, make_transport
-from solver.pool.locate import DSN_ENV
+from solver.pool.locate import DSN_ENV, EMBEDDED, EMBEDDED_DOWN
 
 # argv of one worker on a node: (node, fleet config, the puzzle file under the node's work
 # directory) -> [python, -m, solver.worker, ...]
@@ -120,6 +120,14 @@ class Fleet:
 
         return await check_pool(self.config)
 
+    async def bootstrap(self, node: str | None = None, python: str | None = None,
+                        system_site_packages: bool = False) -> list[NodeResult]:
+        """A venv with the worker's requirements in each node's workdir, by its own pip."""
+        from jstui.fleet.bootstrap import bootstrap_node
+
+        return await self._each(self._select(node), lambda ops: bootstrap_node(
+            ops, python, system_site_packages))
+
     async def bundle(self) -> Bundle:
         """The files deploy sends; the puzzle .npz is made once per fleet."""
         if self._bundle is None:
@@ -197,6 +205,7 @@ class Fleet:
     async def _launch_slots(self, ops: NodeOps, slots: list[int]) -> NodeResult:
         if not slots:
             return NodeResult(ops.node.name, True, detail="nothing to launch")
+        await ops.resolve_python(fresh=True)   # a venv bootstrapped meanwhile counts
         argv = self._worker_argv(ops.node, self.config, (await self.bundle()).puzzle_rel or "")
         launched = (await ops.launch(slots, argv, {DSN_ENV: self.config.dsn}))["launched"]
         started = [f"{ops.node.name}/{r['slot']}" for r in launched
@@ -362,8 +371,8 @@ class Fleet:
 
     async def _pool_workers(self) -> tuple[dict, str]:
         """(node, pid) -> the pool's newest worker row; never raises."""
-        if not self.config.dsn:
-            return {}, "no pool DSN"
+        if not self.config.dsn or self.config.dsn == EMBEDDED:
+            return {}, EMBEDDED_DOWN if self.config.dsn else "no pool DSN"
         if self._store is None and time.monotonic() < self._pool_retry_at:
             return {}, self._pool_error  # do not knock on a closed door every second
         try:

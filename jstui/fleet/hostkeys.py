@@ -43,4 +43,33 @@ def refused_host_key(node: NodeConfig, address: str) -> str:
                 f"machine was reinstalled; jstui refuses to connect until whoever runs it "
                 f"says which")
     return (f"unknown host key for {where} (not in {path}); if this is the right machine, "
-            f"record its key: ssh-keyscan -p {node.port} {address} >> {path}")
+            f"record its key: {keyscan_command(path, address, node.port)}")
+
+
+def keyscan_command(path: str, address: str, port: int) -> str:
+    """The line that records the key, as a shell runs it: the file's directory is made
+    first where it does not exist yet (a fresh account has no ~/.ssh)."""
+    import shlex
+
+    home = path.startswith("~/")    # left unquoted: the shell expands it
+    shown = path if home else shlex.quote(path)
+    directory = os.path.dirname(path)
+    mkdir = ""
+    if not os.path.isdir(os.path.expanduser(directory or ".")):
+        mkdir = f"mkdir -p -m 700 {directory if home else shlex.quote(directory)} && "
+    return f"{mkdir}ssh-keyscan -p {port} {shlex.quote(address)} >> {shown}"
+
+
+def known_hosts_option(node: NodeConfig):
+    """asyncssh's known_hosts: None (no checking), the node's file, or () for the
+    user's own. A file named but not there yet knows no host: the key is refused as
+    unknown, with the line that records it, rather than failing on the missing file."""
+    import asyncssh
+
+    if not node.host_key_check:
+        return None
+    if not node.known_hosts:
+        return ()
+    if not os.path.exists(os.path.expanduser(node.known_hosts)):
+        return asyncssh.import_known_hosts("")
+    return node.known_hosts

@@ -50,6 +50,7 @@ def default_puzzle_dir(spec: dict = DEFAULT_PUZZLE) -> Path:
 
 def local_node(workers: int | None = None) -> NodeConfig:
     return NodeConfig(name=socket.gethostname().split(".")[0] or "local", kind="local",
-                      python=sys.executable, workdir=str(data_dir() / "node"),
+                      python=sys.executable, python_source="local",
+                      workdir=str(data_dir() / "node"),
                       workers=workers if workers is not None else (os.cpu_count() or 1),
                       labels={"role": "local"})

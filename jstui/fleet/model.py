@@ -109,6 +109,7 @@ class InterpreterReport:
     version: str = ""
     missing: tuple[str, ...] = ()   # "numpy: No module named 'numpy'"
     error: str = ""                 # the interpreter could not be run at all
+    source: str = ""                # why this one: NodeConfig.python_source
 
     @property
     def ok(self) -> bool:
@@ -138,6 +139,6 @@ class NodeResult:
         parts = [self.detail] if self.detail else []
         if self.workers:
             parts.append(f"{len(self.workers)} worker(s): {', '.join(self.workers[:4])}")
-        if self.uploaded or self.unchanged:
+        if (self.uploaded or self.unchanged) and not self.detail:   # deploy's says it
             parts.append(f"{len(self.uploaded)} file(s) sent, {self.unchanged} unchanged")
         return "; ".join(parts) or "ok"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Sequence
 
 from jstui.config import NodeConfig
-from jstui.fleet.bundle import AGENT_REL, BundleFile
+from jstui.fleet.bundle import (AGENT_REL, VENV_MARKER_REL, VENV_PYTHON_REL, VENV_REL,
+                               BundleFile)
 from jstui.fleet.model import InterpreterReport, NodeResult
 from jstui.fleet.transport import NodeDown, NodeError, Stream, Transport
 
@@ -78,8 +80,10 @@ class NodeOps:
     """One node's operations; every error is a NodeError naming the node."""
 
     def __init__(self, node: NodeConfig, transport: Transport):
-        self.node = node
+        self.configured = node    # as the fleet file says
+        self.node = node          # with the interpreter in use (see resolve_python)
         self.transport = transport
+        self._probed = False
         self._served: Stream | None = None     # a warm `agent serve` for frequent calls
         self._served_lock = asyncio.Lock()
         self._served_retry_at = 0.0
@@ -91,11 +95,28 @@ class NodeOps:
     def _fail(self, what: str) -> NodeError:
         return NodeError(f"node {self.node.name}: {what}")
 
+    async def resolve_python(self, fresh: bool = False) -> None:
+        """A node whose python the fleet file does not set uses the venv `fleet
+        bootstrap` made in its work directory, if there is one (asked of the node once,
+        or again when FRESH); any python the fleet file sets wins."""
+        if self.configured.python_source != "default" or (self._probed and not fresh):
+            return
+        marker = str(self.workdir / VENV_MARKER_REL)
+        found = (await self.transport.run(["test", "-f", marker])).returncode == 0
+        self._probed = True
+        self.node = replace(self.configured, python=str(self.workdir / VENV_PYTHON_REL),
+                            python_source="venv") if found else self.configured
+
     async def check_interpreter(self) -> InterpreterReport:
-        python = self.node.python
+        """The interpreter workers will use (looked up afresh): version, worker imports."""
+        await self.resolve_python(fresh=True)
+        report = await self.probe_interpreter(self.node.python)
+        return replace(report, source=self.node.python_source)
+
+    async def probe_interpreter(self, python: str) -> InterpreterReport:
         r = await self.transport.run([python, "-c", _CHECK_SCRIPT], timeout=60)
         if r.returncode in (126, 127) or (r.returncode != 0 and not r.stdout.strip()):
-            why = _last_line(r.stderr) or f"exit status {r.returncode}"
+            why = last_line(r.stderr) or f"exit status {r.returncode}"
             if r.returncode == 127 or "No such file" in why or "not found" in why:
                 why = f"interpreter {python} not found"
             elif r.returncode == 126:
@@ -105,7 +126,7 @@ class NodeOps:
             info = json.loads(r.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             return InterpreterReport(python, error=f"{python} did not answer like Python: "
-                                                   f"{_last_line(r.stdout or r.stderr)}")
+                                                   f"{last_line(r.stdout or r.stderr)}")
         missing = list(info["missing"])
         if tuple(info["info"][:2]) < MIN_PYTHON:
             missing.insert(0, f"python: {info['version']} is older than "
@@ -120,20 +141,20 @@ class NodeOps:
                                      input=dsn)
         if r.returncode == 0:
             return None
-        return _last_line(r.stderr) or f"exit status {r.returncode}"
+        return last_line(r.stderr) or f"exit status {r.returncode}"
 
     async def make_dirs(self) -> None:
         w = self.workdir
         r = await self.transport.run(["mkdir", "-p", str(w / "lib"), str(w / "logs"),
                                       str(w / "run")])
         if r.returncode != 0:
-            raise self._fail(f"cannot create work directory {w}: {_last_line(r.stderr)}")
+            raise self._fail(f"cannot create work directory {w}: {last_line(r.stderr)}")
 
     async def remote_hashes(self) -> dict[str, str]:
         r = await self.transport.run([self.node.python, "-c", _HASH_SCRIPT, str(self.workdir)],
                                      timeout=120)
         if r.returncode != 0:
-            raise self._fail(f"cannot list {self.workdir}: {_last_line(r.stderr)}")
+            raise self._fail(f"cannot list {self.workdir}: {last_line(r.stderr)}")
         return json.loads(r.stdout)
 
     async def deploy(self, bundle: Sequence[BundleFile]) -> NodeResult:
@@ -141,8 +162,8 @@ class NodeOps:
         await self.make_dirs()
         interp = await self.check_interpreter()
         if interp.error:
-            return NodeResult(self.node.name, False, error=f"node {self.node.name}: "
-                              f"{interp.error}", interpreter=interp)
+            return NodeResult(self.node.name, False, error=interpreter_problem(self.node, interp),
+                              interpreter=interp)
         remote = await self.remote_hashes()
         wanted = {f.rel: f for f in bundle}
         changed = [f for f in bundle if remote.get(f.rel) != f.sha256]
@@ -150,7 +171,7 @@ class NodeOps:
         if dirs:
             r = await self.transport.run(["mkdir", "-p", *dirs])
             if r.returncode != 0:
-                raise self._fail(f"cannot create {dirs[0]}: {_last_line(r.stderr)}")
+                raise self._fail(f"cannot create {dirs[0]}: {last_line(r.stderr)}")
         if changed:
             await self.transport.put_many([(f.path, str(self.workdir / f.rel))
                                            for f in changed])
@@ -165,10 +186,9 @@ class NodeOps:
         if stale:
             r = await self.transport.run(["rm", "-f", *(str(self.workdir / s) for s in stale)])
             if r.returncode != 0:
-                raise self._fail(f"cannot remove stale files: {_last_line(r.stderr)}")
+                raise self._fail(f"cannot remove stale files: {last_line(r.stderr)}")
         ok = interp.ok
-        error = "" if ok else f"node {self.node.name}: {interp.python} lacks " + \
-            "; ".join(interp.missing)
+        error = interpreter_problem(self.node, interp)
         return NodeResult(self.node.name, ok, error=error,
                           detail=f"{len(changed)} sent, {len(bundle) - len(changed)} unchanged",
                           uploaded=tuple(f.rel for f in changed), removed=tuple(stale),
@@ -202,6 +222,7 @@ class NodeOps:
         return await self.agent(command, spec, timeout)
 
     async def _open_served(self) -> Stream:
+        await self.resolve_python()
         stream = await self.transport.open_stream(
             [self.node.python, str(self.workdir / AGENT_REL), str(self.workdir), "serve"])
         try:
@@ -219,6 +240,7 @@ class NodeOps:
     async def agent(self, command: str, spec: dict | None = None,
                     timeout: float | None = 60) -> dict:
         # The spec goes through stdin: it may hold the pool DSN, which `ps` must not show.
+        await self.resolve_python()
         argv = [self.node.python, str(self.workdir / AGENT_REL), str(self.workdir), command]
         if spec is not None:
             argv.append("-")
@@ -232,12 +254,12 @@ class NodeOps:
             if r.returncode == 127 or (r.returncode != 0 and self.node.python in err
                                        and "No such file" in err):
                 raise self._fail(f"interpreter {self.node.python} not found")
-            raise self._fail(f"agent {command} failed: {_last_line(err)}")
+            raise self._fail(f"agent {command} failed: {last_line(err)}")
         try:
             return json.loads(r.stdout)
         except ValueError:
             raise self._fail(f"agent {command} gave no answer: "
-                             f"{_last_line(r.stdout or r.stderr)}") from None
+                             f"{last_line(r.stdout or r.stderr)}") from None
 
     async def status(self, tail_lines: int = 5) -> dict:
         return await self.served("status", {"tail": tail_lines}, timeout=30)
@@ -266,6 +288,33 @@ class NodeOps:
         return await self.served("read", {"slot": slot, "offset": offset})
 
 
-def _last_line(text: str) -> str:
+# Why a node uses the interpreter it does (NodeConfig.python_source), as check says it.
+PYTHON_WHY = {"fleet file": "set in the fleet file",
+              "default": "the default: no python in the fleet file, no bootstrapped venv",
+              "venv": "the venv made by bootstrap; no python in the fleet file",
+              "local": "this jstui's own interpreter"}
+
+
+def interpreter_problem(node: NodeConfig, interp: InterpreterReport) -> str:
+    """Why the node's interpreter will not do for a worker, and what to run about it;
+    "" when it will."""
+    venv = PurePosixPath(node.workdir) / VENV_REL
+    run = f"`python -m jstui.fleet bootstrap {node.name}`"
+    if interp.error:
+        fix = (f": set python for this node in the fleet file, or {run} --python PATH "
+               f"makes {venv}" if node.python_source == "default" else "")
+        return f"node {node.name}: {interp.error}{fix}"
+    if not interp.missing:
+        return ""
+    text = f"node {node.name}: {interp.python} lacks " + "; ".join(interp.missing)
+    if interp.missing[0].startswith("python:"):
+        return f"{text}: {run} --python PATH (a Python >= 3.10 on the node) makes {venv}"
+    if node.python_source == "fleet file":
+        return (f"{text}: {run} makes {venv} with them; the fleet file's python for this "
+                f"node wins over it: remove that line, or point it there")
+    return f"{text}: {run} installs them in {venv}, used from then on"
+
+
+def last_line(text: str) -> str:
     lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
     return lines[-1] if lines else ""

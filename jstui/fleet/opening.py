@@ -7,8 +7,9 @@ from __future__ import annotations
 async def open_fleet(config: str | None, *, dsn: str | None = None, puzzle: str | None = None,
                      workers: int | None = None, start_pool: bool = False,
                      make_puzzle: bool = False):
-    """(Fleet, is_local_default). Without a fleet file: START_POOL starts the embedded
-    PostgreSQL if needed, MAKE_PUZZLE generates the default puzzle if it is not there."""
+    """(Fleet, is_local_default). Without a fleet file, or with `[pool] dsn =
+    "embedded"`: START_POOL starts the embedded PostgreSQL if needed. Without a fleet
+    file: MAKE_PUZZLE generates the default puzzle if it is not there."""
     from jstui.fleet.fleet import Fleet
     from jstui.plan import resolve
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shlex
 import shutil
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Awaitable, Callable, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Callable, Sequence
 
 from jstui.config import NodeConfig
-from jstui.fleet.hostkeys import endpoint, refused_host_key
+from jstui.fleet.hostkeys import endpoint, known_hosts_option, refused_host_key
 from jstui.fleet.model import NodeHealth, NodeState
+from jstui.fleet.stream import Stream
 
 StateListener = Callable[[NodeHealth], None]
 BACKOFF_MAX = 60.0
@@ -70,50 +72,12 @@ class Transport:
     async def connect(self) -> None:
         """Make sure the node is reachable (raises NodeDown)."""
 
-    async def open_stream(self, argv: Sequence[str]) -> "Stream":
+    async def open_stream(self, argv: Sequence[str]) -> Stream:
         """A long-running command to talk to line by line (stderr discarded)."""
         raise NotImplementedError
 
     async def close(self) -> None:
         pass
-
-
-class Stream:
-    """Line-by-line requests to a long-running command on a node."""
-
-    def __init__(self, write: Callable[[str], None], readline: Callable[[], Awaitable],
-                 drain: Callable[[], Awaitable] | None, close: Callable[[], None],
-                 wait_closed: Callable[[], Awaitable]):
-        self._write, self._readline, self._drain, self._close = write, readline, drain, close
-        self._wait_closed = wait_closed
-
-    async def readline(self, timeout: float | None) -> str:
-        line = await asyncio.wait_for(self._readline(), timeout)
-        if isinstance(line, bytes):
-            line = line.decode(errors="replace")
-        if not line:
-            raise EOFError("the command ended")
-        return line
-
-    async def request(self, line: str, timeout: float | None) -> str:
-        self._write(line + "\n")
-        if self._drain is not None:
-            await self._drain()
-        return await self.readline(timeout)
-
-    def close(self) -> None:
-        try:
-            self._close()
-        except Exception:  # already gone
-            pass
-
-    async def aclose(self) -> None:
-        """Close and wait until the command has ended (no process left behind)."""
-        self.close()
-        try:
-            await asyncio.wait_for(self._wait_closed(), 5)
-        except Exception:  # gone already, or the connection with it
-            pass
 
 
 class LocalTransport(Transport):
@@ -166,9 +130,13 @@ class LocalTransport(Transport):
     async def put_many(self, files: Sequence[tuple[Path, str]]) -> None:
         def copy() -> None:
             for local, remote in files:
-                tmp = f"{remote}.part"
-                shutil.copyfile(local, tmp)
-                os.replace(tmp, remote)
+                tmp = part_name(remote)
+                try:
+                    shutil.copyfile(local, tmp)
+                    os.replace(tmp, remote)
+                finally:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
         await asyncio.to_thread(copy)
 
 
@@ -251,13 +219,7 @@ class SSHTransport(Transport):
             def connection_made(self, conn):
                 self._conn_ref = conn
 
-        if not node.host_key_check:
-            known_hosts = None
-        elif node.known_hosts:
-            known_hosts = node.known_hosts
-        else:
-            known_hosts = ()  # asyncssh: the user's ~/.ssh/known_hosts
-        options = dict(port=node.port, known_hosts=known_hosts,
+        options = dict(port=node.port, known_hosts=known_hosts_option(node),
                        connect_timeout=node.connect_timeout,
                        keepalive_interval=node.keepalive, keepalive_count_max=3,
                        client_factory=Client)
@@ -342,19 +304,27 @@ class SSHTransport(Transport):
     async def _put_sftp(sftp, local: Path, remote: str) -> None:
         import asyncssh
 
-        tmp = f"{remote}.part"
-        await sftp.put(str(local), tmp)
+        tmp = part_name(remote)
         try:
-            await sftp.posix_rename(tmp, remote)
-        except asyncssh.SFTPError:  # servers without the openssh extension
-            if await sftp.exists(remote):
-                await sftp.remove(remote)
-            await sftp.rename(tmp, remote)
+            await sftp.put(str(local), tmp)
+            try:
+                await sftp.posix_rename(tmp, remote)
+            except asyncssh.SFTPError:  # servers without the openssh extension
+                if await sftp.exists(remote):
+                    await sftp.remove(remote)
+                await sftp.rename(tmp, remote)
+        except Exception:
+            try:
+                await sftp.remove(tmp)   # none of ours left behind (if it is there)
+            except asyncssh.SFTPError:
+                pass
+            raise
 
     async def _put_by_cat(self, conn, local: Path, remote: str) -> None:
-        tmp = f"{remote}.part"
+        tmp = part_name(remote)
         data = await asyncio.to_thread(Path(local).read_bytes)
-        command = f"cat > {shlex.quote(tmp)} && mv -f {shlex.quote(tmp)} {shlex.quote(remote)}"
+        tmp, target = shlex.quote(tmp), shlex.quote(remote)
+        command = f"cat > {tmp} && mv -f {tmp} {target} || {{ rm -f {tmp}; exit 1; }}"
         r = await conn.run(command, input=data, encoding=None, check=False)
         if r.exit_status != 0:
             raise NodeError(f"node {self.node.name}: cannot write {remote}: "
@@ -368,6 +338,13 @@ class SSHTransport(Transport):
             except (asyncio.TimeoutError, Exception):
                 pass
             self._conn = None
+
+
+def part_name(remote: str) -> str:
+    """Where a copy is written before it is renamed to REMOTE: a hidden name no other
+    copy uses (two deploys to one node at once must not write into one file)."""
+    path = PurePosixPath(remote)
+    return str(path.with_name(f".{path.name}.{secrets.token_hex(6)}.part"))
 
 
 def make_transport(node: NodeConfig, listener: StateListener | None = None) -> Transport:

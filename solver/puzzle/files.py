@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from solver.atomic import replacing
 from solver.puzzle.pthread import PthError, read_state_dict
 
 DATA_FILE = "historical_data.csv"
@@ -290,10 +291,10 @@ def save_npz(puzzle: Puzzle, path) -> Path:
     path = Path(path)
     meta = {"last_id": puzzle.last_id, "source": puzzle.source,
             "target_sha256": puzzle.target_sha256, "fingerprint": puzzle.fingerprint, "format": 1}
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)),
-                        **{k: getattr(puzzle, k) for k in _ARRAYS})
-    tmp.replace(path)
+    # A temporary name of its own: packers sharing one cache may write one puzzle at once.
+    with replacing(path) as f:
+        np.savez_compressed(f, meta=np.array(json.dumps(meta)),
+                            **{k: getattr(puzzle, k) for k in _ARRAYS})
     return path
 
 

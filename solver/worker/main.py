@@ -24,9 +24,18 @@ from solver.worker.loop import Outcome, RunLoop, Settings
 log = logging.getLogger("solver.worker")
 
 
+class _Parser(argparse.ArgumentParser):
+    """A wrong command line is one sentence (where to look next included), not a page
+    of usage: the worker is started by the fleet, and its log is read in a table."""
+
+    def error(self, message: str):
+        self.exit(ExitCode.BAD_INPUT, f"{self.prog}: error: {message} "
+                                  f"(`{self.prog} --help` lists the options)\n")
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m solver.worker",
-                                 description="A fleet worker: search in bursts, share through the pool.")
+    ap = _Parser(prog="python -m solver.worker",
+                 description="A fleet worker: search in bursts, share through the pool.")
     ap.add_argument("--dsn", help=f"pool DSN (default ${DSN_ENV}; the fleet passes it there, "
                     "never on the command line)")
     ap.add_argument("--puzzle", required=True, type=Path, help="puzzle dir or compact .npz")
