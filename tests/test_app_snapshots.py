@@ -42,3 +42,26 @@ def test_answer_banner_160x48(snap_compare):
 def test_help_screen_80x24(snap_compare):
     assert snap_compare(recorded_app(), terminal_size=(80, 24), press=["question_mark"],
                         run_before=settle)
+
+
+def test_main_screen_100x30(snap_compare):
+    """A mid-size terminal: no band of blank rows (the event log takes what the workers
+    leave), and the footer's keys all fit, quit included."""
+    assert snap_compare(APP, terminal_size=(100, 30), run_before=settle)
+
+
+async def test_at_100x30_the_footer_fits_and_the_events_fill_the_rest():
+    from textual.widgets import Footer
+
+    from tests.snapshot_apps.recorded_state import recorded_app
+    from tests.test_app_pool import until
+
+    app = recorded_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        footer = app.query_one(Footer)
+        shown = [b.key for _, b, enabled, _ in app.screen.active_bindings.values() if b.show]
+        assert "q" in shown and footer.region.bottom == 30
+        events = app.query_one("#events")
+        assert events.region.bottom == footer.region.y       # no blank band above the footer
+        assert events.region.height >= 4

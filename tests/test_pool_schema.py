@@ -96,3 +96,18 @@ async def test_database_refuses_a_bad_permutation_even_past_the_code(fresh_dsn):
             raise AssertionError("accepted NaN")
     finally:
         await conn.close()
+
+
+async def test_the_history_triggers_defaults_are_the_knobs_rows(fresh_dsn):
+    """Migration 8: the worker-sample trigger reads the grain and the retention from the
+    knobs' rows (written at connect from solver.pool.knobs), no literal of its own."""
+    from solver.pool import connect
+    from solver.pool.knobs import KNOBS
+
+    async with await connect(fresh_dsn) as store:
+        source = await store._pool.fetchval(
+            "SELECT pg_get_functiondef('jstui_worker_sample'::regproc)")
+        assert "coalesce" not in source.lower()
+        knobs = await store.fetch_config()
+        for key in ("history_grain_s", "history_keep_days"):
+            assert knobs[key].value == KNOBS[key].default
