@@ -15,6 +15,8 @@ class Action:
     changes: bool = False          # changes the fleet or the pool: refused when read-only
     needs_fleet: bool = False      # refused in a pool-only view
     in_footer: bool = True
+    looks: bool = False            # only looks at the screen: every screen that shows the
+                                   # dashboard has it (the live one and the replay)
 
     @property
     def key_label(self) -> str:
@@ -35,15 +37,18 @@ ACTIONS: tuple[Action, ...] = (
            True, True, in_footer=False),
     Action("o", "knobs", "knobs", "change the observer knobs", True, in_footer=False),
     Action("l", "tail_log", "log", "tail the selected worker's log"),
-    Action("c", "chart", "chart", "large chart of the pool best over time", in_footer=False),
+    Action("c", "chart", "chart", "large chart of the pool best over time", in_footer=False,
+           looks=True),
     Action("p", "switch_puzzle", "puzzle", "switch the puzzle on screen (the pool may hold several)",
            in_footer=False),
-    Action("slash", "filter", "filter", "filter workers", in_footer=False),
-    Action("t", "cycle_sort", "sort", "sort workers by the next column", in_footer=False),
+    Action("slash", "filter", "filter", "filter workers", in_footer=False, looks=True),
+    Action("t", "cycle_sort", "sort", "sort workers by the next column", in_footer=False,
+           looks=True),
     Action("question_mark", "help", "help", "this help"),
     Action("q", "quit", "quit", "quit"),
 )
 BY_NAME = {a.name: a for a in ACTIONS}
+LOOKING = tuple(a for a in ACTIONS if a.looks)          # the dashboard's own keys
 
 
 def parse_positions(text: str) -> list[int] | None:

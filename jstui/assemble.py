@@ -85,8 +85,7 @@ def worker_views(rows, processes, now: float, history: History,
             fleet_name=proc.name if proc is not None else "", worker_id=row.id,
             last_word=_last_word(row, proc)))
     for proc in procs.values():   # started but never reached the pool (e.g. crashed at import)
-        age = proc.heartbeat_age if proc.heartbeat_age is not None else \
-            max(0.0, now - (proc.started_at or now))
+        age = max(0.0, now - (proc.started_at or now))
         state = view_state(None, None, process=proc.seen, node_down=proc.node in down)
         out.append(WorkerView(key=f"p:{proc.name}", node=proc.node, pid=proc.pid,
                               state=state, age=age, fleet_name=proc.name,
@@ -212,10 +211,11 @@ def unclaimed_why(command, lease, puzzle_id: int | None) -> str:
 
 def build_snapshot(pool: PoolState, fleet_status, now: float, *, history: History,
                    events: tuple[Event, ...], auto_relaunch: bool,
-                   pool_error: str | None = None) -> Snapshot:
+                   pool_error: str | None = None,
+                   silent_after: float = SILENT_AFTER_S) -> Snapshot:
     processes = fleet_status.workers if fleet_status is not None else ()
     down = down_nodes(fleet_status)
-    workers = worker_views(pool.workers, processes, now, history, down)
+    workers = worker_views(pool.workers, processes, now, history, down, silent_after)
     best, counts = pool.best, pool.counts
     shown = pool.shown or Shown(None, "", "", True)
     return Snapshot(

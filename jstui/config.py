@@ -68,9 +68,10 @@ class WorkerSettings:
     # SIGTERM to SIGKILL; longer than the worker's --flush-timeout (15 s), so a stopping
     # worker can still deliver or spool its results.
     stop_grace: float = 20.0
-    # Seconds without a pool heartbeat before an alive worker is "stalled" (the pool's
-    # rule for silence, solver.pool.lifecycle; the fleet file may ask for more patience).
-    heartbeat_stale: float = SILENT_AFTER_S
+    # Seconds without a pool heartbeat before a live worker is stalled (its process runs)
+    # or lost (the pool's rule for silence, solver.pool.lifecycle; the fleet file may
+    # ask for more patience). `heartbeat_stale`, its older name, is still read.
+    silent_after: float = SILENT_AFTER_S
     extra_args: tuple[str, ...] = ()
 
 
@@ -220,6 +221,11 @@ def _parse_node(raw: dict, index: int, where: str, source: str | None) -> NodeCo
 
 def _parse_workers(raw: dict, at: str) -> WorkerSettings:
     fields_ = {f.name for f in dataclasses.fields(WorkerSettings)}
+    if "heartbeat_stale" in raw:            # the field's older name
+        if "silent_after" in raw:
+            raise ConfigError(f"{at}: 'heartbeat_stale' is the older name of 'silent_after': "
+                              "give one of them")
+        raw = {("silent_after" if k == "heartbeat_stale" else k): v for k, v in raw.items()}
     _no_unknown(raw, fields_, at)
     runs = _typed(raw, "runs", int, 0, at)
     if runs < 0:
@@ -232,7 +238,7 @@ def _parse_workers(raw: dict, at: str) -> WorkerSettings:
         auto_relaunch=_typed(raw, "auto_relaunch", bool, False, at),
         relaunch_crashed=_typed(raw, "relaunch_crashed", bool, False, at),
         stop_grace=_number(raw, "stop_grace", WorkerSettings.stop_grace, at),
-        heartbeat_stale=_number(raw, "heartbeat_stale", SILENT_AFTER_S, at),
+        silent_after=_number(raw, "silent_after", SILENT_AFTER_S, at),
         extra_args=tuple(extra),
     )
 

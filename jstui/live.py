@@ -1,7 +1,7 @@
 """The live reader: the pool (LISTEN + periodic re-query) and the fleet, read together and
-put into snapshots (jstui.assemble). Commands are jstui.controls. What it writes, when its
+put into snapshots (jstui.assemble). Commands are jstui.backend. What it writes, when its
 session may act (RECORD): the session's own events (jstui.book: written once the pool can
-be reached, shown meanwhile) and what it sees of the fleet (jstui.fleet.recorder: exits,
+be reached, shown meanwhile) and what it sees of the fleet (jstui.recorder: exits,
 nodes down and back), both in the refresh that saw them.
 
 One dedicated listening connection; after a database restart both it and the query pool
@@ -18,27 +18,28 @@ from typing import AsyncIterator, Awaitable, Callable
 
 from jstui.assemble import History, PoolState, build_snapshot
 from jstui.book import EventBook
+from jstui.connection import PoolConnection
 from jstui.puzzles import ConfiguredPuzzle, PuzzleChoice, Shown, choices, choose, identify
-from jstui.snapshot import Snapshot
+from jstui.snapshot import Snapshot, SnapshotSource
 from solver.pool.base import TABLES
 from solver.pool.words import EventKind, EventSource
 
 
-class LiveSource:
+class LiveSource(SnapshotSource):
     """Yields a snapshot per refresh: on a change notice (at most every MIN_INTERVAL s),
-    else every REFRESH s. OPEN_STORE opens the pool (default: PostgreSQL at DSN)."""
+    else every REFRESH s. The pool through CONNECTION (jstui.connection, shared with the
+    backend), else one made here for DSN (OPEN_STORE: how to open it, for tests)."""
 
     def __init__(self, dsn: str | None, fleet=None, *,
                  puzzle: str | ConfiguredPuzzle | None = None, refresh: float = 5.0,
                  min_interval: float = 0.5, zone_k: int = 20, count_every: float = 5.0,
                  open_store: Callable[[], Awaitable] | None = None, clock=time.time,
-                 record: bool = False) -> None:
+                 record: bool = False, connection: PoolConnection | None = None) -> None:
         self.dsn, self.fleet = dsn, fleet
-        if open_store is None and dsn:
-            from solver.pool import connect
-
-            open_store = lambda: connect(dsn, max_size=3, timeout=5.0)  # noqa: E731
-        self._open_store = open_store
+        self.connection = connection or PoolConnection(dsn, open_store=open_store)
+        self.connection.on_notice = self._on_notice
+        self.connection.on_lost = lambda: self.changed.set()
+        self.connection.on_connected = self._read_everything
         # The puzzle to show: given, else the fleet's. A path is identified (by
         # fingerprint) on the first read, in a thread: loading a puzzle takes a while.
         if puzzle is None and fleet is not None:
@@ -49,19 +50,17 @@ class LiveSource:
         self.FULL_EVERY, self.SLOW_EVERY = max(30.0, refresh), count_every
         self.refresh, self.min_interval, self.zone_k = refresh, min_interval, zone_k
         self.clock = clock
-        self.store = None
         self.history = History()
         self.book = EventBook()
         self.record = record          # this session may act: it writes its events and exits
         self.recorder = None          # what it sees of the fleet goes to the pool
         if record and fleet is not None:
-            from jstui.fleet.recorder import FleetRecorder
+            from jstui.recorder import FleetRecorder
             self.recorder = FleetRecorder()
         self.changed = asyncio.Event()
         if self.configured is not None:
             self.note(EventKind.OBSERVE, self.configured.description, EventSource.FLEET)
         self.last = Snapshot(taken_at=clock())
-        self._listener = None
         self._last_pool = PoolState()
         self.dirty: set[str] = set(TABLES)
         self._fleet_seen = False
@@ -74,14 +73,32 @@ class LiveSource:
         self._best_id: int | None = None
         self._best_over_time: tuple[tuple[float, float], ...] = ()
 
+    can_choose_puzzle = True
+
+    @property
+    def store(self):
+        """The pool's store while connected (None while it is away)."""
+        return self.connection.store
+
+    @property
+    def silent_after(self) -> float:
+        """The fleet file's patience with a silent worker (the pool's rule by default)."""
+        from solver.pool.lifecycle import SILENT_AFTER_S
+
+        return self.fleet.config.workers.silent_after if self.fleet is not None else SILENT_AFTER_S
+
     @property
     def auto_relaunch(self) -> bool:
-        """What the fleet's config says now (the controls may have turned it)."""
+        """What the fleet's config says now (the backend may have turned it)."""
         return bool(self.fleet is not None and self.fleet.config.workers.auto_relaunch)
 
     def _on_notice(self, table: str) -> None:
         self.dirty.add(table)
         self.changed.set()
+
+    def _read_everything(self) -> None:
+        """(Re)connected: notices may have been missed, so the next refresh reads all."""
+        self._full_at = -1e9
 
     def poke(self) -> None:
         """Refresh now (after an action), within the rate limit."""
@@ -100,18 +117,14 @@ class LiveSource:
         self.poke()
 
     async def snapshots(self) -> AsyncIterator[Snapshot]:
-        backoff = 0.5
         try:
             while True:
                 snap = await self.read_once()
                 self.last = snap
                 yield snap
-                if snap.pool_error and self._open_store:   # retry sooner, then back off
-                    await self._wait(backoff)
-                    backoff = min(backoff * 2, 4.0)
-                else:
-                    backoff = 0.5
-                    await self._wait(self._next_refresh())
+                # the link keeps its own backoff: look again soon, it answers at once
+                await self._wait(self.min_interval * 2 if snap.pool_error
+                                 else self._next_refresh())
         finally:
             await self.close()
 
@@ -129,37 +142,37 @@ class LiveSource:
         the screen's refreshes do not, see _fleet_status)."""
         started = time.perf_counter()
         fleet_task = asyncio.ensure_future(self._fleet_status(fleet_deadline))
-        pool, pool_error = self._last_pool, None if self._open_store else "no pool DSN"
-        if self._open_store:
+        pool, pool_error = self._last_pool, None
+        if not self.connection.available:
+            pool_error = "no pool DSN"
+        else:
             try:
-                if self.store is None:
-                    await self._open()
-                pool = self._last_pool = await self._read_pool()
+                pool = self._last_pool = await self.connection.call(self._read_pool)
             except Exception as exc:  # the server is away or restarting: reconnect later
-                await self.close()
                 pool_error = f"unreachable ({_one_line(exc)}); retrying"
         fleet_status = await fleet_task
-        if pool_error is None and self.store is not None:
+        if pool_error is None:
             try:
-                await self._write_and_read_events(pool, fleet_status)
+                await self.connection.call(lambda store: self._write_and_read_events(
+                    store, pool, fleet_status))
             except Exception as exc:   # written next time; the screen goes on
                 pool_error = f"unreachable ({_one_line(exc)}); retrying"
         snap = build_snapshot(pool, fleet_status, self.clock(), history=self.history,
                               events=self.book.snapshot(), auto_relaunch=self.auto_relaunch,
-                              pool_error=pool_error)
+                              pool_error=pool_error, silent_after=self.silent_after)
         return replace(snap, refresh_ms=(time.perf_counter() - started) * 1000)
 
-    async def _write_and_read_events(self, pool: PoolState, fleet_status) -> None:
+    async def _write_and_read_events(self, store, pool: PoolState, fleet_status) -> None:
         """This session's events and what it saw of the fleet go to the pool (when it
         records); then the event book's new lines come back, in order."""
         if self.record:
-            await self.book.flush(self.store)
+            await self.book.flush(store)
             if self.recorder is not None:
-                await self.recorder.record(self.store, pool.workers, fleet_status)
+                await self.recorder.record(store, pool.workers, fleet_status)
         if self._pid is not None or self._shown is not None:
-            self.book.take(await self.store.fetch_events(self._pid, after_id=self.book.last_id))
+            self.book.take(await store.fetch_events(self._pid, after_id=self.book.last_id))
 
-    async def _read_pool(self) -> PoolState:
+    async def _read_pool(self, store) -> PoolState:
         """Re-read what the change notices named; workers every time (their ages move).
 
         The solution count (tens of ms on a 100,000-row pool) runs at most every
@@ -175,15 +188,15 @@ class LiveSource:
         if now - self._full_at >= self.FULL_EVERY or waiting:
             dirty |= TABLES
             self._full_at = now
-            await self._choose_puzzle(self.store)
+            await self._choose_puzzle(store)
         if self._pid is None:
             return PoolState(shown=self._shown, puzzles=self._choices)
-        values = await self._read_parts(dirty, now)
+        values = await self._read_parts(store, dirty, now)
         parts = self._parts
         parts.update(values)
         if "knobs" in values:
             parts["knobs"] = tuple(sorted((k, v.value) for k, v in values["knobs"].items()))
-        await self._follow_best(parts.get("best"))
+        await self._follow_best(store, parts.get("best"))
         return PoolState(puzzle=self._puzzles.get(self._pid), shown=self._shown,
                          puzzles=self._choices, best=parts.get("best"),
                          top=tuple(parts.get("top", ())), counts=parts.get("counts"),
@@ -191,9 +204,9 @@ class LiveSource:
                          best_over_time=self._best_over_time, lease=parts.get("lease"),
                          commands=tuple(parts.get("cmds", ())))
 
-    async def _read_parts(self, dirty: set[str], now: float) -> dict:
+    async def _read_parts(self, store, dirty: set[str], now: float) -> dict:
         """The reads a refresh needs, all at once."""
-        store, pid, parts = self.store, self._pid, self._parts
+        pid, parts = self._pid, self._parts
         # workers, the lease and the commands every time: their ages move
         reads = {"workers": store.fetch_workers(pid), "lease": store.fetch_lease(),
                  "cmds": store.fetch_commands(30)}
@@ -209,12 +222,12 @@ class LiveSource:
             reads["knobs"] = store.fetch_config()
         return dict(zip(reads, await asyncio.gather(*reads.values())))
 
-    async def _follow_best(self, best) -> None:
+    async def _follow_best(self, store, best) -> None:
         """The pool best over time: the whole curve once per puzzle, then each new best."""
         if best is None or best.id == self._best_id:
             return
         if self._best_id is None:
-            curve = await self.store.fetch_best_over_time(self._pid)
+            curve = await store.fetch_best_over_time(self._pid)
             self._best_over_time = tuple((t.timestamp(), m) for t, m in curve)[-500:]
         elif not self._best_over_time or best.mse < self._best_over_time[-1][1]:
             point = (best.created_at.timestamp(), best.mse)
@@ -261,34 +274,13 @@ class LiveSource:
             self.note(EventKind.ERROR, f"fleet status: {_one_line(exc)}", EventSource.FLEET)
             return None
 
-    async def _open(self) -> None:
-        self.store = await self._open_store()
-        try:
-            self._listener = await self.store.listen(self._on_notice)
-            self._listener.add_termination_listener(lambda _c: self.changed.set())
-            self._full_at = -1e9     # (re)connected: read everything once
-        except Exception:
-            await self.close()
-            raise
-
     async def close(self) -> None:
         """Close the pool connections (the reader's own, when it is used once)."""
-        listener, self._listener = self._listener, None
-        store, self.store = self.store, None
-        for thing in (listener, store):
-            if thing is None:
-                continue
-            try:
-                await asyncio.wait_for(thing.close(), 2.0)
-            except Exception:  # already gone with the server
-                pass
+        await self.connection.close()
 
     async def _wait(self, timeout: float) -> None:
         """Until a change notice or the timeout; never faster than min_interval."""
         await asyncio.sleep(self.min_interval)
-        if self._listener is not None and self._listener.is_closed():
-            await self.close()   # the server went away: reconnect on the next round
-            return
         try:
             await asyncio.wait_for(self.changed.wait(), max(0.0, timeout - self.min_interval))
         except asyncio.TimeoutError:

@@ -13,7 +13,8 @@ import sys
 from dataclasses import dataclass
 
 from solver.pool.base import LEASE_TTL_S
-from solver.pool.locate import DSN_ENV, data_dir
+from solver.pool.home import data_dir
+from solver.pool.locate import DSN_ENV
 
 IDLE_EXIT_S = 300.0
 INTERVAL_S = 5.0

@@ -127,3 +127,16 @@ def _dsn_from(flag: str | None, file: str | None = None) -> str:
     if os.environ.get(DSN_ENV):
         return f"${DSN_ENV}"
     return "the fleet file's [pool] dsn" if file else "none"
+
+
+async def open_fleet(config: str | None, *, dsn: str | None = None, puzzle: str | None = None,
+                     workers: int | None = None, start_pool: bool = False,
+                     make_puzzle: bool = False):
+    """(Fleet, is_local_default) for the fleet commands (`python -m jstui.fleet`): the
+    Plan's fleet. START_POOL: the embedded PostgreSQL may be started (no fleet file, or
+    `[pool] dsn = "embedded"`); MAKE_PUZZLE: the first-run puzzle may be generated."""
+    from jstui.fleet.fleet import Fleet
+
+    plan = await resolve(config=config, dsn=dsn, puzzle=puzzle, workers=workers,
+                         pool="start" if start_pool else "running", make_puzzle=make_puzzle)
+    return Fleet.from_config(plan.fleet), plan.local

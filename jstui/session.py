@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 from jstui.observing import ObserverProcess, start_observer, stop_recorded_observer
 from jstui.plan import Plan, PlanError, resolve
-from jstui.widgets.format import fmt_age, fmt_mse, fmt_rate
+from jstui.present import fmt_age, fmt_mse, fmt_rate
 from solver.pool import embedded
 from solver.pool.locate import redact
 from solver.pool.words import EventSource
@@ -169,7 +169,8 @@ async def serve(args, drive=None) -> list[str]:
     what became of the workers and the pool. DRIVE(app, session) replaces running the
     app in the terminal (tests drive it with Textual's pilot)."""
     from jstui.app import ControlCenter
-    from jstui.controls import LiveControls
+    from jstui.backend import LiveBackend
+    from jstui.connection import PoolConnection
     from jstui.live import LiveSource
 
     # One event loop for setup, the app and shutdown: the fleet's connections and
@@ -180,15 +181,17 @@ async def serve(args, drive=None) -> list[str]:
     problems = await session.start_local() if session.local and acting else []
     for line in problems:
         say(line)
+    # One way to the pool, shared by the reader and the backend.
+    connection = PoolConnection(session.dsn)
     source = LiveSource(session.dsn, session.fleet, puzzle=puzzle, refresh=args.refresh,
-                        record=acting)
+                        record=acting, connection=connection)
     for line in problems:
         source.note("error", line, EventSource.FLEET)
     if acting and session.fleet is not None:
         source.note("observe", await session.start_observer(), EventSource.FLEET)
     if acting:
         session.keep(source)
-    app = ControlCenter(source, LiveControls(source, session.fleet), read_only=args.read_only,
+    app = ControlCenter(source, LiveBackend(source, session.fleet), read_only=args.read_only,
                         served=os.environ.get(SERVED_ENV))
     try:
         await (app.run_async() if drive is None else drive(app, session))

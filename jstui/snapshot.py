@@ -1,14 +1,15 @@
-"""What the control center shows: one frozen Snapshot per refresh, and the two boundaries
-the app talks to (a source of snapshots, the controls that carry out commands).
+"""What the control center shows: one frozen Snapshot per refresh, and the source of
+snapshots the screen reads (the live reader, a replay, a fixed recorded state).
 
 Widgets render a Snapshot and nothing else; jstui.assemble builds them from pool rows
-and fleet status, jstui.live reads those, jstui.controls carries out the commands.
+and fleet status, jstui.live reads those; jstui.backend carries out the actions.
 """
 from __future__ import annotations
 
+import abc
 import asyncio
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Protocol
+from typing import AsyncIterator
 
 from jstui.puzzles import PuzzleChoice
 from solver.pool.lifecycle import WorkerState
@@ -163,39 +164,27 @@ def newly_solved(previous: Snapshot | None, current: Snapshot) -> bool:
             and previous.puzzle_id is not None and previous.puzzle_id == current.puzzle_id)
 
 
-class SnapshotSource(Protocol):
-    """Anything that yields snapshots: the live reader, or a fixed recorded state."""
+class SnapshotSource(abc.ABC):
+    """Anything that yields snapshots: the live reader, a replay, a fixed recorded state.
+    What it can do beyond that is declared, not probed (the Harlequin adapter's way)."""
 
+    @abc.abstractmethod
     def snapshots(self) -> AsyncIterator[Snapshot]: ...
+
+    @property
+    def can_choose_puzzle(self) -> bool:
+        """Whether the operator may switch the puzzle on screen (`p`)."""
+        return False
 
     def choose_puzzle(self, puzzle_id: int) -> None:
         """Show this puzzle of the pool from the next snapshot on."""
+        raise NotImplementedError("this source shows one puzzle only")
 
 
-class Controls(Protocol):
-    """The commands the UI sends; each returns one line for the event log, and raises
-    with one sentence when it cannot be done (the app shows that sentence)."""
-
-    has_fleet: bool
-
-    def record(self, kind: str, text: str) -> None:
-        """Write one line to the event book (an action, its outcome)."""
-
-    async def relaunch(self, node: str | None) -> str | None: ...
-    async def stop_worker(self, worker: WorkerView) -> str | None: ...
-    async def inject(self, kind: str) -> str | None: ...
-    async def surgery(self, positions: list[int] | None) -> str | None: ...
-    # Optional (a recorded state has none): the running surgery, and cancelling it.
-    # async def running_surgery(self) -> CommandRow | None
-    # async def cancel_command(self, command_id: int) -> str
-    async def deploy(self) -> str | None: ...
-    async def set_auto_relaunch(self, on: bool) -> str | None: ...
-    async def set_knobs(self, knobs: dict[str, float]) -> str | None: ...
-    async def tail(self, worker: WorkerView) -> str: ...
-
-
-class FixedSource:
+class FixedSource(SnapshotSource):
     """A recorded state: yields its snapshots once, then stays quiet (no clock)."""
+
+    can_choose_puzzle = True
 
     def __init__(self, *snapshots: Snapshot) -> None:
         self.chosen_puzzle: int | None = None

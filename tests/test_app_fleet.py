@@ -7,7 +7,7 @@ import pytest
 
 from jstui.app import ControlCenter
 from jstui.config import parse_config
-from jstui.controls import LiveControls
+from jstui.backend import LiveBackend
 from jstui.live import LiveSource
 from jstui.fleet import Fleet
 from jstui.widgets import NodesTable
@@ -33,7 +33,7 @@ async def test_relaunch_asks_then_happens_and_the_log_tails(tmp_path, fresh_dsn,
         assert all(r.ok for r in await fleet.deploy())
         assert all(r.ok for r in await fleet.launch())
         source = LiveSource(fresh_dsn, fleet, refresh=0.5, min_interval=0.1)
-        app = ControlCenter(source, LiveControls(source, fleet))
+        app = ControlCenter(source, LiveBackend(source, fleet))
         try:
             async with app.run_test(size=(160, 48)) as pilot:
                 # the real worker registers in the pool and the fleet sees its process

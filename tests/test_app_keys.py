@@ -7,6 +7,7 @@ import pytest
 
 from jstui.actions import ACTIONS, parse_knobs, parse_positions
 from jstui.app import ControlCenter
+from jstui.backend import Backend
 from jstui.snapshot import FixedSource
 from jstui.widgets import WorkersTable
 from tests.snapshot_apps.recorded_state import T0, recorded_app, recorded_snapshot
@@ -43,7 +44,7 @@ async def test_filter_and_sort_update_rows_in_place():
         assert app.query_one(WorkersTable).row_count == 8
         await pilot.press("t", "t")                    # the next columns: state, best MSE
         table = app.query_one(WorkersTable)
-        assert app.sort_by == "best"
+        assert app.dashboard.sort_by == "best"
         assert [r.key.value for r in table.ordered_rows][0] == "atlas:41211"
         # a newer snapshot with the same workers changes cells, not rows
         before = table.ordered_rows[0].key
@@ -69,8 +70,8 @@ async def test_help_lists_every_key_and_the_palette_has_every_action():
         assert type(app.screen).__name__ == "ChartScreen"
 
 
-class Recorder:
-    """The controls boundary, recording what the app asks of it."""
+class Recorder(Backend):
+    """A backend that records what the app asks of it."""
 
     has_fleet = True
 
@@ -81,16 +82,22 @@ class Recorder:
     def record(self, kind: str, text: str) -> None:
         self.recorded.append((kind, text))
 
-    def __getattr__(self, name):
-        async def call(*args):
-            self.calls.append((name, *args))
-            return f"{name}: done"
-        return call
+
+def _recording(name):
+    async def call(self, *args):
+        self.calls.append((name, *args))
+        return f"{name}: done"
+    return call
+
+
+for _name in ("relaunch", "stop_worker", "inject", "surgery", "deploy", "set_auto_relaunch",
+              "set_knobs", "tail"):
+    setattr(Recorder, _name, _recording(_name))
 
 
 def recording_app() -> tuple[ControlCenter, Recorder]:
-    controls = Recorder()
-    return ControlCenter(FixedSource(recorded_snapshot()), controls, clock=lambda: T0), controls
+    backend = Recorder()
+    return ControlCenter(FixedSource(recorded_snapshot()), backend, clock=lambda: T0), backend
 
 
 async def test_capital_r_asks_then_relaunches_every_node():
@@ -115,7 +122,7 @@ async def test_k_refuses_an_ended_worker_and_the_arrows_work_after_a_no():
     async with app.run_test(size=(120, 40)) as pilot:
         await settled(app, pilot)
         table = app.query_one(WorkersTable)
-        ended = next(i for i, w in enumerate(app.visible_workers(app.snapshot)) if not w.alive)
+        ended = next(i for i, w in enumerate(app.dashboard.visible_workers(app.snapshot)) if not w.alive)
         table.move_cursor(row=ended)
         await pilot.press("k")
         await pilot.pause(0.1)
@@ -157,7 +164,7 @@ async def test_the_palette_runs_an_action_and_offers_the_seed_registry():
 
 
 async def test_read_only_is_shown_and_refuses_without_a_pool():
-    app = ControlCenter(FixedSource(recorded_snapshot()), controls=None, read_only=True)
+    app = ControlCenter(FixedSource(recorded_snapshot()), backend=None, read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settled(app, pilot)
         assert "READ-ONLY" in str(app.query_one("#header").render())
@@ -175,7 +182,7 @@ async def test_a_long_down_reason_never_pushes_the_figures_out_of_view():
     snap = replace(snap, nodes=tuple(replace(n, reason=reason) if n.name == "cirrus" else n
                                      for n in snap.nodes))
     for size in ((80, 24), (160, 48)):
-        app = ControlCenter(FixedSource(snap), controls=None, clock=lambda: T0)
+        app = ControlCenter(FixedSource(snap), backend=None, clock=lambda: T0)
         async with app.run_test(size=size) as pilot:
             await settled(app, pilot)
             table = app.query_one(NodesTable)
@@ -194,7 +201,7 @@ async def test_one_solution_in_the_pool_draws_no_agreement():
 
     best = list(range(97))
     snap = replace(recorded_snapshot(), zones=zone_map(best, [best]))
-    app = ControlCenter(FixedSource(snap), controls=None)
+    app = ControlCenter(FixedSource(snap), backend=None)
     async with app.run_test(size=(160, 48)) as pilot:
         await settled(app, pilot)
         text = str(app.query_one(ZonesBar).render())

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from jstui.app import ControlCenter
-from jstui.controls import LiveControls
+from jstui.backend import LiveBackend
 from jstui.live import LiveSource
 from jstui.widgets import AnswerBanner, EventLog, StatusHeader, WorkersTable
 from solver.pool import connect
@@ -56,7 +56,7 @@ async def on_screen(pilot, name: str) -> None:
 
 def live_app(dsn, read_only=False):
     source = LiveSource(dsn, None, refresh=0.5, min_interval=0.05, record=not read_only)
-    return ControlCenter(source, LiveControls(source, None), read_only=read_only), source
+    return ControlCenter(source, LiveBackend(source, None), read_only=read_only), source
 
 
 def log_text(app) -> str:

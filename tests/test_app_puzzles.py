@@ -7,7 +7,7 @@ import json
 import pytest
 
 from jstui.app import ControlCenter
-from jstui.controls import LiveControls
+from jstui.backend import LiveBackend
 from jstui.live import LiveSource
 from jstui.puzzles import choose, identify
 from jstui.widgets import StatusHeader
@@ -45,7 +45,7 @@ async def test_the_screen_shows_the_configured_puzzle_and_switches(fresh_dsn, sm
     ids = await two_puzzles(fresh_dsn, small_puzzle_dir, other_puzzle_dir)
     source = LiveSource(fresh_dsn, None, puzzle=str(small_puzzle_dir), refresh=0.5,
                         min_interval=0.05)
-    app = ControlCenter(source, LiveControls(source, None))
+    app = ControlCenter(source, LiveBackend(source, None))
     async with app.run_test(size=(160, 48)) as pilot:
         await until(pilot, lambda: app.snapshot.solutions == 1)
         snap = app.snapshot

@@ -7,7 +7,7 @@ import pytest
 
 from jstui.app import ControlCenter
 from jstui.config import parse_config
-from jstui.controls import LiveControls
+from jstui.backend import LiveBackend
 from jstui.live import LiveSource
 from jstui.fleet import Fleet
 from jstui.widgets import NodesTable
@@ -37,7 +37,7 @@ async def test_dead_and_mute_nodes_do_not_hold_up_the_screen(sshd_fleet, fresh_d
         [deployed] = await fleet.deploy("alpha")
         assert deployed.ok, deployed.error
         source = LiveSource(fresh_dsn, fleet, refresh=0.5, min_interval=0.1, record=True)
-        app = ControlCenter(source, LiveControls(source, fleet))
+        app = ControlCenter(source, LiveBackend(source, fleet))
         async with app.run_test(size=(160, 48)) as pilot:
             # the pool's worker and alpha's facts arrive while mute is still hanging
             await until(pilot, lambda: app.snapshot.solutions == 1 and any(
@@ -77,7 +77,7 @@ async def test_r_restores_the_configured_worker_count(sshd_fleet, fresh_dsn):
             [launched] = await fleet.launch("alpha", n=1)
             assert launched.workers == ("alpha/0",)
             source = LiveSource(fresh_dsn, fleet, refresh=0.5, min_interval=0.1)
-            app = ControlCenter(source, LiveControls(source, fleet))
+            app = ControlCenter(source, LiveBackend(source, fleet))
             async with app.run_test(size=(160, 48)) as pilot:
                 await until(pilot, lambda: any(n.name == "alpha" and n.up and n.workers_running == 1
                                                for n in app.snapshot.nodes), timeout=20)

@@ -4,7 +4,7 @@ from jstui.assemble import History, summarise_nodes
 from jstui.snapshot import NodeView, Snapshot, WorkerView, newly_solved
 from jstui.widgets.chart import chart_data, steps, upper_fence
 from jstui.widgets.columns import filter_workers, sort_workers
-from jstui.widgets.format import fmt_age, fmt_mse, fmt_rate, sparkline, spans_decades
+from jstui.present import fmt_age, fmt_mse, fmt_rate, sparkline, spans_decades
 from solver.pool.lifecycle import WorkerState
 
 LOST, DONE, CRASHED = WorkerState.LOST, WorkerState.DONE, WorkerState.CRASHED
@@ -193,7 +193,8 @@ def test_the_screen_says_one_word_per_worker_by_the_lifecycle_rule():
     from datetime import datetime, timezone
 
     from jstui.assemble import PoolState, build_snapshot
-    from jstui.fleet.model import (STATE_STYLE, FleetStatus, NodeFacts, NodeHealth, NodeState,
+    from jstui.present import WORKER_STYLE as STATE_STYLE
+    from jstui.fleet.model import (FleetStatus, NodeFacts, NodeHealth, NodeState,
                                    NodeStatus, WorkerProcess)
 
     t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -132,3 +132,10 @@ def test_flags_override_file_and_env(monkeypatch, tmp_path):
     out = with_overrides(cfg, dsn="postgresql://flag", puzzle=str(tmp_path))
     assert out.dsn == "postgresql://flag" and out.puzzle == str(tmp_path)
     assert with_overrides(cfg).puzzle == "/p/file"
+
+
+def test_silent_after_is_the_one_name_and_heartbeat_stale_still_reads():
+    assert parse_config({"workers": {"silent_after": 45}}).workers.silent_after == 45
+    assert parse_config({"workers": {"heartbeat_stale": 50}}).workers.silent_after == 50
+    with pytest.raises(ConfigError, match="older name of 'silent_after'"):
+        parse_config({"workers": {"heartbeat_stale": 50, "silent_after": 45}})

@@ -42,7 +42,7 @@ def data_home():
 
 
 async def test_a_fleet_file_on_the_embedded_pool(sshd_fleet, tmp_path, data_home, monkeypatch):
-    from jstui.fleet.opening import open_fleet
+    from jstui.plan import open_fleet
 
     cfg = write_fleet_file(tmp_path / "fleet.toml", sshd_fleet, ["alpha"], dsn="embedded")
     env = {"XDG_DATA_HOME": data_home}

@@ -12,7 +12,7 @@ import pytest
 
 from jstui.config import ConfigError, parse_config
 from jstui.fleet import Fleet, NodeState, WorkerState
-from jstui.fleet.join import classify
+from jstui.fleet.join import worker_process
 from jstui.fleet.relauncher import AutoRelaunch
 
 pytestmark = pytest.mark.timeout(120)
@@ -152,21 +152,16 @@ async def test_auto_relaunch_only_when_turned_on_and_never_once_solved(tmp_path)
         assert len(st.workers) == 2
 
 
-def test_classify_uses_the_pool_row_by_the_lifecycle_rule():
-    class Row:
-        status, heartbeat_age_s = "running", 500.0
-        state_stored = WorkerState.RUNNING
-    assert classify({"alive": True}, Row(), stale_after=60) == WorkerState.STALLED
-    assert classify({"alive": True}, None) == WorkerState.RUNNING
-    # exit 3 alone: the answer is in, found by someone; a worker that found it says so
-    assert classify({"alive": False, "exit": {"code": 3}}) == WorkerState.DONE
-
-    class Found(Row):
-        status, state_stored = "solved", WorkerState.SOLVED
-    assert classify({"alive": False, "exit": {"code": 3}}, Found()) == WorkerState.SOLVED
-    assert classify({"alive": False, "exit": {"code": -15, "stopped": True}}) == WorkerState.STOPPED
-    assert classify({"alive": False, "exit": {"code": -9}}) == WorkerState.CRASHED
-    assert classify({"alive": False}) == WorkerState.LOST
+def test_a_process_alone_says_what_the_fleet_can_tell():
+    """The fleet reports processes: the lifecycle's word from the agent's record alone
+    (the pool's side is joined in jstui.assemble)."""
+    def state(rec):
+        return worker_process("here", {"slot": 0, "pid": 1, **rec}).state
+    assert state({"alive": True}) == WorkerState.RUNNING
+    assert state({"alive": False, "exit": {"code": 3}}) == WorkerState.DONE   # the answer's in
+    assert state({"alive": False, "exit": {"code": -15, "stopped": True}}) == WorkerState.STOPPED
+    assert state({"alive": False, "exit": {"code": -9}}) == WorkerState.CRASHED
+    assert state({"alive": False}) == WorkerState.LOST
 
 
 async def test_bad_targets_are_config_errors(tmp_path):

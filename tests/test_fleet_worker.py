@@ -42,8 +42,10 @@ async def test_real_workers_launched_over_ssh_appear_in_the_pool(sshd_fleet, sma
     async with Fleet(cfg) as fleet:
         st = await fleet.status(deadline=10)
         [w] = [w for w in st.workers if w.node == "beta" and w.pid == pid]
-        assert w.pid == pid and w.state in (WorkerState.DONE, WorkerState.SOLVED), (
-            w.state, w.exit_code, w.log_tail)
-        assert w.pool_status == rows[0].status and w.heartbeat_age is not None
+        assert w.pid == pid and w.state == WorkerState.DONE, (w.state, w.exit_code, w.log_tail)
+        from jstui.fleet.cli import joined_with_pool      # the pool's side, joined once
+        joined, error = await joined_with_pool(cfg, st)
+        view = joined[("beta", pid)]
+        assert not error and view.state.value == rows[0].status and view.worker_id == rows[0].id
         log = await fleet.tail_log("beta/0", 200)
         assert any(f"pid={pid}" in line for line in log)  # timestamped worker log lines

@@ -102,15 +102,22 @@ async def test_an_unreachable_pool_keeps_the_last_state_and_says_why(tiny_puzzle
             raise PoolError("cannot reach the pool database at x: connection refused")
         return await memory()
 
-    source = LiveSource(None, open_store=flaky)
+    from jstui.connection import PoolConnection
+
+    now = [100.0]
+    source = LiveSource(None, connection=PoolConnection(None, open_store=flaky,
+                                                        clock=lambda: now[0]))
     assert (await source.read_once()).solutions == 1
-    await source.close()
+    await source.connection.reset()                    # the server went away
     down = True
     snap = await source.read_once()
     assert snap.pool_error == "unreachable (cannot reach the pool database at x: connection " \
                               "refused); retrying"
     assert snap.solutions == 1 and snap.workers
     down = False
+    snap = await source.read_once()                    # within the link's backoff: not yet
+    assert snap.pool_error == "unreachable (waiting to reconnect); retrying"
+    now[0] += 1.0                                      # the backoff is over
     assert (await source.read_once()).pool_error is None
 
 

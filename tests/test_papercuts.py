@@ -37,14 +37,14 @@ def test_brackets_in_fleet_tables_are_text(sshd_fleet, tmp_path):
 async def test_brackets_in_a_toast_are_text(tmp_path):
     """`R` on a fleet without a DSN: the toast says where to set one, "[pool]" included."""
     from jstui.app import ControlCenter
-    from jstui.controls import LiveControls
+    from jstui.backend import LiveBackend
     from jstui.live import LiveSource
     from textual.widgets._toast import Toast
     from tests.test_app_pool import on_screen, until
 
     async with Fleet(local_config(tmp_path)) as fleet:
         source = LiveSource(None, fleet, refresh=0.5, min_interval=0.1)
-        app = ControlCenter(source, LiveControls(source, fleet))
+        app = ControlCenter(source, LiveBackend(source, fleet))
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.press("R")
             await on_screen(pilot, "ConfirmScreen")
@@ -57,7 +57,7 @@ async def test_brackets_in_a_toast_are_text(tmp_path):
 
 
 async def test_deploy_says_its_counts_once(tmp_path, small_puzzle_dir):
-    from jstui.controls import LiveControls
+    from jstui.backend import LiveBackend
     from jstui.live import LiveSource
 
     async with Fleet(local_config(tmp_path, puzzle=small_puzzle_dir)) as fleet:
@@ -65,7 +65,7 @@ async def test_deploy_says_its_counts_once(tmp_path, small_puzzle_dir):
         sent = len(first.uploaded)
         assert first.summary == f"{sent} sent, 0 unchanged"
         source = LiveSource(None, fleet, refresh=0.5, min_interval=0.1)
-        said = await LiveControls(source, fleet).deploy()     # what `d` puts in the log
+        said = await LiveBackend(source, fleet).deploy()     # what `d` puts in the log
     assert said == f"deploy: here: 0 sent, {sent} unchanged"
 
 

@@ -13,7 +13,7 @@ from jstui.replay.app import ReplayApp
 from jstui.replay.cast import export_cast, frame_times, render_frames
 from jstui.replay.run import ReplayError, load_run
 from jstui.replay.source import ReplaySource
-from jstui.widgets.format import fmt_mse
+from jstui.present import fmt_mse
 from solver.pool import connect
 from solver.pool.lifecycle import WorkerState
 from solver.tools.zones import zone_map
@@ -129,7 +129,11 @@ async def test_keys_step_pause_speed_and_jump_to_an_mse(scripted):
         assert source.playing
         await pilot.press("r")                            # a replay never acts on a fleet
         await pilot.pause()
-        assert "read-only: relaunch refused" in str(list(app._notifications)[-1].message)
+        said = str(list(app._notifications)[-1].message)
+        assert said == "read-only: a replay cannot relaunch the selected node's workers"
+        footer_keys = {b.key for _, b, _, _ in app.screen.active_bindings.values() if b.show}
+        assert {"left", "right", "space", "g", "q"} <= footer_keys
+        assert not {"r", "R", "k", "i", "s"} & footer_keys      # its keys are its own
 
 
 async def test_the_cast_export_is_valid_and_replays_the_same_frames(scripted):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from jstui.__main__ import parser
-from jstui.fleet.opening import open_fleet
+from jstui.plan import open_fleet
 from jstui.session import run_down, serve
 from solver.pool import WorkerState, connect, embedded
 from solver.puzzle.files import load_puzzle

@@ -13,7 +13,7 @@ import pytest
 from solver.pool import MemoryStore, PoolError
 from solver.pool.link import Pending
 from solver.pool.words import ExitCode
-from solver.worker.loop import Pusher, RunLoop, Settings
+from solver.worker.loop import Pusher, RunLoop, RunSettings
 from solver.worker.main import parse_args, run_worker
 
 pytestmark = pytest.mark.timeout(60)
@@ -217,8 +217,8 @@ async def test_another_workers_better_elite_is_adopted_half_the_time(tiny_puzzle
 
     adopted = 0
     for seed in range(40):
-        loop = RunLoop(tiny_puzzle, Settings(), Side(), np.random.default_rng(seed))
+        loop = RunLoop(tiny_puzzle, RunSettings(), Side(), np.random.default_rng(seed))
         adopted += (await loop.cross_pollinate([1, 1], run_best_mse=0.2)) == [9, 9]
     assert 10 <= adopted <= 30
-    loop = RunLoop(tiny_puzzle, Settings(), Side(), np.random.default_rng(0))
+    loop = RunLoop(tiny_puzzle, RunSettings(), Side(), np.random.default_rng(0))
     assert await loop.cross_pollinate([1, 1], run_best_mse=0.05) == [1, 1]   # ours is better

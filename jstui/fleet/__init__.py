@@ -19,7 +19,7 @@ API for the UI (all results are immutable dataclasses from `jstui.fleet.model`):
         #   never held up by it)
         # WorkerProcess: name "NODE/SLOT", state (running/stalled/done/solved/
         #   stopped/crashed/lost), pid, exit_code, log_path, log_tail,
-        #   heartbeat_age and pool_status (joined from the pool by node + pid)
+        #   as its node reports it (the pool's side is joined in jstui.assemble)
     await fleet.check(node=None)   -> [NodeResult]  # connect + interpreter + workdir +
                                                    # whether the node reaches the pool DSN
     await fleet.check_pool()       -> NodeResult    # "(pool)": a DSN is set and answers here
@@ -47,12 +47,10 @@ Shell-side helpers (for `jstui status` etc.): jstui.fleet.cli.add_commands(subpa
 adds status/deploy/launch/stop/relaunch/logs/check/bootstrap; jstui.fleet.cli.run(args)
 runs one; jstui.fleet.cli.status_tables(FleetStatus) -> rich Tables.
 
-Worker states (the one vocabulary, solver.pool.lifecycle.WorkerState: the pool stores these
-words, the screen and `jstui status` say them): a worker that exited 0 is DONE
-(its runs were done), exit 3 is SOLVED (the pool holds the exact answer), ended by stop
-is STOPPED, any other exit is CRASHED (log_tail says why), gone without an exit record
-is LOST; alive but silent in the pool for workers.heartbeat_stale seconds is STALLED
-(jstui.fleet.join.classify).
+Worker states (the one vocabulary and rule, solver.pool.lifecycle): the fleet says what a
+process tells alone (running; done for exit 0 or 3, stopped, crashed, lost without an exit
+record); with its pool row, joined in jstui.assemble, a worker is also stalled (alive but
+silent), solved (it delivered the answer), or unknown (its node is down).
 
 Per-node failures never raise: they come back as NodeResult(ok=False, error=...) or
 NodeStatus(health.state=DOWN / error=...). Only a bad target name raises ConfigError.

@@ -15,14 +15,12 @@ from rich.table import Table
 from rich.text import Text
 
 from jstui.config import ConfigError
-from jstui.fleet.model import STATE_STYLE, FleetStatus, NodeResult, NodeState
-from jstui.fleet.opening import open_fleet
+from jstui.fleet.model import FleetStatus, NodeResult, NodeState
+from jstui.plan import open_fleet
 from jstui.shell import stdout_console, until_reader_stops
 from jstui.textfit import clip
-from jstui.widgets.format import fmt_age
+from jstui.present import NODE_STYLE, WORKER_STYLE, fmt_age
 
-_STATE_STYLE = {NodeState.UP: "green", NodeState.DOWN: "red", NodeState.CONNECTING: "yellow",
-                **STATE_STYLE}
 
 
 def add_commands(sub) -> None:
@@ -81,13 +79,16 @@ def results_table(title: str, results: Sequence[NodeResult]) -> Table:
     return table
 
 
-def status_tables(st: FleetStatus) -> list[Table]:
+def status_tables(st: FleetStatus, joined: dict | None = None) -> list[Table]:
+    """The nodes and their workers; JOINED: (node, pid) -> the worker as the screen sees
+    it (jstui.assemble, the process and its pool row together), when the pool answered."""
+    joined = joined or {}
     nodes = Table(title="nodes", title_justify="left")
     for col in ("node", "state", "address", "cpus", "load", "mem free", "workers", "note"):
         nodes.add_column(col)
     for n in st.nodes:
         f = n.facts
-        style = _STATE_STYLE.get(n.health.state, "")
+        style = NODE_STYLE.get(n.health.state, "")
         nodes.add_row(
             Text(n.node), Text(n.health.state.value, style=style),
             Text(n.health.address or "-"), str(f.cpus) if f else "-",
@@ -100,15 +101,36 @@ def status_tables(st: FleetStatus) -> list[Table]:
         workers.add_column(col)
     now = time.time()
     for w in st.workers:
-        style = _STATE_STYLE.get(w.state, "")
-        since = w.ended_at if w.ended_at and not w.state.alive else w.started_at
+        view = joined.get((w.node, w.pid))
+        state = view.state if view is not None else w.state
+        beat = view.age if view is not None and view.worker_id is not None else None
+        since = w.ended_at if w.ended_at and not state.alive else w.started_at
         workers.add_row(
-            w.name, f"[{style}]{w.state.value}[/]", str(w.pid or "-"),
+            w.name, Text(state.value, style=WORKER_STYLE.get(state, "")), str(w.pid or "-"),
             fmt_age(now - since) if since else "-",
             "-" if w.exit_code is None else str(w.exit_code),
-            f"{w.heartbeat_age:.0f}s ago" if w.heartbeat_age is not None else "-",
-            Text(clip(exit_line(w), 70) if not w.state.alive else w.log_path))
+            f"{beat:.0f}s ago" if beat is not None else "-",
+            Text(clip(exit_line(w), 70) if not state.alive else w.log_path))
     return [nodes, workers]
+
+
+async def joined_with_pool(config, st: FleetStatus) -> tuple[dict, str]:
+    """(node, pid) -> each worker as the screen sees it, its pool row joined by the one
+    rule (jstui.assemble); and why the pool was not read, if it was not."""
+    from jstui.assemble import History, down_nodes, worker_views
+    from solver.pool import connect
+    from solver.pool.locate import EMBEDDED, EMBEDDED_DOWN
+
+    if not config.dsn or config.dsn == EMBEDDED:
+        return {}, EMBEDDED_DOWN if config.dsn else "no pool DSN: states from the processes alone"
+    try:
+        async with await connect(config.dsn, max_size=1, timeout=5) as store:
+            rows = await store.fetch_workers()
+    except Exception as e:  # the pool being away must not take the fleet view with it
+        return {}, f"pool: {e}"
+    views = worker_views(rows, st.workers, time.time(), History(), down_nodes(st),
+                         config.workers.silent_after)
+    return {(v.node, v.pid): v for v in views}, ""
 
 
 def exit_line(w) -> str:
@@ -160,10 +182,11 @@ def _report(console: Console, title: str, results: Sequence[NodeResult]) -> int:
 async def cmd_status(args, console: Console) -> int:
     async def body(fleet):
         st = await fleet.status(deadline=args.deadline)
-        for table in status_tables(st):
+        joined, pool_error = await joined_with_pool(fleet.config, st)
+        for table in status_tables(st, joined):
             console.print(table)
-        if st.pool_error:
-            console.print(Text(st.pool_error, style="yellow"))
+        if pool_error:
+            console.print(Text(pool_error, style="yellow"))
         return 0 if all(n.health.state == NodeState.UP and not n.error for n in st.nodes) else 1
     return await _with_fleet(args, body)
 

@@ -45,9 +45,6 @@ class Fleet:
         self._status_tasks: dict[str, asyncio.Task] = {}
         self._last: dict[str, NodeStatus] = {}
         self._bundle: Bundle | None = None
-        self._store = None
-        self._pool_retry_at = 0.0
-        self._pool_error = ""
         self._closed = False
 
     @classmethod
@@ -317,26 +314,20 @@ class Fleet:
 
     async def status(self, deadline: float = 2.0, tail_lines: int = 5) -> FleetStatus:
         """Every node within `deadline` seconds; late nodes come back `stale` with their
-        last known state while their answer is still awaited in the background."""
+        last known state while their answer is still awaited in the background. The
+        processes as their nodes report them: the pool's side is joined in one place,
+        jstui.assemble."""
         for ops in self._ops.values():
             task = self._status_tasks.get(ops.node.name)
             if task is None or task.done():
                 self._status_tasks[ops.node.name] = asyncio.ensure_future(
                     self._node_status(ops, tail_lines))
-        pool_task = asyncio.ensure_future(self._pool_workers())
-        tasks = list(self._status_tasks.values())
-        await asyncio.wait([*tasks, pool_task], timeout=deadline)
-        heartbeats, pool_error = ({}, "pool did not answer in time")
-        if pool_task.done():
-            heartbeats, pool_error = pool_task.result()
-        else:
-            pool_task.cancel()
+        await asyncio.wait(list(self._status_tasks.values()), timeout=deadline)
         nodes = []
         for ops in self._ops.values():
             task = self._status_tasks[ops.node.name]
             if task.done():
-                raw = task.result()
-                status = self._join(ops, raw, heartbeats)
+                status = self._node_processes(ops, task.result())
                 self._last[ops.node.name] = status
             else:
                 last = self._last.get(ops.node.name)
@@ -346,7 +337,7 @@ class Fleet:
                                     labels=ops.node.labels, stale=True,
                                     error=f"no answer within {deadline:g} s")
             nodes.append(status)
-        return FleetStatus(time.time(), tuple(nodes), pool_error)
+        return FleetStatus(time.time(), tuple(nodes))
 
     async def _node_status(self, ops: NodeOps, tail_lines: int) -> dict:
         try:
@@ -356,44 +347,15 @@ class Fleet:
         except Exception as e:  # a bug here must show, not hang the status of all
             return {"error": f"node {ops.node.name}: {type(e).__name__}: {e}"}
 
-    def _join(self, ops: NodeOps, raw: dict, heartbeats: dict) -> NodeStatus:
+    def _node_processes(self, ops: NodeOps, raw: dict) -> NodeStatus:
         node = ops.node
         health = ops.transport.health
         if "error" in raw:
             return NodeStatus(node.name, node.kind, health, node.workers, labels=node.labels,
                               error=raw["error"] if health.state != NodeState.DOWN else "")
-        facts = node_facts(raw["facts"])
-        stale_after = self.config.workers.heartbeat_stale
-        workers = tuple(worker_process(node.name, rec, heartbeats.get((node.name, rec.get("pid"))),
-                                       stale_after) for rec in raw["workers"])
-        return NodeStatus(node.name, node.kind, health, node.workers, facts, workers,
-                          node.labels)
-
-    async def _pool_workers(self) -> tuple[dict, str]:
-        """(node, pid) -> the pool's newest worker row; never raises."""
-        if not self.config.dsn or self.config.dsn == EMBEDDED:
-            return {}, EMBEDDED_DOWN if self.config.dsn else "no pool DSN"
-        if self._store is None and time.monotonic() < self._pool_retry_at:
-            return {}, self._pool_error  # do not knock on a closed door every second
-        try:
-            if self._store is None:
-                from solver.pool import connect
-                self._store = await connect(self.config.dsn, max_size=2, timeout=5)
-            rows = await self._store.fetch_workers()
-        except Exception as e:  # the pool being away must not take the fleet view with it
-            await self._drop_store()
-            self._pool_retry_at = time.monotonic() + 5.0
-            self._pool_error = f"pool: {e}"
-            return {}, self._pool_error
-        return {(r.node, r.pid): r for r in rows}, ""
-
-    async def _drop_store(self) -> None:
-        store, self._store = self._store, None
-        if store is not None:
-            try:
-                await store.close()
-            except Exception:
-                pass
+        workers = tuple(worker_process(node.name, rec) for rec in raw["workers"])
+        return NodeStatus(node.name, node.kind, health, node.workers, node_facts(raw["facts"]),
+                          workers, node.labels)
 
     async def close(self) -> None:
         if self._closed:
@@ -402,7 +364,6 @@ class Fleet:
         for task in self._status_tasks.values():
             task.cancel()
         await asyncio.gather(*self._status_tasks.values(), return_exceptions=True)
-        await self._drop_store()
         await asyncio.gather(*(ops.aclose_served() for ops in self._ops.values()),
                              return_exceptions=True)
         await asyncio.gather(*(ops.transport.close() for ops in self._ops.values()),

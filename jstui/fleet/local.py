@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from jstui.config import NodeConfig
-from solver.pool.locate import data_dir
+from solver.pool.home import data_dir
 
 # The first run's puzzle: one the fleet visibly works on. A 'pairing' puzzle pairs by
 # trace, but no weight tells the order, so it comes from the data (one solve process

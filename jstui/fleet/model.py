@@ -10,12 +10,6 @@ from solver.pool.lifecycle import Exit, ProcessSeen, WorkerState
 from solver.pool.words import NodeState
 
 
-# How each state is drawn, by the shell's tables and the screen alike.
-STATE_STYLE = {
-    WorkerState.RUNNING: "green", WorkerState.STALLED: "yellow", WorkerState.DONE: "cyan",
-    WorkerState.SOLVED: "bold green", WorkerState.STOPPED: "dim",
-    WorkerState.CRASHED: "bold red", WorkerState.LOST: "red", WorkerState.UNKNOWN: "magenta",
-}
 
 
 @dataclass(frozen=True)
@@ -54,8 +48,6 @@ class WorkerProcess:
     exit_code: int | None = None   # negative: killed by that signal
     log_path: str = ""
     log_tail: tuple[str, ...] = ()  # last lines, for ended workers
-    heartbeat_age: float | None = None  # seconds since the pool heard of it
-    pool_status: str | None = None
     alive: bool = False                # its process runs (the agent's word)
     stopped: bool = False              # it was stopped by the operator
     has_exit: bool = False             # the agent kept its exit record
@@ -94,7 +86,6 @@ class NodeStatus:
 class FleetStatus:
     taken_at: float
     nodes: tuple[NodeStatus, ...]
-    pool_error: str = ""       # why heartbeats are missing, if they are
 
     @property
     def workers(self) -> tuple[WorkerProcess, ...]:

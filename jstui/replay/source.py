@@ -8,13 +8,13 @@ from typing import AsyncIterator
 
 from jstui.replay.frames import frame_at, needed
 from jstui.replay.run import Run
-from jstui.snapshot import Snapshot
+from jstui.snapshot import Snapshot, SnapshotSource
 
 TREND_POINTS = 120   # samples of a worker's best in its trend
 SPEEDS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 
 
-class ReplaySource:
+class ReplaySource(SnapshotSource):
     """T is the moment on screen; a step is one second of play (SPEED run-seconds)."""
 
     def __init__(self, store, run: Run, *, speed: float = 60.0, tick: float = 0.5,

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from jstui.replay.run import Run
-from jstui.widgets.format import fmt_age, fmt_mse
+from jstui.present import fmt_age, fmt_mse
 
 LEVELS = "▁▂▃▄▅▆▇█"
 

@@ -1,6 +1,6 @@
 """The control center's widgets and screens: they render snapshots and send commands.
 
-Loaded on first use, so that `jstui.widgets.format` serves the shell commands without
+Loaded on first use, so that `jstui.present` serves the shell commands without
 importing Textual.
 """
 _WIDGETS = {

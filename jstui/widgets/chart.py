@@ -14,7 +14,7 @@ from typing import Sequence
 
 from textual_plotext import PlotextPlot
 
-from jstui.widgets.format import spans_decades
+from jstui.present import spans_decades
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,8 @@ from typing import Any, Callable, Iterable
 
 from rich.text import Text
 
-from jstui.fleet.model import STATE_STYLE
 from jstui.snapshot import WorkerView
-from jstui.widgets.format import fmt_age, fmt_mse, fmt_rate, sparkline
+from jstui.present import WORKER_STYLE, fmt_age, fmt_mse, fmt_rate, sparkline
 from solver.pool.lifecycle import WorkerState
 
 TREND_WIDTH = 10
@@ -38,7 +37,7 @@ def _missing_last(value):
 WORKER_COLUMNS: tuple[Column, ...] = (
     Column("node", "node", lambda w: w.node, lambda w: (w.node, w.pid or 0)),
     Column("pid", "pid", lambda w: "-" if w.pid is None else str(w.pid)),
-    Column("state", "state", lambda w: Text(w.state.value, style=STATE_STYLE.get(w.state, "")),
+    Column("state", "state", lambda w: Text(w.state.value, style=WORKER_STYLE.get(w.state, "")),
            lambda w: (STATE_ORDER.index(w.state), w.node)),
     Column("best", "best MSE", lambda w: fmt_mse(w.best_mse), lambda w: _missing_last(w.best_mse)),
     Column("mse", "MSE", lambda w: fmt_mse(w.mse), lambda w: _missing_last(w.mse)),

@@ -5,10 +5,8 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from jstui.snapshot import Event
-from jstui.widgets.format import fmt_clock
+from jstui.present import EVENT_STYLE, fmt_clock
 
-KIND_STYLE = {"error": "bold red", "relaunch": "yellow", "inject": "cyan",
-              "surgery": "magenta", "observe": "blue", "answer": "bold green"}
 
 
 class EventLog(RichLog):
@@ -41,6 +39,6 @@ class EventLog(RichLog):
 
 def event_line(e: Event) -> Text:
     line = Text(f"{fmt_clock(e.at)} ", style="dim")
-    line.append(f"{e.kind:<8}", style=KIND_STYLE.get(e.kind, ""))
+    line.append(f"{e.kind:<8}", style=EVENT_STYLE.get(e.kind, ""))
     line.append(" " + e.text)
     return line

@@ -5,7 +5,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from jstui.snapshot import Snapshot
-from jstui.widgets.format import fmt_age, fmt_mse, short_hash
+from jstui.present import fmt_age, fmt_mse, short_hash
 from jstui.widgets.resizing import RerenderOnResize
 
 

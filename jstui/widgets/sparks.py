@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from jstui.widgets.chart import clip_outliers
-from jstui.widgets.format import fmt_mse, sparkline, spans_decades
+from jstui.present import fmt_mse, sparkline, spans_decades
 from jstui.widgets.resizing import RerenderOnResize
 
 

@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 from jstui.snapshot import NodeView, WorkerView
 from jstui.textfit import clip
 from jstui.widgets.columns import WORKER_COLUMNS, worker_cells
-from jstui.widgets.format import fmt_age, fmt_rate
+from jstui.present import fmt_age, fmt_rate
 
 
 class KeyedTable(DataTable):

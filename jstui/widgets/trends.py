@@ -4,9 +4,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from jstui.fleet.model import STATE_STYLE
 from jstui.snapshot import WorkerView
-from jstui.widgets.format import fmt_mse, sparkline
+from jstui.present import WORKER_STYLE, fmt_mse, sparkline
 from jstui.widgets.resizing import RerenderOnResize
 
 
@@ -20,7 +19,7 @@ class WorkerTrends(RerenderOnResize, Static):
             name = f"{w.node}:{w.pid or '-'}"[:14]
             best = fmt_mse(w.best_mse)
             room = max(4, width - 14 - len(best) - 3)
-            line = Text(f"{name:<14} ", style=STATE_STYLE.get(w.state, ""), no_wrap=True)
+            line = Text(f"{name:<14} ", style=WORKER_STYLE.get(w.state, ""), no_wrap=True)
             line.append(sparkline(w.history, room).ljust(room), style="cyan")
             line.append(f" {best}")
             lines.append(line)

@@ -39,7 +39,7 @@ def _quietly_import_pgserver():
 
 
 def default_data_dir() -> Path:
-    from .locate import data_dir
+    from .home import data_dir
 
     return data_dir() / "pgdata"
 

@@ -46,8 +46,10 @@ class Link:
 
     def __init__(self, dsn: str, *, min_backoff: float = 0.5, max_backoff: float = 10.0,
                  on_connect: Callable[[Store], Awaitable[None]] | None = None,
-                 open_store: Callable[[], Awaitable[Store]] | None = None):
+                 open_store: Callable[[], Awaitable[Store]] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.dsn = dsn
+        self.clock = clock
         # How to reach the pool: PostgreSQL at DSN, or what OPEN_STORE gives (tests).
         self._open = open_store or (lambda: connect(dsn, max_size=2, timeout=5.0))
         self.store: Store | None = None
@@ -64,7 +66,7 @@ class Link:
     async def _connect(self) -> Store:
         if self.store is not None:
             return self.store
-        if time.monotonic() < self._next_try:
+        if self.clock() < self._next_try:
             raise Offline("waiting to reconnect")
         try:
             store = await self._open()
@@ -73,7 +75,7 @@ class Link:
                 await self._on_connect(store)
         except Exception as exc:
             if self.store is not None:
-                await self._drop()
+                await self.drop()
             if isinstance(exc, PoolError) or is_connection_error(exc):
                 self._schedule_retry(exc)
                 raise Offline(str(exc)) from None
@@ -85,10 +87,10 @@ class Link:
 
     def _schedule_retry(self, exc) -> None:
         self._backoff = min(self.max_backoff, max(self.min_backoff, self._backoff * 2))
-        self._next_try = time.monotonic() + self._backoff
+        self._next_try = self.clock() + self._backoff
         log.warning("pool unreachable (%s); retrying in %.1f s", str(exc).splitlines()[0][:200], self._backoff)
 
-    async def _drop(self) -> None:
+    async def drop(self) -> None:
         store, self.store = self.store, None
         if store is not None:
             store.abort()
@@ -110,7 +112,7 @@ class Link:
             if not is_connection_error(exc):
                 raise
             self.outages += 1
-            await self._drop()
+            await self.drop()
             self._schedule_retry(exc)
             raise Offline(str(exc)) from None
 

@@ -1,12 +1,14 @@
-"""Where things are: the pool's DSN and the data directory, resolved in one place.
+"""Where the pool is: the DSN, resolved in one place (the flag, $JSTUI_DSN, the fleet
+file, the word "embedded", the embedded server), and the DSN's words said safely.
 
-A node may have only numpy, scipy and asyncpg, so platformdirs is optional here and the
-embedded server is imported only when it is the answer.
+The embedded server is imported only when it is the answer (a node has only numpy,
+scipy and asyncpg).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
 from typing import Literal
 
 DSN_ENV = "JSTUI_DSN"
@@ -15,16 +17,6 @@ EMBEDDED_DOWN = ('the embedded pool (dsn "embedded") is not running: launch star
                  '`python -m solver pool up` (with --listen 0.0.0.0 for other machines)')
 NO_DSN = ("no pool database: pass --dsn, set JSTUI_DSN, or start the embedded one with "
           "`python -m solver pool up`")
-
-
-def data_dir() -> Path:
-    """jstui's data directory: the embedded server, the local node, spools, puzzles."""
-    try:
-        import platformdirs
-    except ImportError:
-        base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-        return Path(base) / "jstui"
-    return Path(platformdirs.user_data_dir("jstui"))
 
 
 def pick_dsn(flag: str | None, file: str | None = None) -> str | None:

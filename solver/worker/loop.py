@@ -28,7 +28,7 @@ log = logging.getLogger("solver.worker")
 
 
 @dataclass(frozen=True)
-class Settings:
+class RunSettings:
     runs: int | None = 1                 # None: until stopped or solved
     run_seconds: float | None = None     # overrides of the pool's knobs (None: the knob)
     burst_seconds: float | None = None
@@ -42,8 +42,28 @@ class Outcome:
     reason: str
 
 
+@dataclass(frozen=True)
+class Found:
+    """An improvement found in a burst, held until the push interval allows it."""
+    permutation: list[int]
+    what: str                            # how it is said in the log
+    parents: list[int]
+    run: int
+    method: str | None
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a run starts, and its lineage."""
+    permutation: list[int]
+    parents: list[int]
+    method: str                          # its kind, stored as lineage: seed:KIND, elite, crossover
+    label: str                           # short, in the worker's progress: "elite #12"
+    said: str                            # the sentence for the log
+
+
 class PoolSide(Protocol):
-    """What the run loop needs of the pool (solver.worker.link.WorkerLink is one)."""
+    """What the run loop needs of the pool (solver.worker.exchange.PoolExchange is one)."""
 
     online: bool
     worker_id: int | None
@@ -65,13 +85,13 @@ class Pusher:
     def __init__(self, send: Callable[[Pending], None], interval: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.send, self.interval, self.clock = send, interval, clock
-        self.held: tuple | None = None
+        self.held: Found | None = None
         self.last_sent = -math.inf
         self.sent: dict[str, None] = {}        # hashes sent, oldest first (bounded)
         self._timer: asyncio.TimerHandle | None = None
 
     def found(self, perm, mse: float, parents: list[int], run: int, method: str | None = None) -> None:
-        self.held = (list(perm), f"subsample mse {mse:.6g}", list(parents), run, method)
+        self.held = Found(list(perm), f"subsample mse {mse:.6g}", list(parents), run, method)
         wait = self.last_sent + self.interval - self.clock()
         if wait <= 0:
             self.release()
@@ -84,10 +104,9 @@ class Pusher:
             self._timer.cancel()
             self._timer = None
         if self.held is not None:
-            perm, what, parents, run, method = self.held
-            self.held = None
+            held, self.held = self.held, None
             self.last_sent = self.clock()
-            self.once(perm, parents, what, run, method)
+            self.once(held.permutation, held.parents, held.what, held.run, held.method)
 
     def once(self, perm, parents: list[int], what: str, run: int, method: str | None = None) -> bool:
         """Send PERM unless this worker sent it before (the door would only say it is
@@ -109,7 +128,7 @@ class Pusher:
 class RunLoop:
     """Runs until its runs are done, it is stopped, or the answer is in."""
 
-    def __init__(self, puzzle, settings: Settings, pool: PoolSide, rng: np.random.Generator,
+    def __init__(self, puzzle, settings: RunSettings, pool: PoolSide, rng: np.random.Generator,
                  search: Callable | None = None, clock: Callable[[], float] = time.monotonic):
         self.puzzle, self.settings, self.pool, self.rng = puzzle, settings, pool, rng
         self.clock = clock
@@ -189,10 +208,10 @@ class RunLoop:
         return Outcome(WorkerState.DONE, ExitCode.DONE, f"{self.run} runs done")
 
     async def one_run(self) -> None:
-        start, self.parents, how = await self.choose_start()
-        self.start = how.split(" (")[0]
-        self.method = how.split(" ")[0]
-        log.info("run %d starts from %s", self.run, how)
+        begin = await self.choose_start()
+        start, self.parents, self.start, self.method = (begin.permutation, begin.parents,
+                                                        begin.label, begin.method)
+        log.info("run %d starts from %s", self.run, begin.said)
         run_end = self.clock() + self.knob("run_seconds")
         current, run_best, burst = start, (math.inf, None), 0
         while not self._should_stop() and self.clock() < run_end:
@@ -238,8 +257,8 @@ class RunLoop:
             on_progress=on_progress, on_improve=on_improve, should_stop=self._should_stop,
             temperature=SearchSettings.t0 * self.knob("temp_scale"))
 
-    async def choose_start(self) -> tuple[list[int], list[int], str]:
-        """(start, parents, how): with probability restart_share (or offline) a fresh seed
+    async def choose_start(self) -> Start:
+        """With probability restart_share (or offline) a fresh seed
         by a random method; else, with probability crossover_share, the crossover of two
         elites (their agreeing positions kept); else an elite perturbed by the width."""
         from solver.search.seeds import SEED_METHODS, make_seed
@@ -252,7 +271,7 @@ class RunLoop:
                 return self._perturbed(elites)
         method = str(self.rng.choice(SEED_METHODS))
         start = await asyncio.to_thread(make_seed, self.puzzle, method, self.rng)
-        return start, [], f"seed:{method}"
+        return Start(start, [], f"seed:{method}", f"seed:{method}", f"seed:{method}")
 
     def _draw(self, elites: list, k: int) -> list:
         """K distinct elites, weighted to the best (1/rank)."""
@@ -260,23 +279,25 @@ class RunLoop:
         picks = self.rng.choice(len(elites), size=k, replace=False, p=weights / weights.sum())
         return [elites[int(i)] for i in picks]
 
-    def _perturbed(self, elites: list) -> tuple[list[int], list[int], str]:
+    def _perturbed(self, elites: list) -> Start:
         from solver.search.seeds import perturb
 
         (elite,) = self._draw(elites, 1)
         width = int(round(self.knob("perturb_width")))
         start = perturb(self.puzzle, elite.permutation, width, self.rng) if width > 0 \
             else elite.permutation
-        return start, [elite.id], (f"elite #{elite.id} (mse {elite.mse:.6g}, worker "
-                                   f"{elite.worker_id}, node {elite.node}) perturbed by width {width}")
+        return Start(start, [elite.id], "elite", f"elite #{elite.id}",
+                     f"elite #{elite.id} (mse {elite.mse:.6g}, worker {elite.worker_id}, node "
+                     f"{elite.node}) perturbed by width {width}")
 
-    def _crossover(self, elites: list) -> tuple[list[int], list[int], str]:
+    def _crossover(self, elites: list) -> Start:
         from solver.search.crossover import crossover
 
         a, b = self._draw(elites, 2)
         child, loose = crossover(self.puzzle, a.permutation, b.permutation)
-        return child, [a.id, b.id], (f"crossover of #{a.id} and #{b.id} (they differ at "
-                                     f"{len(loose)} of {self.puzzle.n_blocks} positions)")
+        return Start(child, [a.id, b.id], "crossover", f"crossover of #{a.id} and #{b.id}",
+                     f"crossover of #{a.id} and #{b.id} (they differ at {len(loose)} of "
+                     f"{self.puzzle.n_blocks} positions)")
 
     async def cross_pollinate(self, current, run_best_mse: float):
         """Adopt another worker's better elite as the next burst's start (half the time)."""

@@ -1,4 +1,4 @@
-"""python -m solver.worker: the command line, the log, and the run loop and the pool link
+"""python -m solver.worker: the command line, the log, and the run loop and the pool exchange
 wired together (see solver.worker for the exit status)."""
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from typing import Awaitable, Callable
 
 import numpy as np
 
-from solver.pool.locate import DSN_ENV, NO_DSN, data_dir, resolve_dsn
+from solver.pool.home import data_dir
+from solver.pool.locate import DSN_ENV, NO_DSN, resolve_dsn
 from solver.pool.lifecycle import WorkerState
 from solver.pool.words import ExitCode
-from solver.worker.link import WorkerLink
-from solver.worker.loop import Outcome, RunLoop, Settings
+from solver.worker.exchange import PoolExchange
+from solver.worker.loop import Outcome, RunLoop, RunSettings
 
 log = logging.getLogger("solver.worker")
 
@@ -94,20 +95,20 @@ async def run_worker(args: argparse.Namespace, puzzle, *,
     status. OPEN_STORE and SEARCH replace PostgreSQL and solve() in tests; ON_START gets
     the run loop (signal handlers go there)."""
     seed = args.seed if args.seed is not None else (os.getpid() * 7919 + int(time.time())) % 2**31
-    link = WorkerLink(args.dsn, puzzle, args.node, heartbeat=args.heartbeat,
-                      history_every=args.history_every, max_backoff=args.max_backoff,
-                      open_store=open_store)
-    settings = Settings(runs=None if args.forever else args.runs, run_seconds=args.run_seconds,
-                        burst_seconds=args.burst_seconds, push_interval=args.push_interval)
-    loop = RunLoop(puzzle, settings, link, np.random.default_rng(seed), search=search)
+    pool = PoolExchange(args.dsn, puzzle, args.node, heartbeat=args.heartbeat,
+                        history_every=args.history_every, max_backoff=args.max_backoff,
+                        open_store=open_store)
+    settings = RunSettings(runs=None if args.forever else args.runs, run_seconds=args.run_seconds,
+                           burst_seconds=args.burst_seconds, push_interval=args.push_interval)
+    loop = RunLoop(puzzle, settings, pool, np.random.default_rng(seed), search=search)
     if on_start is not None:
         on_start(loop)
     spool_dir = (args.spool_dir or data_dir() / "spool").expanduser().absolute()
-    link.take_spools(spool_dir)
+    pool.take_spools(spool_dir)
     log.info("worker starting: puzzle %s, seed %d, %s", puzzle.source or args.puzzle, seed,
              "forever" if args.forever else f"{args.runs} runs")
-    await link.link.ensure()  # connect and register now if the pool is up
-    exchange = asyncio.create_task(link.exchange_forever(loop))
+    await pool.connection.ensure()  # connect and register now if the pool is up
+    exchanging = asyncio.create_task(pool.exchange_forever(loop))
     try:
         outcome = await loop.run_all()
     except Exception as exc:  # our bug: say so in the pool too, and still deliver
@@ -115,10 +116,10 @@ async def run_worker(args: argparse.Namespace, puzzle, *,
         outcome = Outcome(WorkerState.CRASHED, ExitCode.FAILED,
                           f"unexpected error: {type(exc).__name__}: {exc}"[:300])
     finally:
-        link.closing = True
-        link.ready.set()
-        await exchange
-    return await link.shut_down(loop, outcome, args.flush_timeout, spool_dir)
+        pool.closing = True
+        pool.ready.set()
+        await exchanging
+    return await pool.shut_down(loop, outcome, args.flush_timeout, spool_dir)
 
 
 def main(argv=None) -> int:

@@ -91,7 +91,7 @@ def recorded_app(solved: bool = False, read_only: bool = False,
     """The recorded state; LANDING: unsolved first, then the answer lands on screen."""
     snapshots = (recorded_snapshot(False), recorded_snapshot(True)) if landing else \
         (recorded_snapshot(solved),)
-    return ControlCenter(FixedSource(*snapshots), controls=None,
+    return ControlCenter(FixedSource(*snapshots), backend=None,
                          read_only=read_only, clock=lambda: T0)
 
 

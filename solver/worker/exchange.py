@@ -23,14 +23,14 @@ from solver.worker.loop import Outcome, RunLoop
 log = logging.getLogger("solver.worker")
 
 
-class WorkerLink:
+class PoolExchange:
     def __init__(self, dsn: str | None, puzzle, node: str, *, heartbeat: float = 2.0,
                  history_every: float = 10.0, max_backoff: float = 10.0,
                  open_store: Callable[[], Awaitable] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.puzzle, self.node, self.clock = puzzle, node, clock
         self.heartbeat, self.history_every = heartbeat, history_every
-        self.link = Link(dsn, on_connect=self._on_connect, max_backoff=max_backoff,
+        self.connection = Link(dsn, on_connect=self._on_connect, max_backoff=max_backoff,
                          open_store=open_store)
         self.outbox = Outbox()
         self.history: deque[tuple] = deque(maxlen=20_000)   # kept while offline
@@ -43,7 +43,7 @@ class WorkerLink:
 
     @property
     def online(self) -> bool:
-        return self.link.online
+        return self.connection.online
 
     @property
     def ready(self) -> asyncio.Event:
@@ -67,7 +67,7 @@ class WorkerLink:
 
     async def _call(self, fn):
         try:
-            return await self.link.call(fn)
+            return await self.connection.call(fn)
         except Offline:
             return None
 
@@ -91,7 +91,7 @@ class WorkerLink:
                                   run=item.run, method=item.method)
 
     async def deliver(self, loop: RunLoop) -> None:
-        for item, result in await self.outbox.deliver(self.link, self._submit):
+        for item, result in await self.outbox.deliver(self.connection, self._submit):
             if result.new:
                 log.info("pushed solution #%d mse %.6g sha %s (%s)", result.id, result.mse,
                          result.sha256[:16], item.origin)
@@ -140,7 +140,7 @@ class WorkerLink:
                         self.history.append(loop.history_point())
                         next_history = now + self.history_every
                     next_beat = now + self.heartbeat
-                    await self.link.call(lambda s: self.beat(s, loop))
+                    await self.connection.call(lambda s: self.beat(s, loop))
             except Offline:
                 next_beat = self.clock() + min(self.heartbeat, 1.0)
             except Exception:
@@ -176,6 +176,6 @@ class WorkerLink:
         if self.worker_id is not None:
             best = loop.report()["best_mse"]
             await self._call(lambda s: s.finish_worker(self.worker_id, outcome.state, reason, best))
-        await self.link.close()
+        await self.connection.close()
         log.info("worker exits with %d (%s): %s", code, outcome.state.value, reason)
         return code

@@ -1,6 +1,7 @@
-"""The actions that change the fleet or the pool: refused where they may not run (read-only,
-no fleet, another puzzle on screen), asked first where they kill or restart work, carried
-out by the controls, and said in the event log. A mixin of the ControlCenter app."""
+"""What the operator does to the fleet and the pool: each action refused where it may not
+run (read-only, no fleet, another puzzle on screen; a toast says why), asked first where
+it kills or restarts work, carried out by the backend (jstui.backend), and said in the
+event book. A mixin of the live control center (jstui.app)."""
 from __future__ import annotations
 
 from typing import Awaitable, Callable
@@ -8,7 +9,6 @@ from typing import Awaitable, Callable
 from textual import work
 
 from jstui.actions import BY_NAME, parse_knobs, parse_positions
-from jstui.widgets.events import EventLog
 from jstui.widgets.modals import AskScreen, ChoiceScreen, ConfirmScreen
 from solver.tools.zones import UNCERTAIN
 
@@ -20,16 +20,16 @@ def seed_kinds() -> list[tuple[str, str]]:
     return [(s.name, s.description) for s in SEEDS.values()]
 
 
-class Operations:
+class OperatorActions:
     def refused(self, action: str, what: str) -> bool:
         """Say why ACTION is refused here, if it is (read-only, or no fleet to act on)."""
         record = BY_NAME[action]
         reason = None
         if self.read_only and record.changes:
             reason = f"read-only: {what} refused"
-            if getattr(self, "served", None):
+            if self.served:
                 reason += " (a browser session: `jstui serve --allow-actions` allows actions)"
-        elif record.needs_fleet and not getattr(self.controls, "has_fleet", True):
+        elif record.needs_fleet and not self.backend.has_fleet:
             reason = f"no fleet: {what} needs a fleet file or the local fleet"
         return self.refuse(reason)
 
@@ -50,12 +50,8 @@ class Operations:
         return True
 
     def record(self, kind: str, text: str) -> None:
-        """One line for the event book: through the controls to the pool, or (a recorded
-        state, no controls) on this screen only."""
-        if self.controls is not None and hasattr(self.controls, "record"):
-            self.controls.record(kind, text)
-        else:
-            self.query_one(EventLog).note(kind, text, self.clock())
+        """One line for the event book, through the backend."""
+        self.backend.record(kind, text)
 
     @work(group="actions")
     async def perform(self, what: str, call: Callable[[], Awaitable[str | None]],
@@ -80,7 +76,7 @@ class Operations:
     async def action_relaunch_node(self) -> None:
         if self.refused("relaunch_node", "relaunch"):
             return
-        node = self.selected_node()
+        node = self.dashboard.selected_node()
         if node is None:
             self.notify("no node selected", severity="warning")
             return
@@ -89,7 +85,7 @@ class Operations:
         await self.confirm_then_perform(
             f"Relaunch node {node}? Its running workers are stopped, then {count} workers "
             f"start.{self.solved_note()}",
-            f"relaunch {node}", lambda: self.controls.relaunch(node), "relaunch")
+            f"relaunch {node}", lambda: self.backend.relaunch(node), "relaunch")
 
     def solved_note(self) -> str:
         """Said before a relaunch: new workers would find the answer in and exit at once."""
@@ -103,13 +99,13 @@ class Operations:
         await self.confirm_then_perform(
             "Relaunch ALL nodes? Every running worker is stopped, then each node starts "
             f"its configured workers.{self.solved_note()}",
-            "relaunch all", lambda: self.controls.relaunch(None), "relaunch")
+            "relaunch all", lambda: self.backend.relaunch(None), "relaunch")
 
     @work(group="dialogs")
     async def action_stop_worker(self) -> None:
         if self.refused("stop_worker", "stop"):
             return
-        worker = self.selected_worker()
+        worker = self.dashboard.selected_worker()
         if worker is None:
             self.notify("no worker selected", severity="warning")
             return
@@ -119,7 +115,7 @@ class Operations:
             return
         await self.confirm_then_perform(
             f"Stop worker {worker.pid} on {worker.node}? Its best result stays in the pool.",
-            f"stop {worker.node}:{worker.pid}", lambda: self.controls.stop_worker(worker),
+            f"stop {worker.node}:{worker.pid}", lambda: self.backend.stop_worker(worker),
             "stop")
 
     @work(group="dialogs")
@@ -128,7 +124,7 @@ class Operations:
             return
         kind = await self.push_screen_wait(ChoiceScreen("Inject which kind of seeds?", seed_kinds()))
         if kind:
-            self.perform(f"inject {kind}", lambda: self.controls.inject(kind), "inject")
+            self.perform(f"inject {kind}", lambda: self.backend.inject(kind), "inject")
 
     @work(group="dialogs")
     async def action_surgery(self) -> None:
@@ -148,20 +144,21 @@ class Operations:
         except ValueError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        self.perform("surgery", lambda: self.controls.surgery(positions), "surgery")
+        self.perform("surgery", lambda: self.backend.surgery(positions), "surgery")
 
     async def offer_to_cancel_surgery(self) -> bool:
         """While a surgery runs, `s` offers to cancel it (saying how far it got); True
         when one was running, whatever the answer."""
-        running = getattr(self.controls, "running_surgery", None)
-        command = await running() if running else None
+        if not self.backend.can_cancel:
+            return False
+        command = await self.backend.running_surgery()
         if command is None:
             return False
         where = (command.progress or {}).get("message", "not started yet")
         if await self.push_screen_wait(ConfirmScreen(
                 f"Surgery #{command.id} is running ({where}). Cancel it? Its improvements so far stay in the pool.")):
             self.perform(f"cancel surgery #{command.id}",
-                         lambda: self.controls.cancel_command(command.id), "surgery")
+                         lambda: self.backend.cancel_command(command.id), "surgery")
         return True
 
     @work(group="dialogs")
@@ -170,14 +167,14 @@ class Operations:
             return
         await self.confirm_then_perform(
             "Deploy the code to every node? Running workers keep the old code until relaunched.",
-            "deploy", lambda: self.controls.deploy(), "deploy")
+            "deploy", lambda: self.backend.deploy(), "deploy")
 
     def action_toggle_auto_relaunch(self) -> None:
         if self.refused("toggle_auto_relaunch", "auto-relaunch"):
             return
         on_now = not self.snapshot.auto_relaunch
         self.perform(f"auto-relaunch {'on' if on_now else 'off'}",
-                     lambda: self.controls.set_auto_relaunch(on_now), "action")
+                     lambda: self.backend.set_auto_relaunch(on_now), "action")
 
     @work(group="dialogs")
     async def action_knobs(self) -> None:
@@ -193,5 +190,5 @@ class Operations:
         except ValueError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        self.perform("knobs", lambda: self.controls.set_knobs(knobs), "knobs")
+        self.perform("knobs", lambda: self.backend.set_knobs(knobs), "knobs")
 

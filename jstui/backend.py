@@ -1,28 +1,78 @@
-"""The commands of the UI, carried out by the fleet layer and the pool. Each returns one
-line for the event book, or raises with one sentence the app shows; `record` writes a
-line to the book (through the reader's queue, jstui.book, so none is lost while the pool
-is away)."""
+"""What carries out the operator's actions: the Backend contract (Harlequin's adapter
+pattern: what a backend cannot do, it declares by a property and a method that raises
+NotImplementedError; the screen reads the properties, it never probes), and the live
+backend, through the fleet layer and the pool. Each action returns one line for the
+event book, or raises with one sentence the screen shows."""
 from __future__ import annotations
 
+import abc
 from dataclasses import replace
 
-from jstui.live import LiveSource
 from jstui.snapshot import WorkerView
 from solver.pool.words import CommandStatus, EventSource
 
 
-class LiveControls:
-    def __init__(self, source: LiveSource, fleet=None) -> None:
+class Backend(abc.ABC):
+    """The operator's actions. Every backend writes lines to the event book; the rest it
+    declares: a recorded state has no fleet and no pool to act on."""
+
+    has_fleet = False        # relaunch, deploy, auto-relaunch and log tails need a fleet
+    can_cancel = False       # a running command can be found and cancelled
+
+    @abc.abstractmethod
+    def record(self, kind: str, text: str) -> None:
+        """Write one line to the event book (an action, its outcome)."""
+
+    async def relaunch(self, node: str | None) -> str:
+        raise NotImplementedError("no fleet to relaunch")
+
+    async def stop_worker(self, worker: WorkerView) -> str:
+        raise NotImplementedError("no fleet or pool to stop a worker through")
+
+    async def inject(self, kind: str) -> str:
+        raise NotImplementedError("no pool to inject into")
+
+    async def surgery(self, positions: list[int] | None) -> str:
+        raise NotImplementedError("no pool to operate on")
+
+    async def running_surgery(self):
+        """The surgery command pending or under way (newest), or None."""
+        raise NotImplementedError("no pool to look in")
+
+    async def cancel_command(self, command_id: int) -> str:
+        raise NotImplementedError("no pool to cancel in")
+
+    async def deploy(self) -> str:
+        raise NotImplementedError("no fleet to deploy to")
+
+    async def set_auto_relaunch(self, on: bool) -> str:
+        raise NotImplementedError("no fleet to relaunch")
+
+    async def set_knobs(self, knobs: dict[str, float]) -> str:
+        raise NotImplementedError("no pool to set knobs in")
+
+    async def tail(self, worker: WorkerView) -> str:
+        raise NotImplementedError("no fleet to read logs from")
+
+
+class LiveBackend(Backend):
+    """Through the fleet (when there is one) and the pool: the store of the connection
+    the reader uses (jstui.connection), and the reader's queue for the event book."""
+
+    can_cancel = True
+
+    def __init__(self, source, fleet=None) -> None:
         self.source, self.fleet = source, fleet
+        self.connection = source.connection
         self.has_fleet = fleet is not None
 
     def record(self, kind: str, text: str) -> None:
         self.source.note(kind, text, EventSource.OPERATOR)
 
     def _store(self):
-        if self.source.store is None:
+        if self.connection.store is None:
             raise RuntimeError("the pool is unreachable right now")
-        return self.source.store
+        return self.connection.store
 
     def _fleet(self):
         if self.fleet is None:

@@ -1,6 +1,6 @@
-"""Numbers and sparklines as the screen and `jstui status` write them: short and stable.
-
-No Textual here: the shell commands use these too.
+"""How things look, in one place: numbers and sparklines as the screen, `jstui status` and
+the fleet's shell commands write them (short and stable), and the style of each state and
+kind. No Textual here: the shell commands use these too.
 """
 from __future__ import annotations
 
@@ -8,7 +8,26 @@ import math
 import time
 from typing import Sequence
 
+from solver.pool.lifecycle import WorkerState
+from solver.pool.words import EventKind, NodeState
+
 BARS = "▁▂▃▄▅▆▇█"
+
+# How each state and kind is drawn, by the screen and the shell's tables alike.
+WORKER_STYLE = {
+    WorkerState.RUNNING: "green", WorkerState.STALLED: "yellow", WorkerState.DONE: "cyan",
+    WorkerState.SOLVED: "bold green", WorkerState.STOPPED: "dim",
+    WorkerState.CRASHED: "bold red", WorkerState.LOST: "red", WorkerState.UNKNOWN: "magenta",
+}
+NODE_STYLE = {NodeState.UP: "green", NodeState.DOWN: "red", NodeState.CONNECTING: "yellow",
+              NodeState.SLOW: "yellow", NodeState.IDLE: "dim", NodeState.UNKNOWN: "dim"}
+EVENT_STYLE = {
+    EventKind.ERROR: "bold red", EventKind.REFUSAL: "red", EventKind.RELAUNCH: "yellow",
+    EventKind.LAUNCH: "yellow", EventKind.STOP: "yellow", EventKind.DEPLOY: "yellow",
+    EventKind.INJECT: "cyan", EventKind.SURGERY: "magenta", EventKind.OBSERVE: "blue",
+    EventKind.KNOBS: "blue", EventKind.ANSWER: "bold green", EventKind.NODE: "red",
+    EventKind.WORKER: "dim", EventKind.ACTION: "",
+}
 
 
 def spans_decades(values: Sequence[float]) -> bool:
