@@ -7,12 +7,14 @@ MSE at fixed times, for four set-ups on the same puzzles and seeds:
   d  as c, plus `python -m solver observe --auto` (its automatic interventions)
 
     python benchmarks/bench_fleet_search.py [--quick] [--ks 1,2,4] [--time-limit 240]
-        [--puzzles DIR,DIR,...] [--setups a,b,c,d]
+        [--puzzles DIR,DIR,...] [--cache DIR] [--setups a,b,c,d] [--png FILE]
 
 A run that has not found the answer by --time-limit counts as not solved (censored at
-the limit). Raw results: bench-out/bench_fleet_search-STAMP.json; the curves:
-docs/fleet-search.png (--png). Each pool run gets a fresh database on one throw-away
-embedded PostgreSQL.
+the limit). The default puzzles are generated once into --cache (bench-out/puzzles
+beside the benchmarks). Raw results: bench-out/bench_fleet_search-STAMP.json
+(--from-json redraws from them); the curves: --png, drawn by
+benchmarks/fleet_search_figure.py (matplotlib, the `bench` extra). Each pool run gets a
+fresh database on one throw-away embedded PostgreSQL.
 """
 from __future__ import annotations
 
@@ -34,8 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CACHE = Path("/work/main/bench-out/puzzles")   # where the lead's cached puzzles live
-DEFAULT_PUZZLES = [f"pairing-N48-d48-h96-r10000-s{s}-v2" for s in (0, 1, 2)]
+CACHE = ROOT / "bench-out" / "puzzles"   # bench_solve.cached_puzzle's; --cache for another
 CHECKPOINTS = (15, 30, 60, 120, 240)
 PROGRESS = re.compile(r"^\[\s*[\d.]+s\]\s+\S+\s+step\s+\d+\s+mse\s+\S+\s+best\s+(\S+)")
 SOLVED_FLOOR = 1e-12   # the curves' value once the answer is found
@@ -291,101 +292,74 @@ def summary(results: list[dict], limit: float) -> list[str]:
         censored = ">" if sum(r["solved"] for r in rs) * 2 <= len(rs) else ""
         cells = []
         for t in (t for t in CHECKPOINTS if t <= limit):
-            values = [Curve.at(_curve(r), t) for r in rs]
+            values = [Curve.at(record_curve(r), t) for r in rs]
             values = [v for v in values if v is not None]
-            cells.append(f"{statistics.median(values):.3g}" if values else "-")
+            median = statistics.median(values) if values else None
+            cells.append("-" if median is None else "exact" if median <= SOLVED_FLOOR else f"{median:.3g}")
         lines.append(f"| {setup} | {k} | {sum(r['solved'] for r in rs)}/{len(rs)} | {censored}{wall:.0f} | "
                      f"{cpu} | " + " | ".join(cells) + " |")
     return lines
 
 
-def _curve(r: dict) -> Curve:
+def record_curve(r: dict) -> Curve:
     c = Curve(0.0)
     c.points = [tuple(p) for p in r["curve"]]
     return c
 
 
-COLOURS = {"a": (0, 0, 0), "b": (230, 120, 0), "c": (0, 90, 200), "d": (0, 160, 60)}
-NAMES = {"a": "a: one solve", "b": "b: K alone", "c": "c: K + pool", "d": "d: c + observer"}
-
-
-def median_curve(runs: list[dict], limit: float, step: float = 2.0) -> list[tuple[float, float]]:
-    """The median over puzzles of the best MSE at each time (where every run has one)."""
-    curves = [_curve(r) for r in runs]
-    points, t = [], 0.0
-    while t <= limit:
-        values = [c.at(t) for c in curves]
-        if values and all(v is not None for v in values):
-            points.append((t, statistics.median(values)))
-        t += step
-    return points
-
-
-def draw(results: list[dict], limit: float, path: Path) -> None:
-    """Best MSE (log) against time, one panel per K, one line per set-up (Pillow)."""
-    import math
-
-    from PIL import Image, ImageDraw
-
-    ks = sorted({r["k"] for r in results})
-    w, h, pad = 420, 320, 48
-    img = Image.new("RGB", (w * len(ks), h + 30), "white")
-    d = ImageDraw.Draw(img)
-    lo, hi = -12.0, 0.0          # log10 MSE shown; the answer sits at the floor (1e-12)
-
-    def xy(panel: int, t: float, mse: float) -> tuple[float, float]:
-        y = min(hi, max(lo, math.log10(max(mse, 1e-30))))
-        return (panel * w + pad + (w - pad - 10) * t / limit, 10 + (h - pad) * (hi - y) / (hi - lo))
-    for i, k in enumerate(ks):
-        x0, y0 = xy(i, 0, 10 ** hi)
-        x1, y1 = xy(i, limit, 10 ** lo)
-        d.rectangle([x0, y0, x1, y1], outline=(120, 120, 120))
-        d.text((x0 + 4, y1 + 4), f"K = {k}   time (s) 0 .. {limit:g}", fill="black")
-        for e in range(int(lo), int(hi) + 1, 3):
-            _, y = xy(i, 0, 10 ** e)
-            d.text((i * w + 4, y - 6), "exact" if e == lo else f"1e{e}", fill="black")
-        for setup in ("a", "b", "c", "d"):
-            runs = [r for r in results if r["setup"] == setup and (r["k"] == k or setup == "a")]
-            pts = [xy(i, t, m) for t, m in median_curve(runs, limit)]
-            if len(pts) > 1:
-                d.line(pts, fill=COLOURS[setup], width=2)
-    for j, setup in enumerate(("a", "b", "c", "d")):
-        d.text((10 + 150 * j, h + 12), NAMES[setup], fill=COLOURS[setup])
-    d.text((10 + 150 * 4, h + 12), "lines: median over the puzzles of the best MSE so far (log)",
-           fill="black")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
-
-
-def main() -> int:
+def arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 puzzles, K=2, a and c, 150 s limit")
-    ap.add_argument("--puzzles", help="comma-separated puzzle dirs (default: 3 cached pairing N=48)")
+    ap.add_argument("--puzzles", help="comma-separated puzzle dirs (default: 3 pairing N=48 from --cache)")
+    ap.add_argument("--cache", type=Path, default=CACHE,
+                    help="generated puzzles, made there when missing (default: bench-out/puzzles)")
     ap.add_argument("--ks", default="1,2,4")
     ap.add_argument("--setups", default="a,b,c,d")
     ap.add_argument("--time-limit", type=float, default=240.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--png", type=Path, help="draw the curves here (e.g. docs/fleet-search.png)")
     ap.add_argument("--from-json", type=Path, help="only summarise (and draw) an earlier run's results")
+    ap.add_argument("--from-table", type=Path,
+                    help="only draw (--png) the medians of a summary table in this file (no records)")
     args = ap.parse_args()
     args.ks = [int(k) for k in args.ks.split(",")]
     args.setups = args.setups.split(",")
     if args.quick:
         args.ks, args.setups, args.time_limit = [2], ["a", "c"], min(args.time_limit, 150.0)
-    names = args.puzzles.split(",") if args.puzzles else [str(CACHE / n / "full") for n in DEFAULT_PUZZLES]
-    puzzles = [Path(p).resolve() for p in names][: 2 if args.quick and not args.puzzles else None]
-    missing = [p for p in puzzles if not p.is_dir()]
-    if missing and not args.from_json:
-        print(f"error: no puzzle at {missing[0]} (make one: python -m solver generate DIR --kind pairing)",
-              file=sys.stderr)
-        return 2
-    args.stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = ROOT / "bench-out"
+    if args.from_table and not args.png:
+        ap.error("--from-table draws: give --png")
+    return args
+
+
+def default_puzzles(cache: Path, count: int) -> list[Path]:
+    """The pairing puzzles, N=48, seeds 0.. from the cache (generated there when missing)."""
+    from benchmarks.bench_solve import cached_puzzle
+
+    return [cached_puzzle(cache, "pairing", 48, 10000, seed)[0].parent / "full" for seed in range(count)]
+
+
+def main() -> int:
+    args = arguments()
+    if args.png:   # before a long run: matplotlib missing fails now, not after it
+        from benchmarks.fleet_search_figure import draw, draw_table, read_table
+    if args.from_table:
+        draw_table(read_table(args.from_table), args.time_limit, args.png)
+        print(f"curves: {args.png}")
+        return 0
     if args.from_json:
         results = json.loads(args.from_json.read_text())
     else:
-        results = asyncio.run(run_all(args, puzzles, out))
-    print(f"{len(puzzles)} puzzles, {os.cpu_count()} cores, limit {args.time_limit:g} s "
+        count = 2 if args.quick else 3
+        puzzles = ([Path(p).resolve() for p in args.puzzles.split(",")] if args.puzzles
+                   else default_puzzles(args.cache, count))
+        missing = [p for p in puzzles if not p.is_dir()]
+        if missing:
+            print(f"error: no puzzle at {missing[0]} (make one: python -m solver generate DIR --kind pairing)",
+                  file=sys.stderr)
+            return 2
+        args.stamp = time.strftime("%Y%m%d-%H%M%S")
+        results = asyncio.run(run_all(args, puzzles, ROOT / "bench-out"))
+    print(f"{len({r['puzzle'] for r in results})} puzzles, {os.cpu_count()} cores, limit {args.time_limit:g} s "
           f"(load average now {os.getloadavg()[0]:.1f})")
     print("\n".join(summary(results, args.time_limit)))
     if args.png:
