@@ -17,14 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from tests.helpers import free_port
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import platformdirs
 
 AGENT_REL = "lib/jstui_agent.py"
+AGENT_RECORDS_REL = "lib/agent_records.py"   # the agent's records, beside it
 PUZZLES_DIR = "puzzles"
 # `fleet bootstrap`'s venv; the marker is written last, once its pip install worked.
 VENV_REL = "venv"
@@ -47,9 +48,11 @@ def solver_files() -> list[BundleFile]:
     return files
 
 
-def agent_file() -> BundleFile:
-    path = Path(__file__).resolve().parent / "agent.py"
-    return BundleFile(AGENT_REL, path, file_sha256(path))
+def agent_files() -> list[BundleFile]:
+    """The node agent: its script and its records module, deployed side by side."""
+    here = Path(__file__).resolve().parent
+    return [BundleFile(rel, here / name, file_sha256(here / name))
+            for rel, name in ((AGENT_REL, "agent.py"), (AGENT_RECORDS_REL, "agent_records.py"))]
 
 
 def puzzle_npz(puzzle_path: str | Path, cache_dir: Path | None = None) -> tuple[Path, str]:
@@ -84,7 +87,7 @@ def puzzle_rel(fingerprint: str) -> str:
 
 
 def build_bundle(puzzle_path: str | Path | None) -> Bundle:
-    files = [*solver_files(), agent_file()]
+    files = [*solver_files(), *agent_files()]
     rel = None
     if puzzle_path is not None:
         npz, fingerprint = puzzle_npz(puzzle_path)

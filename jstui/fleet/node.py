@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from typing import Sequence
 
 from jstui.config import NodeConfig
-from jstui.fleet.bundle import (AGENT_REL, VENV_MARKER_REL, VENV_PYTHON_REL, VENV_REL,
+from jstui.fleet.bundle import (AGENT_REL, AGENT_RECORDS_REL, VENV_MARKER_REL, VENV_PYTHON_REL, VENV_REL,
                                BundleFile)
 from jstui.fleet.model import InterpreterReport, NodeResult
 from jstui.fleet.transport import NodeDown, NodeError, Stream, Transport
@@ -58,7 +58,7 @@ for top in ("lib/solver",):
         for name in files:
             if not name.endswith((".pyc", ".part")):
                 add(os.path.relpath(os.path.join(d, name), root))
-for rel in ("lib/jstui_agent.py", "puzzle.npz"):
+for rel in ("lib/jstui_agent.py", "lib/agent_records.py", "puzzle.npz"):
     if os.path.isfile(os.path.join(root, rel)):
         add(rel)
 try:
@@ -175,7 +175,7 @@ class NodeOps:
         if changed:
             await self.transport.put_many([(f.path, str(self.workdir / f.rel))
                                            for f in changed])
-        if any(f.rel == AGENT_REL for f in changed):
+        if any(f.rel in (AGENT_REL, AGENT_RECORDS_REL) for f in changed):
             await self.aclose_served()  # the warm agent runs the old code
             self._served_retry_at = 0.0
         # Modules that left the package must not linger to be imported by mistake, nor

@@ -65,6 +65,8 @@ class Dashboard(Container):
         self.query_one("#trends").border_title = "workers' best MSE"
         self.query_one("#workers").focus()
         self.fit(self.app.size.width, self.app.size.height)
+        if self.snapshot is not EMPTY:      # one came before the panels were built
+            self.show(self.snapshot, self.landed)
 
     def fit(self, width: int, height: int) -> None:
         """Two columns from WIDE on; the chart from CHART_FROM on."""
@@ -79,6 +81,8 @@ class Dashboard(Container):
     def show(self, snap: Snapshot, landed: bool = False) -> None:
         """Every panel from SNAP; LANDED: the answer landed while this screen watched."""
         self.snapshot, self.landed = snap, landed
+        if not self.query(AnswerBanner):    # not composed yet: on_mount shows it
+            return
         with self.app.batch_update():
             self.query_one(AnswerBanner).show(snap, landed=landed)
             self.query_one(StatusHeader).show(snap, self.read_only)
