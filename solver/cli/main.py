@@ -9,7 +9,7 @@ import sys
 # the command line loads only its own module (every module for help or a typo).
 COMMAND_MODULES = {
     "solver.cli.commands": ("solve", "verify", "inspect", "pack", "remix"),
-    "solver.generate": ("generate",),
+    "solver.generate.cli": ("generate",),
     "solver.pool.cli": ("pool",),
     "solver.tools.cli": ("inject", "zones", "breakpoints", "surgery", "observe"),
 }

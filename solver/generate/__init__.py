@@ -3,7 +3,6 @@
 Writes the public format (shuffled piece_*.pth, historical_data.csv) plus answer.txt,
 answer.sha256 and generate.json with the knobs used and the properties measured.
 """
-from solver.generate.cli import format_summary, handler, register  # noqa: F401
 from solver.puzzle.answer import answer_string  # noqa: F401
 from solver.generate.files import write_csv, write_pieces  # noqa: F401
 from solver.generate.job import generate_puzzle  # noqa: F401
