@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 from jstui.puzzles import PuzzleChoice, Shown
-from jstui.snapshot import CommandView, Event, NodeView, ObserverView, Snapshot, WorkerView
+from jstui.snapshot import CommandView, Event, NodeView, ObserverView, Snapshot, Trend, WorkerView
 from solver.pool.base import LEASE_TTL_S, TOOL_COMMANDS
 from solver.pool.lifecycle import SILENT_AFTER_S, Exit, WorkerState, view_state
 from solver.pool.words import CommandStatus, NodeState
@@ -209,6 +209,26 @@ def unclaimed_why(command, lease, puzzle_id: int | None) -> str:
     return f"the observer {lease.holder} has not taken it yet (it runs one command at a time)"
 
 
+TREND_WINDOW_S = 120.0   # the header's trend: how far the best fell in the last 2 minutes
+
+
+def trend_of(best_history: Sequence[tuple[float, float]], now: float,
+             window: float = TREND_WINDOW_S) -> Trend | None:
+    """How many times the pool best fell over the last WINDOW seconds (or since the
+    first best, when the run is younger). None before any finite best."""
+    points = sorted((t, v) for t, v in best_history if v is not None and math.isfinite(v))
+    if not points:
+        return None
+    since = now - window
+    before = [p for p in points if p[0] <= since]
+    then_t, then = before[-1] if before else points[0]
+    best = min(v for _, v in points)
+    span = now - max(then_t, since)
+    if best <= 0:
+        return Trend(math.inf if then > 0 else 1.0, span)
+    return Trend(then / best, span)
+
+
 def build_snapshot(pool: PoolState, fleet_status, now: float, *, history: History,
                    events: tuple[Event, ...], auto_relaunch: bool,
                    pool_error: str | None = None,
@@ -225,6 +245,8 @@ def build_snapshot(pool: PoolState, fleet_status, now: float, *, history: Histor
         best_mse=best.mse if best is not None else None,
         best_age=max(0.0, now - best.created_at.timestamp()) if best is not None else None,
         best_sha256=best.sha256 if best is not None else None,
+        best_relative=relative_of(pool.puzzle, best),
+        best_trend=trend_of(pool.best_over_time, now),
         solved=bool(counts is not None and counts.exact > 0) or bool(best is not None and best.exact),
         solutions=counts.solutions if counts is not None else 0,
         nodes=node_views(fleet_status, workers), workers=workers,
@@ -233,3 +255,10 @@ def build_snapshot(pool: PoolState, fleet_status, now: float, *, history: Histor
         pool_error=pool_error, fleet_error=f"{len(down)} node(s) down" if down else None,
         observer=observer_view(pool.lease),
         commands=command_views(pool.commands, pool.lease, shown.id, now))
+
+
+def relative_of(puzzle, best) -> float | None:
+    """The pool best over the puzzle's var(pred), where the pool knows it."""
+    if puzzle is None or best is None:
+        return None
+    return puzzle.relative(best.mse)

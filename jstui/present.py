@@ -78,6 +78,16 @@ def fmt_age(seconds: float | None) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
+def fmt_trend(trend) -> str:
+    """'↓ ×3.1 in 2m00s' while the best falls; 'flat for 2m00s' when it did not move."""
+    if trend is None:
+        return ""
+    if not trend.falling:
+        return f"flat for {fmt_age(trend.span)}"
+    factor = "to 0" if math.isinf(trend.factor) else f"×{trend.factor:.2g}"
+    return f"↓ {factor} in {fmt_age(trend.span)}"
+
+
 def fmt_rate(v: float | None) -> str:
     if v is None:
         return "-"

@@ -125,6 +125,19 @@ class CommandView:
 
 
 @dataclass(frozen=True)
+class Trend:
+    """How the pool best moved lately: it fell FACTOR times in the last SPAN seconds
+    (1.0: it did not move)."""
+
+    factor: float
+    span: float
+
+    @property
+    def falling(self) -> bool:
+        return self.factor > 1.0 + 1e-9
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything the main screen shows at one instant."""
 
@@ -138,6 +151,8 @@ class Snapshot:
     best_mse: float | None = None
     best_age: float | None = None     # seconds since the pool best was found
     best_sha256: str | None = None
+    best_relative: float | None = None   # best MSE / var(pred): 1 is a random guess's scale
+    best_trend: Trend | None = None   # how the best moved over the last TREND_WINDOW_S
     solved: bool = False              # the pool holds the answer (the one rule, any puzzle)
     solutions: int = 0                # solutions of this puzzle in the pool
     nodes: tuple[NodeView, ...] = ()

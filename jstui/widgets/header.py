@@ -1,11 +1,12 @@
-"""The header: puzzle, target hash, pool best and its age, and the exact-answer banner."""
+"""The header: puzzle, target hash, pool best (its age, relative MSE and trend), and the
+exact-answer banner."""
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import Static
 
 from jstui.snapshot import Snapshot
-from jstui.present import fmt_age, fmt_mse, short_hash
+from jstui.present import fmt_age, fmt_mse, fmt_trend, short_hash
 from jstui.widgets.resizing import RerenderOnResize
 
 
@@ -37,7 +38,13 @@ class StatusHeader(RerenderOnResize, Static):
             line2.append(f"pool {snap.pool_error}  ", style="bold red")
         line2.append("best MSE ")
         line2.append(fmt_mse(snap.best_mse), style="bold")
-        line2.append(f" ({fmt_age(snap.best_age)} ago)  ")
+        line2.append(f" ({fmt_age(snap.best_age)} ago)")
+        if snap.best_relative is not None:   # how far along: 1 is a random order's scale
+            line2.append(f"  relative {snap.best_relative:.2g}")
+        if snap.best_trend is not None and not snap.solved:
+            line2.append(f" {fmt_trend(snap.best_trend)}",
+                         style="green" if snap.best_trend.falling else "yellow")
+        line2.append("  ")
         line2.append("answer: ")
         if snap.solved:
             line2.append("FOUND", style="bold black on green")

@@ -359,3 +359,10 @@ def _finite_or_none(value) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def pred_var_of(puzzle) -> float | None:
+    """The puzzle's var(pred) for its row in the pool (None: not a loaded puzzle, or no
+    usable variance)."""
+    value = _finite_or_none(getattr(puzzle, "pred_var", None))
+    return value if value is not None and value > 0 else None

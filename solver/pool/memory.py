@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
-from .base import TABLES, WORKER_COMMANDS, Store, _finite_or_none as _f
+from .base import TABLES, WORKER_COMMANDS, Store, _finite_or_none as _f, pred_var_of
 from .errors import UnknownRow
 from .knobs import KNOBS, check_value, config_version
 from .lifecycle import ALIVE, SILENT_AFTER_S, Exit, WorkerState, allowed
@@ -92,10 +92,13 @@ class MemoryStore(MemoryBook, Store):
     async def register_puzzle(self, puzzle, name: str | None = None) -> int:
         for row in self.puzzles.values():
             if row.fingerprint == puzzle.fingerprint:
+                if row.pred_var is None and pred_var_of(puzzle) is not None:  # as coalesce
+                    self.puzzles[row.id] = replace(row, pred_var=pred_var_of(puzzle))
                 return row.id
         pid = self._next_id("puzzles")
         self.puzzles[pid] = PuzzleRow(pid, puzzle.fingerprint, int(puzzle.n_blocks),
-                                      getattr(puzzle, "target_sha256", None), name, self._now())
+                                      getattr(puzzle, "target_sha256", None), name, self._now(),
+                                      pred_var_of(puzzle))
         self._changed("puzzles")
         return pid
 

@@ -372,4 +372,10 @@ BEGIN
     RETURN NEW;
 END $$;
 """),
+    (9, "the puzzle's var(pred), so every screen can say how close the pool is", """
+-- Written by whoever registers the puzzle (it has loaded it); NULL for puzzles registered
+-- before, until the next registration fills it in.
+ALTER TABLE puzzles ADD COLUMN pred_var double precision
+    CHECK (pred_var IS NULL OR (pred_var > 0 AND pred_var <> 'Infinity'));
+"""),
 ]

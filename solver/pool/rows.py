@@ -18,6 +18,13 @@ class PuzzleRow:
     target_sha256: str | None
     name: str | None
     created_at: datetime
+    pred_var: float | None = None     # var(pred): an MSE over it says how close (None: unknown)
+
+    def relative(self, mse: float | None) -> float | None:
+        """MSE / var(pred), the scale-free closeness; None where either is unknown."""
+        if mse is None or not self.pred_var:
+            return None
+        return mse / self.pred_var
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import schema
-from .base import WORKER_COMMANDS, Store, _finite_or_none as _f
+from .base import WORKER_COMMANDS, Store, _finite_or_none as _f, pred_var_of
 from .errors import PoolError, UnknownRow
 from .knobs import KNOBS, check_value
 from .lifecycle import ALIVE, SILENT_AFTER_S, Exit, WorkerState, sources_of
@@ -111,7 +111,7 @@ class PoolStore(BookQueries, TimelineQueries, Store):
     def __init__(self, pool, dsn: str):
         self._pool = pool
         self.dsn = dsn
-        self._puzzle_ids: dict[str, int] = {}
+        self._puzzle_ids: dict[str, tuple[int, bool]] = {}   # id, var(pred) stored
 
     async def close(self) -> None:
         await self._pool.close()
@@ -125,17 +125,21 @@ class PoolStore(BookQueries, TimelineQueries, Store):
 
     # ---- puzzles -------------------------------------------------------------------
     async def register_puzzle(self, puzzle, name: str | None = None) -> int:
-        fingerprint = puzzle.fingerprint
-        if fingerprint in self._puzzle_ids:
-            return self._puzzle_ids[fingerprint]
+        fingerprint, pred_var = puzzle.fingerprint, pred_var_of(puzzle)
+        known_id, complete = self._puzzle_ids.get(fingerprint, (None, False))
+        if known_id is not None and (complete or pred_var is None):
+            return known_id   # its row holds all this registration knows
         pid = await self._pool.fetchval(
-            """INSERT INTO puzzles (fingerprint, n_blocks, target_sha256, name) VALUES ($1, $2, $3, $4)
+            """INSERT INTO puzzles (fingerprint, n_blocks, target_sha256, name, pred_var)
+               VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (fingerprint) DO UPDATE
                  SET target_sha256 = coalesce(puzzles.target_sha256, EXCLUDED.target_sha256),
-                     name = coalesce(puzzles.name, EXCLUDED.name)
+                     name = coalesce(puzzles.name, EXCLUDED.name),
+                     pred_var = coalesce(puzzles.pred_var, EXCLUDED.pred_var)
                RETURNING id""",
-            fingerprint, int(puzzle.n_blocks), getattr(puzzle, "target_sha256", None), name)
-        self._puzzle_ids[fingerprint] = pid
+            fingerprint, int(puzzle.n_blocks), getattr(puzzle, "target_sha256", None), name,
+            pred_var)
+        self._puzzle_ids[fingerprint] = (pid, pred_var is not None)
         return pid
 
     async def find_puzzle_id(self, puzzle) -> int | None:

@@ -122,6 +122,20 @@ async def test_the_current_puzzle_is_the_most_recently_active(open_store, tiny_p
         assert await store.fetch_top(5, mine) == []
 
 
+async def test_a_puzzle_row_knows_var_pred_so_closeness_is_relative(open_store, tiny_puzzle):
+    class Unloaded:   # a puzzle known by fingerprint only (no pred): no variance to store
+        fingerprint, n_blocks = tiny_puzzle.fingerprint, tiny_puzzle.n_blocks
+
+    async with await open_store() as store:
+        pid = await store.register_puzzle(Unloaded())
+        (row,) = await store.fetch_puzzles()
+        assert row.pred_var is None and row.relative(1.0) is None
+        assert await store.register_puzzle(tiny_puzzle) == pid   # a loaded one fills it in
+        (row,) = await store.fetch_puzzles()
+        assert row.pred_var == pytest.approx(tiny_puzzle.pred_var)
+        assert row.relative(2 * tiny_puzzle.pred_var) == pytest.approx(2.0)
+
+
 async def test_knobs_have_limits_and_versions(open_store):
     async with await open_store() as store:
         before = (await store.fetch_config())["perturb_width"]

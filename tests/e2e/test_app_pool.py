@@ -35,6 +35,7 @@ async def test_tables_fill_from_the_pool(fresh_dsn, small_puzzle_dir):
         assert app.snapshot.zones is not None and len(app.snapshot.zones.shares) == 6
         header = app.query_one(StatusHeader).render()
         assert "best MSE" in str(header)
+        assert "relative" in str(header)   # the worker registered var(pred) with the puzzle
         # a new heartbeat arrives by NOTIFY and updates the row in place
         await store.heartbeat(wid, run=2, step=5000, best_mse=0.04,
                               progress={"mse": 0.045, "evals_per_s": 1600.0})

@@ -4,7 +4,7 @@ from jstui.assemble import History, summarise_nodes
 from jstui.snapshot import NodeView, Snapshot, WorkerView, newly_solved
 from jstui.widgets.chart import chart_data, steps, upper_fence
 from jstui.widgets.columns import filter_workers, sort_workers
-from jstui.present import fmt_age, fmt_mse, fmt_rate, sparkline, spans_decades
+from jstui.present import fmt_age, fmt_mse, fmt_rate, fmt_trend, sparkline, spans_decades
 from solver.pool.lifecycle import WorkerState
 
 LOST, DONE, CRASHED = WorkerState.LOST, WorkerState.DONE, WorkerState.CRASHED
@@ -185,6 +185,42 @@ def test_build_snapshot_joins_pool_workers_with_fleet_processes():
     assert snap.fleet_error == "1 node(s) down"
     assert snap.best_age == 60 - 9 and not snap.solved
     assert snap.zones.shares == (2 / 3, 2 / 3) and snap.zones.k == 3 and snap.zones.best_id == 9
+
+
+def test_the_trend_says_how_far_the_best_fell_in_the_last_two_minutes():
+    from jstui.assemble import TREND_WINDOW_S, trend_of
+
+    assert trend_of((), now=100.0) is None
+    # younger than the window: measured since the first best
+    young = trend_of(((0.0, 1.0), (30.0, 0.1)), now=60.0)
+    assert (young.factor, young.span, young.falling) == (10.0, 60.0, True)
+    assert fmt_trend(young) == "↓ ×10 in 1m00s"
+    # older: from the best standing at the window's start (0.5 then), not the first one
+    old = trend_of(((0.0, 1.0), (100.0, 0.5), (400.0, 0.125)), now=500.0)
+    assert (old.factor, old.span) == (4.0, TREND_WINDOW_S)
+    flat = trend_of(((0.0, 1.0), (100.0, 0.5)), now=1000.0)
+    assert not flat.falling and fmt_trend(flat) == "flat for 2m00s"
+    assert fmt_trend(trend_of(((0.0, 1.0), (10.0, 0.0)), now=20.0)) == "↓ to 0 in 20s"
+
+
+def test_the_best_is_relative_to_the_puzzles_var_pred_where_the_pool_knows_it():
+    from datetime import datetime, timezone
+
+    from jstui.assemble import PoolState, build_snapshot
+    from jstui.book import EventBook
+    from solver.pool.rows import PuzzleRow
+
+    workers, best, top, t0 = _rows()
+    now = datetime.now(timezone.utc)
+    for puzzle, relative in ((PuzzleRow(1, "f", 3, None, None, now, pred_var=best.mse * 4), 0.25),
+                             (PuzzleRow(1, "f", 3, None, None, now), None), (None, None)):
+        pool = PoolState(puzzle=puzzle, best=best, top=tuple(top), workers=tuple(workers),
+                         best_over_time=((t0.timestamp() - 100, best.mse * 8),
+                                         (t0.timestamp(), best.mse)))
+        snap = build_snapshot(pool, None, now=t0.timestamp() + 20, history=History(),
+                              events=EventBook().snapshot(), auto_relaunch=False)
+        assert snap.best_relative == relative
+        assert snap.best_trend.factor == 8.0
 
 
 def test_the_screen_says_one_word_per_worker_by_the_lifecycle_rule():
