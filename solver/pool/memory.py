@@ -1,6 +1,6 @@
 """The pool in one process's memory: the same contract as PostgreSQL (solver.pool.base),
 for tests of the worker, the tools and the control center's data layer that run in
-milliseconds. The door is the same code; tests/test_pool_contract.py holds both to it.
+milliseconds. The door is the same code; tests/contract/test_pool_contract.py holds both to it.
 What PostgreSQL's triggers do (worker samples, the event book's own events) is done here
 by the same rules; the book, the lease and the reads over time are memory_book.
 
