@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from solver import generate
+from solver.generate import cli as generate_cli
 from tests.fixture_puzzles import SMALL_PUZZLE
 
 torch = pytest.importorskip("torch")
@@ -47,7 +48,7 @@ def forward64(pieces: dict, answer: list[int], x: np.ndarray) -> np.ndarray:
 
 def run_cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="solver")
-    generate.register(parser.add_subparsers(dest="command"))
+    generate_cli.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(argv)
     return args.func(args)
 
