@@ -61,11 +61,8 @@ def status(workdir, tail_lines=5):
             "workers": [worker_record(workdir, s, tail_lines) for s in _slots(workdir)]}
 
 
-def _supervise(workdir, slot, spec, report_fd):
-    """In the detached grandchild: run the worker, keep its pid and exit status."""
-    run_path, exit_path, _ = _paths(workdir, slot)
-    started = time.time()
-    log_path = _worker_log(workdir, slot, started)
+def _redirect_into(log_path):
+    """stdin from /dev/null; stdout and stderr appended to the worker's log."""
     null = os.open(os.devnull, os.O_RDONLY)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(null, 0)
@@ -73,6 +70,14 @@ def _supervise(workdir, slot, spec, report_fd):
     os.dup2(log, 2)
     os.close(null)
     os.close(log)
+
+
+def _supervise(workdir, slot, spec, report_fd):
+    """In the detached grandchild: run the worker, keep its pid and exit status."""
+    run_path, exit_path, _ = _paths(workdir, slot)
+    started = time.time()
+    log_path = _worker_log(workdir, slot, started)
+    _redirect_into(log_path)
     os.chdir(workdir)
     stopping = []
 
