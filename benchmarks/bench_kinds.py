@@ -2,12 +2,16 @@
 lean on, measured the same way on both, and how far the fast path gets.
 
     python benchmarks/bench_kinds.py [--kinds readable,trained,drift,pairing,weak,hard] [--seeds 2]
+        [--public] [--no-fast-path]
 
 Per puzzle (with its known answer; the public one's is found by solving it first):
 pairs right by trace, the trace margins of the right pairs, Spearman of |W_out| (and its
 L1 norm, and the update size) against depth, how far the |W_out| sort is from the order
-(inversions, largest displacement), and the fast path alone on 342 rows: solved or the
-relative MSE where it stopped, and its seconds.
+(inversions, largest displacement), the landscape around the answer (relative MSE of a
+random order, one adjacent swap, one block moved 5: solver.generate.landscape, on 2000
+rows) with its regime, and the fast path alone on 342 rows: solved or the relative MSE
+where it stopped, and its seconds (--no-fast-path leaves it out). The public puzzle's
+row comes first with --public.
 """
 from __future__ import annotations
 
@@ -59,6 +63,13 @@ def statistics_of(puzzle, answer) -> dict:
     }
 
 
+def landscape_of(puzzle, answer) -> dict:
+    from solver.generate.landscape import measure_puzzle
+    stats = measure_puzzle(puzzle, answer)
+    return {"random order": f"{stats.random_order:.2g}", "adj swap": f"{stats.adjacent_swap:.2g}",
+            "moved 5": f"{stats.moved_5:.2g}", "regime": stats.regime()}
+
+
 def fast_path(puzzle, target) -> dict:
     from solver.search.search import Search
     result = Search(puzzle, expect_sha256=target, time_limit=120).run(full=False)
@@ -66,23 +77,29 @@ def fast_path(puzzle, target) -> dict:
     return {"fast path": outcome, "fast s": result.seconds}
 
 
-def rows_for(name, puzzle, answer, target) -> dict:
-    return {"puzzle": name, **statistics_of(puzzle, answer), **fast_path(puzzle, target)}
+def rows_for(name, puzzle, answer, target, full=None, run_fast=True) -> dict:
+    row = {"puzzle": name, **statistics_of(puzzle, answer),
+           **landscape_of(full if full is not None else puzzle, answer)}
+    return {**row, **(fast_path(puzzle, target) if run_fast else {})}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kinds", default="readable,trained,drift,pairing,weak,hard")
+    ap.add_argument("--kinds", default="readable,trained,drift,pairing,weak,hard,"
+                    "rugged,rugged-weak,explosive,explosive-weak")
+    ap.add_argument("--public", action="store_true", help="the public puzzle's row first")
+    ap.add_argument("--no-fast-path", dest="fast", action="store_false",
+                    help="statistics only, no search")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "bench-out"))
     args = ap.parse_args(argv)
     from solver.puzzle.files import load_puzzle
     from solver.search.search import solve
     table = []
-    if PUBLIC.is_dir():
+    if args.public and PUBLIC.is_dir():
         public = load_puzzle(PUBLIC, target_sha256=PUBLIC_SHA256)
         answer = solve(public, time_limit=120).permutation
-        table.append(rows_for("public", public, answer, PUBLIC_SHA256))
+        table.append(rows_for("public", public, answer, PUBLIC_SHA256, run_fast=args.fast))
     for kind in [k for k in args.kinds.split(",") if k]:
         for seed in range(args.seeds):
             folder, gen = cached_puzzle(Path(args.out) / "puzzles", kind, 48, 10000, seed)
@@ -91,7 +108,8 @@ def main(argv=None) -> int:
             small = load_puzzle(folder)  # the fast path as on the public puzzle: 342 rows
             small = type(small)(**{**{k: getattr(small, k) for k in small.__dataclass_fields__},
                                    "x": small.x[:342], "pred": small.pred[:342], "true": small.true[:342]})
-            table.append(rows_for(f"{kind} s{seed}", small, answer, gen["answer_sha256"]))
+            table.append(rows_for(f"{kind} s{seed}", small, answer, gen["answer_sha256"],
+                                  full=puzzle, run_fast=args.fast))
             del puzzle
             print(f"  {kind} s{seed} done", flush=True)
     keys = list(table[0])

@@ -51,6 +51,8 @@ def register(subparsers) -> None:
                    help="out-layer init scale grows by this factor from first to last block")
     p.add_argument("--norm-jitter", type=float, default=None,
                    help="sigma of a random log-normal factor on each block's out scale")
+    p.add_argument("--shear", type=float, default=None,
+                   help="size of the planted shear chain (0 = none; explosive kinds use 30)")
     p.add_argument("--gain", type=float, default=1.0, help="overall out-layer init scale")
     p.add_argument("--label-noise", type=float, default=0.25,
                    help="noise added to the synthetic labels (true)")
@@ -77,7 +79,7 @@ def handler(args) -> int:
             train_steps=args.train_steps, lr=args.lr, batch=args.batch,
             weight_decay=args.weight_decay, trace_snr=args.trace_snr,
             pair_target=args.pair_target, depth_growth=args.depth_growth,
-            norm_jitter=args.norm_jitter, gain=args.gain,
+            norm_jitter=args.norm_jitter, shear=args.shear, gain=args.gain,
             label_noise=args.label_noise, threads=args.threads)
     except GenerateError as exc:
         print(exc)

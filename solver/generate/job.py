@@ -14,6 +14,7 @@ from solver.generate.measure import measure
 from solver.generate.recipe import (GENERATOR_VERSION, KINDS, GenerateError, default_train_steps,
                                     draw_initial, make_labels, make_measurements, trace_pair_accuracy,
                                     with_damping)
+from solver.generate.shear import plant_shears
 from solver.generate.training import fit_readout, network_forward_torch, train, train_to_pair_target
 
 def resolve_knobs(kind: str, blocks: int, rows: int, **given) -> dict:
@@ -31,6 +32,9 @@ def resolve_knobs(kind: str, blocks: int, rows: int, **given) -> dict:
         # Deep nets diverge at the shallow rate (N=192 at 1e-3 ends worse than its
         # initial readout): the preset rate holds up to 48 blocks, then falls as 48/N.
         knobs["lr"] = preset["lr"] * min(1.0, 48.0 / blocks)
+    knobs.setdefault("shear", None)
+    if knobs["shear"] is None:
+        knobs["shear"] = float(preset.get("shear", 0.0))
     if knobs["train_steps"] is None:
         knobs["train_steps"] = default_train_steps(blocks, rows) * preset.get("train_scale", 1)
     return knobs
@@ -41,14 +45,15 @@ def generate_puzzle(out_dir, *, blocks: int, dim: int, hidden: int, rows: int, s
                     lr: float | None = None, batch: int = 256, weight_decay: float = 0.0,
                     trace_snr: float | None = None, pair_target: float | None = None,
                     depth_growth: float | None = None, norm_jitter: float | None = None,
-                    gain: float = 1.0, label_noise: float = 0.25, threads: int = 1) -> dict:
+                    shear: float | None = None, gain: float = 1.0, label_noise: float = 0.25, threads: int = 1) -> dict:
     """Train a network, write the puzzle to out_dir, return the summary (generate.json)."""
     for name, value in (("blocks", blocks), ("dim", dim), ("hidden", hidden),
                         ("rows", rows), ("out_dim", out_dim)):
         if value < 1:
             raise GenerateError(f"--{name.replace('_', '-')}: must be at least 1, got {value}")
     knobs = resolve_knobs(kind, blocks, rows, train_steps=train_steps, lr=lr, trace_snr=trace_snr,
-                          pair_target=pair_target, depth_growth=depth_growth, norm_jitter=norm_jitter)
+                          pair_target=pair_target, depth_growth=depth_growth, norm_jitter=norm_jitter,
+                          shear=shear)
     clock = _Clock()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -60,6 +65,7 @@ def generate_puzzle(out_dir, *, blocks: int, dim: int, hidden: int, rows: int, s
     fit = dict(x=x, y=true, steps=knobs["train_steps"], lr=knobs["lr"], batch=batch,
                weight_decay=weight_decay, seed=seed, threads=threads)
     snr, init, trained = _train(raw, knobs, fit)
+    trained = _sheared(trained, knobs["shear"], rng)
     clock.lap("train")
     pred, trained_np = _predict(trained, x)
     clock.lap("predict")
@@ -90,6 +96,15 @@ def _train(raw: dict, knobs: dict, fit: dict):
         init = fit_readout(with_damping(raw, snr), fit["x"], fit["y"])
         return snr, init, train(init, **fit)
     return train_to_pair_target(raw, knobs["pair_target"], fit)
+
+
+def _sheared(trained: dict, big: float, rng: np.random.Generator) -> dict:
+    """The trained tensors with the shear chain planted (unchanged when big is 0)."""
+    if not big:
+        return trained
+    import torch
+    planted = plant_shears({k: v.numpy() for k, v in trained.items()}, rng, big)
+    return {k: torch.from_numpy(v) for k, v in planted.items()}
 
 
 def _predict(trained: dict, x: np.ndarray):

@@ -19,6 +19,8 @@ import numpy as np
 #   train_scale   times the default number of steps: a net trained six times longer
 #                 settles into a landscape like the public one's, where adjacent moves
 #                 lead to the answer; briefly trained nets are full of near-answers.
+#   shear         size of the shear chain planted after training (solver.generate.shear):
+#                 0 = none; ~30 makes every wrong order diverge (explosive kinds).
 KINDS: dict[str, dict] = {
     "readable": {"trace_snr": 4.0, "pair_target": None, "depth_growth": 2.0,
                  "norm_jitter": 0.0, "lr": 1e-3},
@@ -32,6 +34,15 @@ KINDS: dict[str, dict] = {
              "norm_jitter": 0.0, "lr": 1e-4},
     "hard": {"trace_snr": None, "pair_target": 0.15, "depth_growth": 0.0,
              "norm_jitter": 0.5, "lr": 1e-4},
+    # drift trained harder and longer: blocks couple strongly, single moves cost 10x more
+    "rugged": {"trace_snr": 4.0, "pair_target": None, "depth_growth": 2.0,
+               "norm_jitter": 0.09, "lr": 2e-3, "train_scale": 8},
+    "rugged-weak": {"trace_snr": None, "pair_target": 0.67, "depth_growth": 2.0,
+                    "norm_jitter": 0.09, "lr": 2e-3, "train_scale": 8},
+    "explosive": {"trace_snr": 4.0, "pair_target": None, "depth_growth": 2.0,
+                  "norm_jitter": 0.0, "lr": 1e-3, "shear": 30.0},
+    "explosive-weak": {"trace_snr": None, "pair_target": 0.67, "depth_growth": 2.0,
+                       "norm_jitter": 0.0, "lr": 1e-4, "shear": 30.0},
 }
 
 PAIR_BANDS = {  # what each kind promises for the trace-Hungarian pair accuracy
@@ -41,6 +52,10 @@ PAIR_BANDS = {  # what each kind promises for the trace-Hungarian pair accuracy
     "pairing": (0.95, 1.0),
     "weak": (0.5, 0.85),
     "hard": (0.0, 0.33),
+    "rugged": (0.95, 1.0),
+    "rugged-weak": (0.5, 0.85),
+    "explosive": (0.95, 1.0),
+    "explosive-weak": (0.5, 0.85),
 }
 
 

@@ -139,7 +139,9 @@ def test_kind_keeps_its_pairing_promise(kind, make_puzzle, tmp_path):
     inp_w = np.stack([pieces[i]["weight"] for i in answer[0:-1:2]])
     out_w = np.stack([pieces[i]["weight"] for i in answer[1:-1:2]])
     assert generate.trace_pair_accuracy(inp_w, out_w) == summary["trace_pair_accuracy"]
-    if kind in ("readable", "weak", "trained", "drift"):
+    if kind.startswith("explosive"):
+        return  # the shear columns, equal in size, dominate every block's norm
+    if kind in ("readable", "weak", "trained", "drift", "rugged", "rugged-weak"):
         assert summary["out_norm_depth_spearman"] > 0.9
     else:  # norms say nothing about depth
         assert abs(summary["out_norm_depth_spearman"]) < 0.7
