@@ -91,6 +91,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-fast-path", dest="fast", action="store_false",
                     help="statistics only, no search")
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--sizes", default="48", help="block counts, comma-separated (e.g. 48,96,128,192)")
     ap.add_argument("--out", default=str(ROOT / "bench-out"))
     args = ap.parse_args(argv)
     from solver.puzzle.files import load_puzzle
@@ -100,18 +101,20 @@ def main(argv=None) -> int:
         public = load_puzzle(PUBLIC, target_sha256=PUBLIC_SHA256)
         answer = solve(public, time_limit=120).permutation
         table.append(rows_for("public", public, answer, PUBLIC_SHA256, run_fast=args.fast))
-    for kind in [k for k in args.kinds.split(",") if k]:
+    sizes = [int(v) for v in args.sizes.split(",") if v]
+    for kind, blocks in ((k, n) for k in args.kinds.split(",") if k for n in sizes):
         for seed in range(args.seeds):
-            folder, gen = cached_puzzle(Path(args.out) / "puzzles", kind, 48, 10000, seed)
+            folder, gen = cached_puzzle(Path(args.out) / "puzzles", kind, blocks, 10000, seed)
             puzzle = load_puzzle(folder)
             answer = [int(v) for v in (folder.parent / "full" / "answer.txt").read_text().split(",")]
             small = load_puzzle(folder)  # the fast path as on the public puzzle: 342 rows
             small = type(small)(**{**{k: getattr(small, k) for k in small.__dataclass_fields__},
                                    "x": small.x[:342], "pred": small.pred[:342], "true": small.true[:342]})
-            table.append(rows_for(f"{kind} s{seed}", small, answer, gen["answer_sha256"],
+            name = f"{kind} s{seed}" if blocks == 48 else f"{kind} N={blocks} s{seed}"
+            table.append(rows_for(name, small, answer, gen["answer_sha256"],
                                   full=puzzle, run_fast=args.fast))
             del puzzle
-            print(f"  {kind} s{seed} done", flush=True)
+            print(f"  {name} done", flush=True)
     keys = list(table[0])
     widths = {k: max(len(k), *(len(fmt(r[k])) for r in table)) for k in keys}
     print("  ".join(k.ljust(widths[k]) for k in keys))

@@ -151,12 +151,14 @@ def back_step(m: Model, i: int, j: int, x: np.ndarray, v: np.ndarray) -> np.ndar
     return v + g @ m.w1[i].T
 
 
-def output_sensitivity(m: Model, inp_seq, out_seq, S) -> np.ndarray:
-    """V[c, k] = dy_c/dS[k] row by row: (o, N+1, R, d), one backward pass."""
+def output_sensitivity(m: Model, inp_seq, out_seq, S, first: int = 0) -> np.ndarray:
+    """V[c, k] = dy_c/dS[k] row by row: (o, N+1, R, d), one backward pass. With ``first``
+    the pass stops there: V[:, k] for k < first is left unset (a window's model needs
+    only the positions from its start on, and the pass costs N - first blocks)."""
     n, rows = len(inp_seq), S.shape[1]
     V = np.empty((m.wl.shape[1], n + 1, rows, S.shape[2]), dtype=S.dtype)
     V[:, n] = np.broadcast_to(m.wl.T[:, None, :], (m.wl.shape[1], rows, S.shape[2]))
-    for k in range(n - 1, -1, -1):
+    for k in range(n - 1, first - 1, -1):
         V[:, k] = back_step(m, inp_seq[k], out_seq[k], S[k], V[:, k + 1])
     return V
 

@@ -38,6 +38,14 @@ def precedence_model(S: np.ndarray, V: np.ndarray, residual: np.ndarray, dtype=n
     return H, np.asarray(residual, dtype=np.float64)
 
 
+def window_model(S: np.ndarray, V: np.ndarray, residual: np.ndarray, first: int, stop: int,
+                 dtype=np.float32):
+    """The precedence model of positions [first, stop) alone: the block of H those
+    positions span, built from S[first:stop+1] and V[:, first:stop+1] only, so its cost
+    is the window's squared, not N's (V may be unset before ``first``)."""
+    return precedence_model(S[first:stop + 1], V[:, first:stop + 1], residual, dtype=dtype)
+
+
 def model_output(H: np.ndarray, e: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """The model's residual after reordering the positions by sigma (new position q holds
     old position sigma[q])."""
@@ -98,8 +106,9 @@ def anneal(H: np.ndarray, e: np.ndarray, rng: np.random.Generator, proposals: in
         else:
             sigma[si:ti] = sigma[si + 1:ti + 1].copy()
         sigma[ti] = moved
-        for k in range(min(si, ti), max(si, ti) + 1):
-            np.add(P[k], Ht[sigma[k]], out=P[k + 1])
+        lo, hi = min(si, ti), max(si, ti)  # the prefix sums change over [lo, hi] only
+        np.cumsum(Ht[sigma[lo:hi + 1]], axis=0, out=P[lo + 1:hi + 2])
+        P[lo + 1:hi + 2] += P[lo]
         if loss < best[0]:
             best = (loss, sigma.copy())
     return best[1], best[0]

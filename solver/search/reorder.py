@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver.search import precedence
+from solver.search import engine, precedence
 from solver.search.evaluator import Evaluator
 
 
@@ -31,6 +31,12 @@ class ReorderPlan:
     progress: float = 0.05
     kick_after: int = 4  # failed steps before the model's proposal is taken anyway
     near: float = 0.01  # relative MSE under which a restart keeps the best (shuffled a little)
+    # Above this many blocks each step models one window of positions, not all N: the
+    # model costs W^2 instead of N^2 and the anneal's proposals scale with W, so a step's
+    # cost grows gently with N. Windows slide by half their width, wrapping round.
+    window_above: int = 64
+    window: int = 48
+    window_rows: int = 256  # rows the window's model is built on (exact losses use all)
 
 
 class Reorder:
@@ -45,6 +51,7 @@ class Reorder:
         self.best = (ev.loss, ev.inp.copy(), ev.out.copy())
         self.temp, self.fails, self.chain = self.plan.t0, 0, [ev.loss]
         self.steps = self.restarts = 0
+        self.cursor = 0  # where the next window starts (large nets)
 
     def run(self, floor: float = 0.0, restarts: int | None = None):
         """Step until the loss is under ``floor``, ``tick`` stops it, or (if given) a
@@ -59,9 +66,11 @@ class Reorder:
 
     def step(self):
         ev, plan = self.ev, self.plan
-        H, e = precedence.precedence_model(ev.S, ev.sensitivity(), ev.residual())
-        sigma, _ = precedence.anneal(H, e, self.rng, proposals=plan.proposals_per_block * len(ev.inp),
-                                     t0=self.temp, t1=plan.t1, reach=plan.reach)
+        H, e, first = self._model()
+        part, _ = precedence.anneal(H, e, self.rng, proposals=plan.proposals_per_block * H.shape[0],
+                                    t0=self.temp, t1=plan.t1, reach=plan.reach)
+        sigma = np.arange(len(ev.inp))
+        sigma[first:first + len(part)] = first + part
         self.steps += 1
         moved = np.flatnonzero(sigma != np.arange(len(sigma)))
         taken = False  # a model that sees nothing better is a failed step too (it counts toward a stall)
@@ -80,9 +89,29 @@ class Reorder:
             self.best = (ev.loss, ev.inp.copy(), ev.out.copy())
             self.on_better(ev)
 
+    def _model(self):
+        """(H, e, first): the model of all positions, or of the next window of them."""
+        ev, plan = self.ev, self.plan
+        n = len(ev.inp)
+        if n <= plan.window_above:
+            return (*precedence.precedence_model(ev.S, ev.sensitivity(), ev.residual()), 0)
+        first = self.cursor % n
+        stop = min(n, first + plan.window)
+        first = max(0, stop - plan.window)
+        self.cursor = first + plan.window // 2 if stop < n else 0
+        m = engine.head(ev.m, plan.window_rows)
+        S = ev.S[:, :m.n_rows]
+        V = engine.output_sensitivity(m, ev.inp, ev.out, S, first=first)
+        res = engine.residual(m, S[-1]).T.reshape(-1)
+        H, e = precedence.window_model(S, V, res, first, stop)
+        return H, e, first
+
     def _stalled(self) -> bool:
         p = self.plan
-        return len(self.chain) > p.patience and self.chain[-1] > self.chain[-1 - p.patience] * (1 - p.progress)
+        n = len(self.ev.inp)
+        # windowed, a chain has stalled only when a whole pass of windows has not helped
+        patience = p.patience if n <= p.window_above else max(p.patience, 2 * n // p.window + 2)
+        return len(self.chain) > patience and self.chain[-1] > self.chain[-1 - patience] * (1 - p.progress)
 
     def _restart(self):
         """A new chain: near the answer from the best with a few windows shuffled, else
