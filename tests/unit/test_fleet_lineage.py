@@ -71,3 +71,21 @@ async def test_records_from_a_workers_own_seeds_are_not_counted_as_shared(tiny_p
                      search=answering_search(_swapped(tiny_puzzle, 0, 0), []))
     assert await store.fetch_records(pid)
     assert (await lineage_summary(store, pid))["records_from_other_workers"] == 0
+
+
+async def test_a_focused_crossover_searches_only_where_the_parents_disagree(tiny_puzzle, tmp_path):
+    store = MemoryStore()
+    pid = await store.register_puzzle(tiny_puzzle)
+    other = await store.register_worker(pid, "elsewhere", 1)
+    elites = [await store.submit(tiny_puzzle, _swapped(tiny_puzzle, a, b), origin="anneal",
+                                 worker_id=other) for a, b in ((0, 1), (2, 3))]
+    await store.set_config("restart_share", 0.0)
+    await store.set_config("crossover_share", 1.0)
+    await store.set_config("focus_seconds", 5.0)
+    seen: list = []
+    args = worker_args(tmp_path, "--runs", "1", "--run-seconds", "0.2", "--burst-seconds", "0.1")
+    await run_worker(args, tiny_puzzle, open_store=opener(store),
+                     search=answering_search(_swapped(tiny_puzzle, 0, 0), seen))
+    # The focus step, before any burst, made the start better than both parents.
+    focused = await store.submit(tiny_puzzle, seen[0], origin="injected")
+    assert focused.mse < 1e-3 * min(e.mse for e in elites)
