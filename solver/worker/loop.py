@@ -303,18 +303,16 @@ class RunLoop:
                      f"{self.puzzle.n_blocks} positions)", tuple(loose))
 
     async def focus(self, child, loose) -> list[int]:
-        """Search the child only where its parents disagree (their agreed positions locked),
-        for up to focus_seconds: the elites' agreement is taken as evidence."""
-        from solver.tools.surgery import surgery
+        """Search the child only where its parents disagree (their agreed positions kept),
+        for up to focus_seconds, before the usual bursts."""
+        from solver.search.crossover import focus
 
-        free = {p - 1 for p in loose}
-        locked = set(range(self.puzzle.n_blocks)) - free
-        r = await asyncio.to_thread(surgery, self.puzzle, child, min(free), max(free), locked,
-                                    max_cycle=2, time_limit=self.knob("focus_seconds"),
-                                    should_stop=self._should_stop)
+        t0 = self.clock()
+        perm, before, after, made = await asyncio.to_thread(
+            focus, self.puzzle, child, loose, self.knob("focus_seconds"), self._should_stop)
         log.info("focused on %d loose positions: %d moves, mse %.6g -> %.6g in %.1f s",
-                 len(free), len(r.moves), r.start_mse, r.mse, r.seconds)
-        return r.permutation
+                 len(loose), made, before, after, self.clock() - t0)
+        return perm
 
     async def cross_pollinate(self, current, run_best_mse: float):
         """Adopt another worker's better elite as the next burst's start (half the time)."""
