@@ -7,7 +7,7 @@ MSE at fixed times, for four set-ups on the same puzzles and seeds:
   d  as c, plus `python -m solver observe --auto` (its automatic interventions)
 
     python benchmarks/bench_fleet_search.py [--quick] [--ks 1,2,4] [--time-limit 240]
-        [--puzzles DIR,DIR,...] [--cache DIR] [--setups a,b,c,d] [--png FILE]
+        [--puzzles DIR,DIR,...] [--cache DIR] [--setups a,b,c,d] [--knob KEY=VALUE] [--png FILE]
 
 A run that has not found the answer by --time-limit counts as not solved (censored at
 the limit). The default puzzles are generated once into --cache (bench-out/puzzles
@@ -178,7 +178,7 @@ def pool_procs(puzzle: Path, k: int, seed: int, dsn: str, cores: int, logs: Path
 
 
 async def run_pool(puzzle: Path, k: int, seed: int, limit: float, cores: int, logs: Path,
-                   dsn: str, observer: bool) -> dict:
+                   dsn: str, observer: bool, knobs: dict | None = None) -> dict:
     """Set-ups c and d: K workers on a fresh pool (and the observer); done when the pool
     holds the exact answer. Time is the exact solution's own insertion time."""
     from solver.pool import connect
@@ -191,6 +191,8 @@ async def run_pool(puzzle: Path, k: int, seed: int, limit: float, cores: int, lo
     solved_at, cpu, report = None, None, None
     async with await connect(dsn, max_size=1) as store:
         pid = await store.register_puzzle(loaded)
+        for key, value in (knobs or {}).items():   # before the workers read the config
+            await store.set_config(key, value, by="bench")
         while solved_at is None and time.monotonic() - t0 < limit:
             await asyncio.sleep(0.5)
             [p.poll() for p in procs]
@@ -265,7 +267,8 @@ async def run_all(args, puzzles: list[Path], out: Path) -> list[dict]:
                     r = await asyncio.to_thread(run_solves, puzzle, k, args.seed, args.time_limit, cores, logs)
                 else:
                     dsn = await fresh_database(server.dsn, f"bench_{n}_{setup}_{k}")
-                    r = await run_pool(puzzle, k, args.seed, args.time_limit, cores, logs, dsn, setup == "d")
+                    r = await run_pool(puzzle, k, args.seed, args.time_limit, cores, logs, dsn, setup == "d",
+                                       args.knobs)
                 r.update(puzzle=puzzle.parent.name, setup=setup, k=k, load_before=round(load, 2))
                 results.append(r)
                 print(f"{puzzle.parent.name} {setup} K={k}: "
@@ -317,6 +320,7 @@ def arguments() -> argparse.Namespace:
     ap.add_argument("--setups", default="a,b,c,d")
     ap.add_argument("--time-limit", type=float, default=240.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--knob", action="append", default=[], help="a pool knob for c and d, KEY=VALUE")
     ap.add_argument("--png", type=Path, help="draw the curves here (e.g. docs/fleet-search.png)")
     ap.add_argument("--from-json", type=Path, help="only summarise (and draw) an earlier run's results")
     ap.add_argument("--from-table", type=Path,
@@ -324,6 +328,7 @@ def arguments() -> argparse.Namespace:
     args = ap.parse_args()
     args.ks = [int(k) for k in args.ks.split(",")]
     args.setups = args.setups.split(",")
+    args.knobs = {k: float(v) for k, _, v in (item.partition("=") for item in args.knob)}
     if args.quick:
         args.ks, args.setups, args.time_limit = [2], ["a", "c"], min(args.time_limit, 150.0)
     if args.from_table and not args.png:

@@ -18,6 +18,10 @@ KNOBS: dict[str, Knob] = {k.key: k for k in [
          "share of runs that start from a fresh seed instead of a pool elite"),
     Knob("crossover_share", 0.3, 0.0, 1.0,
          "share of elite starts that cross two elites (their agreeing positions kept)"),
+    # Off by default: a K=2 run on a `hard` N=48 puzzle showed no gain (docs/benchmarks.md,
+    # "The fleet as one search").
+    Knob("focus_seconds", 0.0, 0.0, 600.0,
+         "seconds a crossover child is first searched only where its parents disagree (0: off)"),
     Knob("perturb_width", 6.0, 0.0, 200.0,
          "random local moves applied to an elite before annealing it"),
     Knob("temp_scale", 1.0, 0.01, 100.0,

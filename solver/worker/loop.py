@@ -60,6 +60,7 @@ class Start:
     method: str                          # its kind, stored as lineage: seed:KIND, elite, crossover
     label: str                           # short, in the worker's progress: "elite #12"
     said: str                            # the sentence for the log
+    loose: tuple = ()                    # crossover: 1-based positions where the parents differ
 
 
 class PoolSide(Protocol):
@@ -213,6 +214,8 @@ class RunLoop:
                                                         begin.label, begin.method)
         log.info("run %d starts from %s", self.run, begin.said)
         run_end = self.clock() + self.knob("run_seconds")
+        if begin.loose and self.knob("focus_seconds") > 0:
+            start = await self.focus(start, begin.loose)
         current, run_best, burst = start, (math.inf, None), 0
         while not self._should_stop() and self.clock() < run_end:
             burst += 1
@@ -297,7 +300,19 @@ class RunLoop:
         child, loose = crossover(self.puzzle, a.permutation, b.permutation)
         return Start(child, [a.id, b.id], "crossover", f"crossover of #{a.id} and #{b.id}",
                      f"crossover of #{a.id} and #{b.id} (they differ at {len(loose)} of "
-                     f"{self.puzzle.n_blocks} positions)")
+                     f"{self.puzzle.n_blocks} positions)", tuple(loose))
+
+    async def focus(self, child, loose) -> list[int]:
+        """Search the child only where its parents disagree (their agreed positions kept),
+        for up to focus_seconds, before the usual bursts."""
+        from solver.search.crossover import focus
+
+        t0 = self.clock()
+        perm, before, after, made = await asyncio.to_thread(
+            focus, self.puzzle, child, loose, self.knob("focus_seconds"), self._should_stop)
+        log.info("focused on %d loose positions: %d moves, mse %.6g -> %.6g in %.1f s",
+                 len(loose), made, before, after, self.clock() - t0)
+        return perm
 
     async def cross_pollinate(self, current, run_best_mse: float):
         """Adopt another worker's better elite as the next burst's start (half the time)."""
