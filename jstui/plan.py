@@ -94,7 +94,7 @@ async def _local_plan(dsn, puzzle_path, workers, pool: PoolStart, make_puzzle: b
     if puzzle_path is None and make_puzzle:
         if not default_puzzle_path().is_dir():
             say(f"generating the first-run puzzle once ({DEFAULT_PUZZLE['blocks']} blocks, kind "
-                f"'{DEFAULT_PUZZLE['kind']}'; about 30 s)…")
+                f"'{DEFAULT_PUZZLE['kind']}'; about 40 s)…")
         puzzle_path, why = str(await asyncio.to_thread(default_puzzle_dir)), "the first-run default"
     elif puzzle_path is None and default_puzzle_path().is_dir():
         puzzle_path, why = str(default_puzzle_path()), "the first-run default"

@@ -16,7 +16,7 @@ from jstui.fleet.model import (FleetStatus, NodeFacts, NodeHealth, NodeResult, N
                                NodeStatus)
 from jstui.fleet.node import NodeOps, NotDeployed
 from jstui.fleet.transport import NodeError, StateListener, make_transport
-from solver.pool.locate import DSN_ENV, EMBEDDED, EMBEDDED_DOWN
+from solver.pool.locate import DSN_ENV
 
 # argv of one worker on a node: (node, fleet config, the puzzle file under the node's work
 # directory) -> [python, -m, solver.worker, ...]

@@ -15,7 +15,7 @@ from solver.pool.home import data_dir
 # needed 432 s for one of these; see the README's figures). Generated once, in about
 # 20-30 s on 2 cores (training dominates). QUICK_PUZZLE is solved in about a second:
 # for tests and demos (`jstui --puzzle DIR` with one made by `solver generate`).
-DEFAULT_PUZZLE = dict(blocks=48, dim=48, hidden=96, rows=10000, seed=0, kind="pairing")
+DEFAULT_PUZZLE = dict(blocks=72, dim=48, hidden=96, rows=10000, seed=0, kind="pairing")
 QUICK_PUZZLE = dict(blocks=12, dim=16, hidden=32, rows=2000, seed=0, kind="readable")
 
 

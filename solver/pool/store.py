@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import fields
-from typing import Any, Callable, Sequence
-
-import numpy as np
+from typing import Callable, Sequence
 
 from . import schema
 from .base import WORKER_COMMANDS, Store, _finite_or_none as _f, pred_var_of

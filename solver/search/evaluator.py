@@ -11,10 +11,20 @@ right move shows on any rows, and a screen costs a fraction of a full evaluation
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from solver.search import engine, moves as mv
 SCREEN_ROWS = 64
+
+
+
+class Held(NamedTuple):
+    """An arrangement kept aside (the best so far) with its loss."""
+    loss: float
+    inp: np.ndarray
+    out: np.ndarray
 
 
 class Evaluator:

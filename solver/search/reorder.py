@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.search import engine, precedence
-from solver.search.evaluator import Evaluator
+from solver.search.evaluator import Evaluator, Held
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Reorder:
         self.ev, self.rng, self.plan = ev, rng, plan or ReorderPlan()
         self.tick, self.on_better = tick, on_better
         self.scale = ev.m.pred_var
-        self.best = (ev.loss, ev.inp.copy(), ev.out.copy())
+        self.best = Held(ev.loss, ev.inp.copy(), ev.out.copy())
         self.temp, self.fails, self.chain = self.plan.t0, 0, [ev.loss]
         self.steps = self.restarts = 0
         self.cursor = 0  # where the next window starts (large nets)
@@ -56,7 +56,7 @@ class Reorder:
     def run(self, floor: float = 0.0, restarts: int | None = None):
         """Step until the loss is under ``floor``, ``tick`` stops it, or (if given) a
         chain would restart for the ``restarts``-th time."""
-        while self.best[0] > floor:
+        while self.best.loss > floor:
             self.tick()
             if self._stalled():
                 if restarts is not None and self.restarts + 1 >= restarts:
@@ -85,8 +85,8 @@ class Reorder:
             self.fails += 1
             self.temp = max(self.temp * 0.3, 2 * plan.t1)
         self.chain.append(min(self.chain[-1], ev.loss))
-        if ev.loss < self.best[0]:
-            self.best = (ev.loss, ev.inp.copy(), ev.out.copy())
+        if ev.loss < self.best.loss:
+            self.best = Held(ev.loss, ev.inp.copy(), ev.out.copy())
             self.on_better(ev)
 
     def _model(self):
@@ -119,7 +119,7 @@ class Reorder:
         self.restarts += 1
         _, inp, out = self.best
         n = len(inp)
-        if self.best[0] < self.plan.near * self.scale and n > 8:
+        if self.best.loss < self.plan.near * self.scale and n > 8:
             order = np.arange(n)
             for _ in range(6):
                 a = int(self.rng.integers(0, n - 8))

@@ -20,7 +20,7 @@ from solver.search import engine, repair
 from solver.puzzle.answer import (EXACT_RELATIVE, answer_sha256, from_permutation, is_exact,
                                   to_permutation)
 from solver.search.descent import Descent, DescentPlan
-from solver.search.evaluator import Evaluator
+from solver.search.evaluator import Evaluator, Held
 from solver.search.pairing import settle_pairs, structural_pairing
 from solver.search.reorder import Reorder, ReorderPlan
 from solver.search.seeds import SEEDS
@@ -37,7 +37,7 @@ EXACT_LEVEL = EXACT_RELATIVE
 
 
 @dataclass
-class Settings:
+class SearchSettings:
     fast_rows: int = 384  # rows of the fast path on a large puzzle
     rows: int = 512  # rows of the full search on a large puzzle
     validation_rows: int = 1024  # held-out rows that judge the best
@@ -76,10 +76,10 @@ class Search:
 
     def __init__(self, puzzle, *, seed: int = 0, time_limit: float | None = None,
                  expect_sha256: str | None = None, rows: int | None = None, temperature: float | None = None,
-                 on_progress=None, on_improve=None, should_stop=None, settings: Settings | None = None):
+                 on_progress=None, on_improve=None, should_stop=None, settings: SearchSettings | None = None):
         self.started = time.perf_counter()
         self.puzzle = puzzle
-        self.settings = settings or Settings()
+        self.settings = settings or SearchSettings()
         if rows:
             self.settings.rows = self.settings.fast_rows = rows
         if temperature is not None:
@@ -91,7 +91,7 @@ class Search:
         self.scale = float(np.var(puzzle.pred)) or 1.0
         self.floor = EXACT_LEVEL * self.scale  # an MSE under this is rounding: a candidate answer
         self.evaluators: list[Evaluator] = []
-        self.best: tuple | None = None  # (validated loss, inp, out)
+        self.best: Held | None = None  # its loss is the validated one
         self.history: list = []
         self.solution: tuple | None = None  # (permutation, Verdict)
         self.stage = "fast"
@@ -136,7 +136,7 @@ class Search:
             self._last_progress = now
             elapsed = now - self.started
             evaluations = sum(self.evaluations_by_rows().values())
-            best = self.current.loss if self.best is None else self.best[0]
+            best = self.current.loss if self.best is None else self.best.loss
             temperature = self.reorderer.temp if self.reorderer else None
             self.on_progress({"step": self.steps, "temperature": temperature, "mse": self.current.loss,
                               "best_mse": best, "evals_per_s": evaluations / max(elapsed, 1e-9),
@@ -153,13 +153,13 @@ class Search:
         self.steps += 1
         loss = ev.loss
         exact = loss < self.floor
-        if self.best is not None and not exact and loss >= self.best[0] * 1.5:
+        if self.best is not None and not exact and loss >= self.best.loss * 1.5:
             return  # far from the best: not worth a validation pass
         m = self._validation_model()
         held = loss if m.n_rows == ev.n_rows and ev.m.x is m.x else \
             engine.loss(m, engine.run_blocks(m, ev.inp, ev.out, m.x))
-        if self.best is None or held < self.best[0]:
-            self.best = (held, ev.inp.copy(), ev.out.copy())
+        if self.best is None or held < self.best.loss:
+            self.best = Held(held, ev.inp.copy(), ev.out.copy())
             self.history.append((time.perf_counter() - self.started, held))
             if self.on_improve:
                 self.on_improve(to_permutation(self.puzzle, ev.inp, ev.out), held)
@@ -261,7 +261,7 @@ class Search:
                                      tick=self.tick, on_better=self.consider)
             self.reorderer.run(self.floor, restarts=chains)
             done += chains
-            self.current.set(self.best[1], self.best[2])
+            self.current.set(self.best.inp, self.best.out)
             self._descent(self.current, DescentPlan(reach=max(4, self.puzzle.n_blocks // 4))).run(self.floor)
             self.consider(self.current)
             if restarts is None and not self.given_start:
@@ -274,7 +274,7 @@ class Search:
         self.current.set(*from_permutation(self.puzzle, SEEDS[name].make(self.puzzle, self.rng)))
         self._descent(self.current, DescentPlan(reach=4)).run(self.floor)
         self.consider(self.current)
-        self.current.set(self.best[1], self.best[2])
+        self.current.set(self.best.inp, self.best.out)
 
     def pairs_in_doubt(self) -> bool:
         """The trace leaves most pairs in doubt (median margin under 2 spreads; trained nets
@@ -298,7 +298,7 @@ class Search:
             self.reorder(restarts=2)
             if np.array_equal(fixed, inp):
                 return
-            inp, out = self.best[1], self.best[2]
+            inp, out = self.best.inp, self.best.out
 
     def _repair_judges(self):
         """Projected-MSE judges: ranking and exact rows apart on a large puzzle."""

@@ -216,31 +216,32 @@ class RunLoop:
         run_end = self.clock() + self.knob("run_seconds")
         if begin.loose and self.knob("focus_seconds") > 0:
             start = await self.focus(start, begin.loose)
-        current, run_best, burst = start, (math.inf, None), 0
+        current, burst = start, 0
+        run_best_mse, run_best = math.inf, None   # the run's best arrangement and its MSE
         while not self._should_stop() and self.clock() < run_end:
             burst += 1
             r = await self.burst(current, run_end)
             self.pusher.release()               # the burst's last improvement goes out now
             self.steps_done += r.steps
             self.progress = {**self.progress, "step": 0}
-            if r.mse < run_best[0]:
-                run_best = (r.mse, r.permutation)
+            if r.mse < run_best_mse:
+                run_best_mse, run_best = r.mse, r.permutation
             current = r.permutation
             if r.solved:
                 log.info("solved: mse %.3g sha %s (%s)", r.mse, r.sha256[:16], r.verdict)
                 self.solved_here = True
                 break
-            current = await self.cross_pollinate(current, run_best[0])
-        if run_best[1] is not None:
+            current = await self.cross_pollinate(current, run_best_mse)
+        if run_best is not None:
             # Finish the run with its best, unless it went out already as an improvement.
-            self.pusher.once(run_best[1], self.parents,
-                             f"best of the run, subsample mse {run_best[0]:.6g}", self.run, self.method)
-            log.info("run %d finished: best mse %.6g after %d bursts", self.run, run_best[0], burst)
+            self.pusher.once(run_best, self.parents,
+                             f"best of the run, subsample mse {run_best_mse:.6g}", self.run, self.method)
+            log.info("run %d finished: best mse %.6g after %d bursts", self.run, run_best_mse, burst)
         self.end_run.clear()
 
     async def burst(self, current, run_end: float):
         """One solve() call in a thread; improvements come back through the event loop."""
-        from solver.search.search import Settings as SearchSettings, solve
+        from solver.search.search import SearchSettings, solve
 
         loop = asyncio.get_running_loop()
         first, parents, run, method = [True], list(self.parents), self.run, self.method

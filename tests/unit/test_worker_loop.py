@@ -89,9 +89,9 @@ async def test_runs_start_from_elites_or_fresh_seeds_as_the_knobs_say(tiny_puzzl
 
 
 def _t0() -> float:
-    from solver.search.search import Settings
+    from solver.search.search import SearchSettings
 
-    return Settings.t0
+    return SearchSettings.t0
 
 
 def _answer_swapped(puzzle) -> list[int]:
