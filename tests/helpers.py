@@ -228,6 +228,14 @@ def opener(store):
     return open_store
 
 
+def wait_to_be_stopped(should_stop: Callable[[], bool], time_limit: float) -> None:
+    """What a stand-in search does after its moves: nothing, until told to stop or out of
+    time, as the real search would be."""
+    deadline = time.monotonic() + time_limit
+    while not should_stop() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 def patient_search(seen: list):
     """A search that improves once, then waits to be told to stop: the loop's decisions
     are what is under test, not the solver."""
@@ -240,9 +248,7 @@ def patient_search(seen: list):
         on_improve(better, 0.5)
         on_progress({"step": 7, "temperature": 0.01, "mse": 0.5, "best_mse": 0.5,
                      "evals_per_s": 123.0, "evaluations": 9, "seconds": 0.1, "stage": "anneal"})
-        deadline = time.monotonic() + time_limit
-        while not should_stop() and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait_to_be_stopped(should_stop, time_limit)
         return SimpleNamespace(steps=7, mse=0.5, permutation=better, solved=False,
                                sha256="", verdict="")
     return search

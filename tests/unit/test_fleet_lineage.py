@@ -4,7 +4,6 @@ answer from there, is counted by bench_fleet_search's lineage summary as a recor
 from elites shared by another worker (records_from_other_workers)."""
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 from benchmarks.bench_fleet_search import lineage_summary
 from solver.pool import MemoryStore
 from solver.worker.main import run_worker
-from tests.helpers import opener, worker_args
+from tests.helpers import opener, wait_to_be_stopped, worker_args
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -32,9 +31,7 @@ def answering_search(answer: list[int], seen: list):
         seen.append(list(start))
         on_improve(start, 1.0)                  # the start itself: never pushed
         on_improve(answer, 0.0)
-        deadline = time.monotonic() + time_limit
-        while not should_stop() and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait_to_be_stopped(should_stop, time_limit)
         return SimpleNamespace(steps=1, mse=0.0, permutation=answer, solved=False,
                                sha256="", verdict="")
     return search
